@@ -1,0 +1,167 @@
+"""Start the bot: ``python bot.py`` (``--sync`` forces a command sync).
+
+Holds the ``commands.Bot`` subclass: ``setup_hook`` opens the one aiohttp session, the
+database and the image client, loads the cogs and syncs the command tree when its
+definition changed; ``close`` releases them all.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import hashlib
+import json
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+
+import aiohttp
+import discord
+import yarl
+from core.client import ImageClient
+from core.retry import RetryPolicy
+from discord.ext import commands
+
+from cogs.errors import NO_MENTIONS, on_tree_error
+from config import Settings, SettingsError, load_settings
+from core.storage import SqliteStore
+
+log = logging.getLogger("bot")
+
+EXTENSIONS = ("cogs.imagine",)
+#: The whole retry budget of one generation; the job deadline in the cog caps it too.
+API_RETRY_BUDGET_SECONDS = 10 * 60.0
+
+
+class ImagineBot(commands.Bot):
+    """The Grok Imagine bot."""
+
+    def __init__(self, settings: Settings, *, force_sync: bool = False) -> None:
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=discord.Intents(guilds=True),
+            allowed_mentions=NO_MENTIONS,
+            help_command=None,
+        )
+        self.settings = settings
+        self.force_sync = force_sync
+        self.store = SqliteStore(settings.database_path)
+        self.session: aiohttp.ClientSession | None = None
+        self._image_client: ImageClient | None = None
+        self.tree.on_error = on_tree_error
+
+    @property
+    def image_client(self) -> ImageClient:
+        if self._image_client is None:
+            raise RuntimeError("the bot has not been set up")
+        return self._image_client
+
+    async def setup_hook(self) -> None:
+        await self.store.open()
+        self.session = aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(total=None, connect=30, sock_connect=30)
+        )
+        self._image_client = ImageClient(
+            self.session,
+            base_url=self.settings.grok_api_base_url,
+            api_key=self.settings.grok_api_key.get_secret_value(),
+            request_timeout=self.settings.grok_timeout_seconds,
+            retry=RetryPolicy(
+                max_attempts=self.settings.grok_max_attempts,
+                total_budget=API_RETRY_BUDGET_SECONDS,
+            ),
+        )
+        for extension in EXTENSIONS:
+            try:
+                await self.load_extension(extension)
+            except Exception:
+                log.exception("could not load extension %s", extension)
+                raise
+        await self.sync_commands()
+
+    async def sync_commands(self) -> None:
+        """Sync the global tree when its definition differs from the last one synced."""
+        if self.settings.dev_guild_id is not None:
+            guild = discord.Object(id=self.settings.dev_guild_id)
+            self.tree.copy_global_to(guild=guild)
+            try:
+                await self.tree.sync(guild=guild)
+                log.info("commands synced to development guild %s", guild.id)
+            except discord.HTTPException as error:
+                log.error("could not sync commands to guild %s: HTTP %s", guild.id, error.status)
+        payload = [command.to_dict(self.tree) for command in self.tree.get_commands()]
+        digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+        key = f"command_hash:{self.application_id}"
+        if not self.force_sync and await self.store.get_meta(key) == digest:
+            log.info("command definitions unchanged; not syncing")
+            return
+        try:
+            synced = await self.tree.sync()
+        except discord.HTTPException as error:
+            log.error("could not sync commands: HTTP %s (will try at next start)", error.status)
+            return
+        await self.store.set_meta(key, digest)
+        log.info("synced %d global commands", len(synced))
+
+    async def on_ready(self) -> None:
+        assert self.user is not None
+        log.info("ready as %s (%s) in %d servers", self.user, self.user.id, len(self.guilds))
+
+    async def close(self) -> None:
+        await super().close()
+        if self.session is not None:
+            await self.session.close()
+        await self.store.close()
+
+
+def apply_discord_urls(settings: Settings) -> None:
+    """Point discord.py at a REST proxy and a gateway proxy when they are set."""
+    if settings.discord_api_base_url:
+        discord.http.Route.BASE = settings.discord_api_base_url
+    if settings.discord_gateway_url:
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.discord_gateway_url)
+
+
+async def run(settings: Settings, *, force_sync: bool) -> int:
+    """Run the bot until it is closed or the process is told to stop."""
+    bot = ImagineBot(settings, force_sync=force_sync)
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        # Platforms without signal support still stop on Ctrl+C through asyncio.run.
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(signum, lambda: asyncio.ensure_future(bot.close()))
+    async with bot:
+        try:
+            await bot.start(settings.discord_token.get_secret_value())
+        except discord.LoginFailure:
+            log.error("Discord rejected DISCORD_TOKEN; check the bot token")
+            return 1
+        except discord.PrivilegedIntentsRequired:
+            log.error("Discord refused an intent the bot asked for")
+            return 1
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="The Grok Imagine Discord bot.")
+    parser.add_argument(
+        "--sync", action="store_true", help="sync the slash commands even if unchanged"
+    )
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings()
+    except SettingsError as error:
+        logging.basicConfig(format="%(levelname)s %(name)s: %(message)s")
+        log.critical("configuration error: %s", error)
+        return 2
+    discord.utils.setup_logging(level=getattr(logging, settings.log_level), root=True)
+    apply_discord_urls(settings)
+    if settings.redis_url is not None:
+        log.warning("REDIS_URL is set, but this version keeps its state in SQLite only")
+    return asyncio.run(run(settings, force_sync=args.sync))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

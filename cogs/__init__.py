@@ -1,0 +1,1 @@
+"""The Discord surface: one extension per module, each ending in ``async def setup(bot)``."""

@@ -1,0 +1,113 @@
+"""The one place where errors become words: the command tree's error handler.
+
+Known errors (``core.errors``) map to a short message from the catalog; anything else is
+logged with its traceback and the user gets a generic message with the job id. Users never
+see exception text.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import discord
+from discord import app_commands
+
+from cogs.messages import text
+from core import errors
+
+log = logging.getLogger(__name__)
+
+NO_MENTIONS = discord.AllowedMentions.none()
+
+_INVALID_OPTION_KEYS = {
+    "prompt": "invalid_prompt",
+    "model": "invalid_model",
+    "n": "invalid_n",
+    "aspect": "invalid_aspect",
+    "resolution": "invalid_resolution",
+}
+
+_ERROR_KEYS: tuple[tuple[type[errors.GenerationError], str], ...] = (
+    (errors.AlreadyRunning, "already_running"),
+    (errors.ContentRefused, "content_refused"),
+    (errors.InvalidRequest, "invalid_request"),
+    (errors.AuthenticationFailed, "auth_failed"),
+    (errors.QuotaExceeded, "quota_exceeded"),
+    (errors.RateLimited, "rate_limited"),
+    (errors.TransientError, "transient"),
+    (errors.BadResponse, "bad_response"),
+    (errors.DeliveryFailed, "delivery_failed"),
+)
+
+
+def message_for(
+    error: BaseException, locale: str | None, *, job_id: str = "-", choices: str = ""
+) -> str:
+    """The user's message for ``error``: short, fixed, under Discord's 2,000 characters."""
+    if isinstance(error, errors.OnCooldown):
+        ready_at = int(time.time() + (error.retry_after or 0) + 0.999)
+        return text("cooldown", locale, when=f"<t:{ready_at}:R>")
+    if isinstance(error, errors.InvalidOption):
+        if error.option == "prompt" and error.detail.startswith("prompt of "):
+            return text("invalid_prompt_long", locale)
+        if error.option == "prompt" and error.detail == "blank prompt":
+            return text("invalid_prompt_blank", locale)
+        key = _INVALID_OPTION_KEYS.get(error.option, "invalid_option")
+        return text(key, locale, choices=choices) if key == "invalid_model" else text(key, locale)
+    for kind, key in _ERROR_KEYS:
+        if isinstance(error, kind):
+            return text(key, locale, job_id=job_id)
+    return text("internal", locale, job_id=job_id)
+
+
+async def reply(interaction: discord.Interaction, content: str, *, ephemeral: bool = True) -> None:
+    """Answer whether or not the interaction was already answered or deferred."""
+    try:
+        if interaction.response.is_done():
+            await interaction.followup.send(
+                content, ephemeral=ephemeral, allowed_mentions=NO_MENTIONS
+            )
+        else:
+            await interaction.response.send_message(
+                content, ephemeral=ephemeral, allowed_mentions=NO_MENTIONS
+            )
+    except discord.HTTPException as failure:
+        log.warning(
+            "could not tell user %s about an error: HTTP %s (code %s)",
+            interaction.user.id,
+            failure.status,
+            failure.code,
+        )
+
+
+async def on_tree_error(
+    interaction: discord.Interaction, error: app_commands.AppCommandError
+) -> None:
+    """Turn any error of an application command into a short reply and a log line."""
+    original: BaseException = error
+    if isinstance(error, app_commands.CommandInvokeError):
+        original = error.original
+    job_id = getattr(original, "job_id", "-")
+    locale = str(interaction.locale)
+    if isinstance(original, errors.GenerationError):
+        # Expected failures; the command already logged the job line.
+        choices = getattr(original, "choices", "")
+        await reply(interaction, message_for(original, locale, job_id=job_id, choices=choices))
+        return
+    if isinstance(original, app_commands.TransformerError):
+        log.info("user %s sent an unusable option value: %s", interaction.user.id, original)
+        await reply(interaction, text("invalid_option", locale))
+        return
+    if isinstance(original, app_commands.CheckFailure):
+        await reply(interaction, text("invalid_option", locale))
+        return
+    command = interaction.command.qualified_name if interaction.command else "?"
+    log.error(
+        "unexpected error in /%s for user %s (job %s)",
+        command,
+        interaction.user.id,
+        job_id,
+        exc_info=original,
+    )
+    await reply(interaction, text("internal", locale, job_id=job_id))

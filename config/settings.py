@@ -1,0 +1,129 @@
+"""The bot's settings: one validated object, built once at start.
+
+Nothing else in the project reads ``os.environ``. Secrets are ``SecretStr`` so they never
+show in a repr, a log line or an error message.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_API_BASE_URL = "https://api-cs-al.naci-tech.com"
+DEFAULT_MODELS = ("grok-imagine-image", "grok-imagine-image-pro")
+DEFAULT_DATABASE_PATH = Path("data") / "bot.sqlite3"
+#: Discord allows at most 25 choices per option.
+MAX_MODEL_CHOICES = 25
+
+
+class SettingsError(Exception):
+    """Settings are missing or invalid; the message names each variable, never a value."""
+
+
+class Settings(BaseSettings):
+    """Every setting of the bot. Field names are the environment variables, upper-cased."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=False,
+        hide_input_in_errors=True,
+    )
+
+    discord_token: SecretStr = Field(min_length=1)
+    grok_api_key: SecretStr = Field(min_length=1)
+    grok_api_base_url: str = DEFAULT_API_BASE_URL
+    discord_api_base_url: str | None = None
+    discord_gateway_url: str | None = None
+
+    database_path: Path = DEFAULT_DATABASE_PATH
+    redis_url: SecretStr | None = None
+    cooldown_seconds: float = Field(default=30.0, ge=0, le=7 * 24 * 3600)
+
+    grok_models: Annotated[tuple[str, ...], NoDecode] = DEFAULT_MODELS
+    grok_default_model: str | None = None
+    grok_response_format: Literal["b64_json", "url"] = "b64_json"
+    grok_timeout_seconds: float = Field(default=180.0, gt=0, le=600)
+    grok_max_attempts: int = Field(default=3, ge=1, le=6)
+
+    dev_guild_id: int | None = None
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+
+    @field_validator("grok_models", mode="before")
+    @classmethod
+    def _split_models(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("grok_models")
+    @classmethod
+    def _check_models(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value:
+            raise ValueError("needs at least one model name")
+        if len(value) > MAX_MODEL_CHOICES:
+            raise ValueError(f"at most {MAX_MODEL_CHOICES} models (Discord's choice limit)")
+        if len(set(value)) != len(value):
+            raise ValueError("lists a model twice")
+        for name in value:
+            if len(name) > 100:
+                raise ValueError("a model name is longer than 100 characters")
+        return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: object) -> object:
+        return value.strip().upper() if isinstance(value, str) else value
+
+    @field_validator("grok_api_base_url", "discord_api_base_url", "discord_gateway_url")
+    @classmethod
+    def _check_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        value = value.strip()
+        if "://" not in value:
+            raise ValueError("must be a full URL, e.g. https://host or ws://host/")
+        return value
+
+    @field_validator("discord_gateway_url")
+    @classmethod
+    def _check_gateway_scheme(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("ws://", "wss://")):
+            raise ValueError("must start with ws:// or wss://")
+        return value
+
+    @model_validator(mode="after")
+    def _default_model(self) -> Settings:
+        if self.grok_default_model is None or self.grok_default_model == "":
+            self.grok_default_model = self.grok_models[0]
+        elif self.grok_default_model not in self.grok_models:
+            raise ValueError("GROK_DEFAULT_MODEL must be one of GROK_MODELS")
+        return self
+
+    @property
+    def default_model(self) -> str:
+        """The model used when the user picks none."""
+        return self.grok_default_model or self.grok_models[0]
+
+
+def _describe(error: ValidationError) -> str:
+    lines = []
+    for item in error.errors(include_input=False, include_url=False):
+        name = "_".join(str(part) for part in item["loc"]).upper() or "settings"
+        message = item["msg"]
+        if item["type"] == "missing":
+            message = "is required but not set"
+        lines.append(f"{name}: {message}")
+    return "; ".join(lines)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings from the environment and ``.env``; raise SettingsError if invalid."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as error:
+        raise SettingsError(_describe(error)) from None

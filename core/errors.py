@@ -1,0 +1,81 @@
+"""Errors with meaning, raised by the core and turned into words by the Discord layer.
+
+``detail`` is for the operator's log only (already shortened and free of secrets); users
+see a fixed message chosen by the error's type.
+"""
+
+from __future__ import annotations
+
+
+class GenerationError(Exception):
+    """Base class of every failure a user should hear about."""
+
+    #: Whether the image client may try the same request again.
+    retryable: bool = False
+
+    def __init__(
+        self,
+        detail: str = "",
+        *,
+        status: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(detail or type(self).__name__)
+        self.detail = detail
+        self.status = status
+        self.retry_after = retry_after
+
+
+class InvalidOption(GenerationError):
+    """A command option failed our own validation; no API call was made."""
+
+    def __init__(self, option: str, detail: str = "") -> None:
+        super().__init__(detail or f"invalid {option}")
+        self.option = option
+
+
+class ContentRefused(GenerationError):
+    """The API refused the prompt or withheld every image for its content policy."""
+
+
+class InvalidRequest(GenerationError):
+    """The API rejected the request as malformed (400/404/415/422)."""
+
+
+class AuthenticationFailed(GenerationError):
+    """The API key is missing, wrong or not allowed (401/403)."""
+
+
+class QuotaExceeded(GenerationError):
+    """The API account is out of credits or over its spending limit."""
+
+
+class RateLimited(GenerationError):
+    """The API is temporarily at capacity (429); worth retrying later."""
+
+    retryable = True
+
+
+class TransientError(GenerationError):
+    """A 5xx answer, a timeout or a broken connection; worth retrying."""
+
+    retryable = True
+
+
+class BadResponse(GenerationError):
+    """The API answered 200 but nothing usable could be made of it."""
+
+
+class OnCooldown(GenerationError):
+    """The user's cooldown has not passed yet; no API call was made."""
+
+    def __init__(self, retry_after: float) -> None:
+        super().__init__(f"on cooldown for {retry_after:.1f}s", retry_after=retry_after)
+
+
+class AlreadyRunning(GenerationError):
+    """The user already has a job in flight; no API call was made."""
+
+
+class DeliveryFailed(GenerationError):
+    """Images were made but Discord would not take them."""

@@ -1,0 +1,245 @@
+"""State in an embedded SQLite database: cooldowns, a job record, small settings.
+
+One connection per process through aiosqlite (the blocking calls run on its own thread).
+Claims use ``BEGIN IMMEDIATE`` so that two processes sharing the file cannot both claim
+the same user.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from core.cooldown import CooldownState, Decision, after_finish, decide
+
+log = logging.getLogger(__name__)
+
+#: Each entry moves the schema one version up; ``PRAGMA user_version`` says where a file is.
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE cooldowns (
+        user_id INTEGER PRIMARY KEY,
+        available_at REAL NOT NULL DEFAULT 0,
+        running_job TEXT,
+        running_since REAL
+    );
+    CREATE TABLE meta (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    CREATE TABLE jobs (
+        id TEXT PRIMARY KEY,
+        user_id INTEGER NOT NULL,
+        guild_id INTEGER,
+        channel_id INTEGER,
+        prompt TEXT NOT NULL,
+        params TEXT NOT NULL,
+        state TEXT NOT NULL,
+        outcome TEXT,
+        images INTEGER NOT NULL DEFAULT 0,
+        cost_usd_ticks INTEGER,
+        created_at REAL NOT NULL,
+        finished_at REAL
+    );
+    CREATE INDEX jobs_by_guild_time ON jobs (guild_id, created_at);
+    """,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class JobRecord:
+    id: str
+    user_id: int
+    guild_id: int | None
+    channel_id: int | None
+    prompt: str
+    params: dict[str, Any]
+    state: str
+    outcome: str | None
+    images: int
+    cost_usd_ticks: int | None
+    created_at: float
+    finished_at: float | None
+
+
+class SqliteStore:
+    """The bot's state in one SQLite file."""
+
+    def __init__(self, path: Path | str, *, clock: Callable[[], float] = time.time) -> None:
+        self.path = Path(path)
+        self._clock = clock
+        self._db: aiosqlite.Connection | None = None
+        # One connection serves every coroutine: transactions on it must not interleave.
+        self._lock = asyncio.Lock()
+
+    async def open(self) -> None:
+        """Open (and create or migrate) the database file."""
+        if str(self.path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        # isolation_level=None: transactions are explicit, so BEGIN IMMEDIATE means what it says.
+        self._db = await aiosqlite.connect(self.path, isolation_level=None, timeout=10)
+        await self._db.execute("PRAGMA journal_mode=WAL")
+        await self._db.execute("PRAGMA busy_timeout=10000")
+        await self._migrate()
+
+    async def close(self) -> None:
+        if self._db is not None:
+            await self._db.close()
+            self._db = None
+
+    @property
+    def db(self) -> aiosqlite.Connection:
+        if self._db is None:
+            raise RuntimeError("the store is not open")
+        return self._db
+
+    async def _migrate(self) -> None:
+        # Inside one write transaction, so two processes starting together migrate once.
+        async with self._transaction() as db:
+            async with db.execute("PRAGMA user_version") as cursor:
+                row = await cursor.fetchone()
+            version = int(row[0]) if row else 0
+            for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+                for statement in script.split(";"):
+                    if statement.strip():
+                        await db.execute(statement)
+                await db.execute(f"PRAGMA user_version = {number}")
+                log.info("database %s migrated to schema version %d", self.path, number)
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """A write transaction, exclusive within this process and across processes."""
+        async with self._lock:
+            await self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.db
+            except BaseException:
+                await self.db.execute("ROLLBACK")
+                raise
+            await self.db.execute("COMMIT")
+
+    # -- cooldowns ---------------------------------------------------------------------
+
+    async def _read_cooldown(self, user_id: int) -> CooldownState:
+        async with self.db.execute(
+            "SELECT available_at, running_job, running_since FROM cooldowns WHERE user_id = ?",
+            (user_id,),
+        ) as cursor:
+            row = await cursor.fetchone()
+        if row is None:
+            return CooldownState()
+        return CooldownState(available_at=row[0], running_job=row[1], running_since=row[2])
+
+    async def _write_cooldown(self, user_id: int, state: CooldownState) -> None:
+        await self.db.execute(
+            "INSERT INTO cooldowns (user_id, available_at, running_job, running_since)"
+            " VALUES (?, ?, ?, ?) ON CONFLICT(user_id) DO UPDATE SET"
+            " available_at = excluded.available_at, running_job = excluded.running_job,"
+            " running_since = excluded.running_since",
+            (user_id, state.available_at, state.running_job, state.running_since),
+        )
+
+    async def claim(self, user_id: int, job_id: str) -> Decision:
+        """Atomically check the user's cooldown and, if allowed, mark ``job_id`` running."""
+        async with self._transaction():
+            now = self._clock()
+            state = await self._read_cooldown(user_id)
+            decision = decide(state, now)
+            if decision.allowed:
+                await self._write_cooldown(
+                    user_id,
+                    CooldownState(state.available_at, running_job=job_id, running_since=now),
+                )
+        return decision
+
+    async def release(
+        self, user_id: int, job_id: str, *, delivered: bool, cooldown_seconds: float
+    ) -> None:
+        """End ``job_id``'s claim; a delivered job starts the user's cooldown."""
+        async with self._transaction():
+            state = await self._read_cooldown(user_id)
+            new_state = after_finish(
+                state, job_id, delivered=delivered, cooldown_seconds=cooldown_seconds
+            )
+            if new_state != state:
+                await self._write_cooldown(user_id, new_state)
+
+    async def cooldown_state(self, user_id: int) -> CooldownState:
+        return await self._read_cooldown(user_id)
+
+    # -- small settings ----------------------------------------------------------------
+
+    async def get_meta(self, key: str) -> str | None:
+        async with self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)) as cursor:
+            row = await cursor.fetchone()
+        return None if row is None else str(row[0])
+
+    async def set_meta(self, key: str, value: str) -> None:
+        async with self._transaction() as db:
+            await db.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?)"
+                " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
+
+    # -- job record --------------------------------------------------------------------
+
+    async def record_job(
+        self,
+        job_id: str,
+        *,
+        user_id: int,
+        guild_id: int | None,
+        channel_id: int | None,
+        prompt: str,
+        params: dict[str, Any],
+    ) -> None:
+        async with self._transaction() as db:
+            await db.execute(
+                "INSERT INTO jobs (id, user_id, guild_id, channel_id, prompt, params, state,"
+                " created_at) VALUES (?, ?, ?, ?, ?, ?, 'running', ?)",
+                (job_id, user_id, guild_id, channel_id, prompt, json.dumps(params), self._clock()),
+            )
+
+    async def finish_job(
+        self, job_id: str, *, outcome: str, images: int = 0, cost_usd_ticks: int | None = None
+    ) -> None:
+        async with self._transaction() as db:
+            await db.execute(
+                "UPDATE jobs SET state = 'done', outcome = ?, images = ?, cost_usd_ticks = ?,"
+                " finished_at = ? WHERE id = ?",
+                (outcome, images, cost_usd_ticks, self._clock(), job_id),
+            )
+
+    async def get_job(self, job_id: str) -> JobRecord | None:
+        async with self.db.execute(
+            "SELECT id, user_id, guild_id, channel_id, prompt, params, state, outcome, images,"
+            " cost_usd_ticks, created_at, finished_at FROM jobs WHERE id = ?",
+            (job_id,),
+        ) as cursor:
+            row = await cursor.fetchone()
+        if row is None:
+            return None
+        return JobRecord(
+            id=row[0],
+            user_id=row[1],
+            guild_id=row[2],
+            channel_id=row[3],
+            prompt=row[4],
+            params=json.loads(row[5]),
+            state=row[6],
+            outcome=row[7],
+            images=row[8],
+            cost_usd_ticks=row[9],
+            created_at=row[10],
+            finished_at=row[11],
+        )
