@@ -1,0 +1,116 @@
+"""Settings: validated once, secrets hidden, errors name the variable and never a value."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from config import SettingsError, load_settings
+from config.settings import DEFAULT_API_BASE_URL, DEFAULT_MODELS
+
+ALL_VARIABLES = (
+    "DISCORD_TOKEN",
+    "GROK_API_KEY",
+    "GROK_API_BASE_URL",
+    "DISCORD_API_BASE_URL",
+    "DISCORD_GATEWAY_URL",
+    "DATABASE_PATH",
+    "REDIS_URL",
+    "COOLDOWN_SECONDS",
+    "GROK_MODELS",
+    "GROK_DEFAULT_MODEL",
+    "GROK_RESPONSE_FORMAT",
+    "GROK_TIMEOUT_SECONDS",
+    "GROK_MAX_ATTEMPTS",
+    "DEV_GUILD_ID",
+    "LOG_LEVEL",
+)
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in ALL_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)  # no stray .env
+
+
+def test_missing_secrets_are_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    assert "DISCORD_TOKEN" in str(caught.value)
+    assert "GROK_API_KEY" in str(caught.value)
+
+
+def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DISCORD_TOKEN", "tok")
+    monkeypatch.setenv("GROK_API_KEY", "key")
+    settings = load_settings()
+    assert settings.grok_api_base_url == DEFAULT_API_BASE_URL
+    assert settings.grok_models == DEFAULT_MODELS
+    assert settings.default_model == DEFAULT_MODELS[0]
+    assert settings.cooldown_seconds == 30
+    assert settings.database_path == Path("data/bot.sqlite3")
+    assert settings.discord_api_base_url is None
+    assert settings.grok_response_format == "b64_json"
+
+
+def test_secrets_never_show(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DISCORD_TOKEN", "discord-secret-value")
+    monkeypatch.setenv("GROK_API_KEY", "grok-secret-value")
+    settings = load_settings()
+    for shown in (repr(settings), str(settings), str(settings.model_dump())):
+        assert "discord-secret-value" not in shown
+        assert "grok-secret-value" not in shown
+    assert settings.grok_api_key.get_secret_value() == "grok-secret-value"
+
+
+def test_invalid_value_names_the_variable_not_the_value(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DISCORD_TOKEN", "tok")
+    monkeypatch.setenv("GROK_API_KEY", "key")
+    monkeypatch.setenv("COOLDOWN_SECONDS", "soon-ish-secret")
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    assert "COOLDOWN_SECONDS" in str(caught.value)
+    assert "soon-ish-secret" not in str(caught.value)
+
+
+def test_models_from_a_comma_list_and_default_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DISCORD_TOKEN", "tok")
+    monkeypatch.setenv("GROK_API_KEY", "key")
+    monkeypatch.setenv("GROK_MODELS", " grok-imagine-image-2.0 , grok-imagine-image ")
+    monkeypatch.setenv("GROK_DEFAULT_MODEL", "grok-imagine-image")
+    settings = load_settings()
+    assert settings.grok_models == ("grok-imagine-image-2.0", "grok-imagine-image")
+    assert settings.default_model == "grok-imagine-image"
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("GROK_MODELS", " , "),
+        ("GROK_DEFAULT_MODEL", "not-listed"),
+        ("DISCORD_GATEWAY_URL", "http://127.0.0.1:1/"),
+        ("GROK_API_BASE_URL", "api.example"),
+        ("GROK_RESPONSE_FORMAT", "png"),
+        ("COOLDOWN_SECONDS", "-1"),
+        ("LOG_LEVEL", "LOUD"),
+    ],
+)
+def test_invalid_settings_are_refused(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    monkeypatch.setenv("DISCORD_TOKEN", "tok")
+    monkeypatch.setenv("GROK_API_KEY", "key")
+    monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError):
+        load_settings()
+
+
+def test_dotenv_file_is_read(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text(
+        "DISCORD_TOKEN=from-file\nGROK_API_KEY=key\nCOOLDOWN_SECONDS=5\n"
+    )
+    settings = load_settings()
+    assert settings.discord_token.get_secret_value() == "from-file"
+    assert settings.cooldown_seconds == 5
