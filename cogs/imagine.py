@@ -13,7 +13,6 @@ import io
 import logging
 import secrets
 import time
-from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -24,7 +23,7 @@ from discord.ext import commands
 from cogs.errors import NO_MENTIONS
 from cogs.messages import text
 from core import errors
-from core.delivery import DeliveryLimits, plan_batches, shrink_image, split_batch
+from core.delivery import DeliveryLimits, plan_batches, shrink_image, smaller_limits
 from core.models import GenerationRequest, GenerationResult, ImageFile
 from core.options import ASPECT_RATIOS, MAX_IMAGES, MAX_PROMPT_LENGTH, RESOLUTIONS, build_request
 
@@ -37,8 +36,6 @@ log = logging.getLogger(__name__)
 JOB_DEADLINE_SECONDS = 12 * 60.0
 #: How many times one job re-plans after Discord answers 413.
 MAX_REPLANS = 12
-#: Each re-encode after a 413 on a single file aims this much lower.
-SHRINK_FACTOR = 0.7
 
 _ASPECT_LABELS = {
     "1:1": "1:1 square",
@@ -156,9 +153,9 @@ def build_embed(
     return embed
 
 
-def fit_images(images: list[ImageFile], max_bytes: int) -> list[ImageFile | None]:
+def fit_images(images: list[ImageFile | None], max_bytes: int) -> list[ImageFile | None]:
     """Re-encode every image over ``max_bytes`` (CPU-bound: run in a thread)."""
-    return [shrink_image(image, max_bytes) for image in images]
+    return [None if image is None else shrink_image(image, max_bytes) for image in images]
 
 
 class ImagineCog(commands.Cog):
@@ -311,40 +308,36 @@ class ImagineCog(commands.Cog):
         result: GenerationResult,
         report: JobReport,
     ) -> int:
-        """Upload the images in as few messages as fit; re-plan smaller on 413."""
+        """Upload the images in as few messages as fit; on 413 re-plan with a smaller budget."""
         locale = str(interaction.locale)
         limits = DeliveryLimits.for_interaction(interaction.filesize_limit)
-        images: list[ImageFile | None] = list(result.images)
-        if any(image.size > limits.file_budget() for image in result.images):
-            images = await asyncio.to_thread(fit_images, result.images, limits.file_budget())
+        images: list[ImageFile | None] = await self._fit(list(result.images), limits)
         left_out = sum(1 for image in images if image is None)
         pending = [i for i, image in enumerate(images) if image is not None]
         if not pending:
             raise errors.DeliveryFailed("no image fits the per-file limit")
 
-        elapsed = time.monotonic() - report.started
         embed: discord.Embed | None = build_embed(
             request,
             result,
             requester=interaction.user,
-            elapsed=elapsed,
+            elapsed=time.monotonic() - report.started,
             job_id=report.job_id,
             locale=locale,
             left_out=left_out,
         )
-        sizes = {i: images[i].size for i in pending}  # type: ignore[union-attr]
-        order = plan_batches([sizes[i] for i in pending], limits)
-        queue = deque([[pending[j] for j in batch] for batch in order])
         delivered = 0
         replans = 0
-        while queue:
-            batch = queue.popleft()
+        while pending:
+            ready = [images[i] for i in pending]
+            batch = [pending[j] for j in plan_batches([im.size for im in ready if im], limits)[0]]
             files = [
                 discord.File(
-                    io.BytesIO(images[i].data),  # type: ignore[union-attr]
-                    filename=f"imagine-{report.job_id}-{i + 1}.{images[i].extension}",  # type: ignore[union-attr]
+                    io.BytesIO(image.data),
+                    filename=f"imagine-{report.job_id}-{i + 1}.{image.extension}",
                 )
                 for i in batch
+                if (image := images[i]) is not None
             ]
             try:
                 if embed is not None:
@@ -368,30 +361,36 @@ class ImagineCog(commands.Cog):
                         break
                     raise errors.DeliveryFailed(f"HTTP {failure.status}") from failure
                 replans += 1
-                if len(batch) > 1:
-                    queue.extendleft(reversed(split_batch(batch)))
-                    continue
-                index = batch[0]
-                image = images[index]
-                assert image is not None
-                smaller = await asyncio.to_thread(
-                    shrink_image, image, int(image.size * SHRINK_FACTOR)
-                )
+                refused = sum(image.size for i in batch if (image := images[i]) is not None)
+                limits = smaller_limits(limits, refused, len(batch))
                 log.info(
-                    "job %s: Discord refused %d bytes as too large; retrying with %s bytes",
+                    "job %s: Discord refused %d files (%d bytes) as too large; re-planning "
+                    "with %d bytes a message and %d a file",
                     report.job_id,
-                    image.size,
-                    smaller.size if smaller else "no",
+                    len(batch),
+                    refused,
+                    limits.payload_budget,
+                    limits.file_budget(),
                 )
-                if smaller is not None:
-                    images[index] = smaller
-                    queue.appendleft(batch)
+                images = await self._fit(images, limits)
+                pending = [i for i in pending if images[i] is not None]
                 continue
             delivered += len(batch)
+            pending = [i for i in pending if i not in batch]
             embed = None
         if delivered == 0:
             raise errors.DeliveryFailed("nothing could be uploaded")
         return delivered
+
+    @staticmethod
+    async def _fit(
+        images: list[ImageFile | None], limits: DeliveryLimits
+    ) -> list[ImageFile | None]:
+        """Re-encode, off the event loop, any image over the per-file budget."""
+        budget = limits.file_budget()
+        if all(image is None or image.size <= budget for image in images):
+            return images
+        return await asyncio.to_thread(fit_images, images, budget)
 
 
 async def setup(bot: ImagineBot) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from PIL import Image
 
@@ -26,6 +26,8 @@ REQUEST_OVERHEAD_BYTES = 256 * 1024
 #: JPEG qualities tried, best first, before the picture is scaled down.
 _QUALITIES = (90, 82, 74, 65)
 _SCALE_STEP = 0.8
+#: After a 413, the next attempt aims this much below what Discord refused.
+SHRINK_FACTOR = 0.8
 _MIN_SIDE = 256
 
 
@@ -81,12 +83,24 @@ def plan_batches(sizes: Sequence[int], limits: DeliveryLimits) -> list[list[int]
     return ordered
 
 
-def split_batch(batch: Sequence[int]) -> list[list[int]]:
-    """Halve a batch that Discord refused as too large (HTTP 413)."""
-    if len(batch) < 2:
-        return [list(batch)]
-    middle = (len(batch) + 1) // 2
-    return [list(batch[:middle]), list(batch[middle:])]
+def smaller_limits(
+    limits: DeliveryLimits, refused_bytes: int, refused_files: int
+) -> DeliveryLimits:
+    """Limits after Discord refused ``refused_bytes`` in ``refused_files`` files as too large.
+
+    The request budget drops below what was refused; a single refused file also lowers the
+    per-file budget, so that file gets re-encoded. Each call shrinks by at least a fifth, so
+    a few 413s reach a size Discord takes.
+    """
+    budget = min(limits.payload_budget, int(refused_bytes * SHRINK_FACTOR))
+    per_file = limits.per_file
+    if refused_files == 1:
+        per_file = min(per_file, budget)
+    return replace(
+        limits,
+        per_file=max(1, per_file),
+        per_request=max(1, budget) + REQUEST_OVERHEAD_BYTES,
+    )
 
 
 def shrink_image(image: ImageFile, max_bytes: int) -> ImageFile | None:

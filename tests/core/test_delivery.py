@@ -13,7 +13,7 @@ from core.delivery import (
     DeliveryLimits,
     plan_batches,
     shrink_image,
-    split_batch,
+    smaller_limits,
 )
 from core.models import ImageFile
 
@@ -82,9 +82,26 @@ def test_boosted_servers_get_larger_requests() -> None:
     assert DeliveryLimits.for_interaction(10 * MIB).per_request == MAX_REQUEST_BYTES
 
 
-def test_split_batch_halves() -> None:
-    assert split_batch([1, 2, 3, 4, 5]) == [[1, 2, 3], [4, 5]]
-    assert split_batch([4]) == [[4]]
+def test_smaller_limits_after_a_413_shrink_the_request_budget() -> None:
+    after = smaller_limits(TEN_MIB, refused_bytes=20 * MIB, refused_files=8)
+    assert after.payload_budget == int(20 * MIB * 0.8)
+    assert after.per_file == TEN_MIB.per_file
+    sizes = [int(2.5 * MIB)] * 8
+    assert all(
+        sum(sizes[i] for i in batch) <= after.payload_budget for batch in plan_batches(sizes, after)
+    )
+
+
+def test_smaller_limits_after_a_413_on_one_file_shrink_that_file() -> None:
+    after = smaller_limits(TEN_MIB, refused_bytes=9 * MIB, refused_files=1)
+    assert after.file_budget() <= int(9 * MIB * 0.8)
+
+
+def test_repeated_413s_converge() -> None:
+    limits = TEN_MIB
+    for _ in range(12):
+        limits = smaller_limits(limits, limits.payload_budget, 2)
+    assert limits.payload_budget < TEN_MIB.payload_budget // 10
 
 
 def _noisy_png(width: int, height: int) -> ImageFile:

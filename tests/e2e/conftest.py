@@ -1,0 +1,58 @@
+"""Fixtures for the end-to-end tests: both fakes and one bot process per module."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+
+from tests.e2e.harness import BotProcess, start_bot
+from tests.fakes.discord_server import FakeDiscord
+from tests.fakes.image_api import FakeImageAPI
+
+_user_ids = itertools.count(500_000_000_000_000_001)
+
+
+@pytest.fixture
+def new_user() -> Iterator[int]:
+    """A user id never used before in this run, so cooldowns never leak between tests."""
+    yield next(_user_ids)
+
+
+def fresh_user() -> int:
+    return next(_user_ids)
+
+
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def fake_discord() -> AsyncIterator[FakeDiscord]:
+    server = FakeDiscord()
+    await server.start()
+    yield server
+    await server.close()
+
+
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def fake_api() -> AsyncIterator[FakeImageAPI]:
+    server = FakeImageAPI()
+    await server.start()
+    yield server
+    await server.close()
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("bot")
+
+
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def bot(
+    fake_discord: FakeDiscord, fake_api: FakeImageAPI, workdir: Path
+) -> AsyncIterator[BotProcess]:
+    process = await start_bot(
+        fake_discord, fake_api, workdir, extra={"COOLDOWN_SECONDS": "600"}
+    )
+    yield process
+    await process.stop()

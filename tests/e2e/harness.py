@@ -1,0 +1,128 @@
+"""Start the real bot the way ``python bot.py`` does, pointed at the local fakes.
+
+The only seam is the URL settings: ``GROK_API_BASE_URL``, ``DISCORD_API_BASE_URL`` and
+``DISCORD_GATEWAY_URL``. Everything else is ordinary configuration.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+from tests.fakes.discord_server import FakeDiscord
+from tests.fakes.image_api import FakeImageAPI
+
+REPO = Path(__file__).resolve().parents[2]
+BOT_SCRIPT = REPO / "bot.py"
+#: Variables the bot reads; cleared from the inherited environment so a developer's shell
+#: cannot leak into a test.
+_BOT_VARIABLES = (
+    "DISCORD_TOKEN",
+    "GROK_API_KEY",
+    "GROK_API_BASE_URL",
+    "DISCORD_API_BASE_URL",
+    "DISCORD_GATEWAY_URL",
+    "DATABASE_PATH",
+    "REDIS_URL",
+    "COOLDOWN_SECONDS",
+    "GROK_MODELS",
+    "GROK_DEFAULT_MODEL",
+    "GROK_RESPONSE_FORMAT",
+    "GROK_TIMEOUT_SECONDS",
+    "GROK_MAX_ATTEMPTS",
+    "DEV_GUILD_ID",
+    "LOG_LEVEL",
+)
+
+
+def bot_environment(
+    discord: FakeDiscord | None,
+    api: FakeImageAPI | None,
+    workdir: Path,
+    extra: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in _BOT_VARIABLES}
+    env["PYTHONUNBUFFERED"] = "1"
+    env["DATABASE_PATH"] = str(workdir / "data" / "bot.sqlite3")
+    env["LOG_LEVEL"] = "INFO"
+    if discord is not None:
+        env["DISCORD_TOKEN"] = discord.token
+        env["DISCORD_API_BASE_URL"] = discord.rest_base
+        env["DISCORD_GATEWAY_URL"] = discord.gateway_url
+    if api is not None:
+        env["GROK_API_KEY"] = api.api_key
+        env["GROK_API_BASE_URL"] = api.base_url
+    env.update(extra or {})
+    return env
+
+
+class BotProcess:
+    """One ``python bot.py`` child process with its output kept in a log file."""
+
+    def __init__(self, env: Mapping[str, str], workdir: Path, args: tuple[str, ...] = ()) -> None:
+        self.env = dict(env)
+        self.workdir = workdir
+        self.args = args
+        self.log_path = workdir / f"bot-{id(self)}.log"
+        self.process: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> None:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        with self.log_path.open("wb") as log_file:
+            self.process = await asyncio.create_subprocess_exec(
+                sys.executable,
+                str(BOT_SCRIPT),
+                *self.args,
+                cwd=self.workdir,
+                env=self.env,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=log_file,
+                stderr=asyncio.subprocess.STDOUT,
+            )
+
+    async def wait(self, timeout: float = 30) -> int:
+        assert self.process is not None
+        return await asyncio.wait_for(self.process.wait(), timeout)
+
+    async def stop(self, timeout: float = 20) -> int | None:
+        """SIGTERM, as a host stops a worker; SIGKILL if it does not end in time."""
+        if self.process is None or self.process.returncode is not None:
+            return None if self.process is None else self.process.returncode
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            return await asyncio.wait_for(self.process.wait(), timeout)
+        except TimeoutError:
+            self.process.kill()
+            await self.process.wait()
+            raise AssertionError(f"the bot did not stop on SIGTERM:\n{self.output()}") from None
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.returncode is None
+
+
+async def start_bot(
+    discord: FakeDiscord,
+    api: FakeImageAPI,
+    workdir: Path,
+    *,
+    extra: Mapping[str, str] | None = None,
+    args: tuple[str, ...] = (),
+    sessions: int = 1,
+) -> BotProcess:
+    """Start the bot and wait until the fake Discord has seen it become ready."""
+    bot = BotProcess(bot_environment(discord, api, workdir, extra), workdir, args)
+    await bot.start()
+    try:
+        await discord.wait_until_ready(timeout=30, count=sessions)
+    except Exception as error:
+        await bot.stop()
+        raise AssertionError(f"the bot did not connect:\n{bot.output()}") from error
+    return bot
