@@ -24,7 +24,7 @@ from core.client import ImageClient
 from core.retry import RetryPolicy
 from discord.ext import commands
 
-from cogs.errors import NO_MENTIONS, on_tree_error
+from cogs.errors import NO_MENTIONS, ImagineTree
 from config import Settings, SettingsError, load_settings
 from core.storage import SqliteStore
 
@@ -44,13 +44,13 @@ class ImagineBot(commands.Bot):
             intents=discord.Intents(guilds=True),
             allowed_mentions=NO_MENTIONS,
             help_command=None,
+            tree_cls=ImagineTree,
         )
         self.settings = settings
         self.force_sync = force_sync
         self.store = SqliteStore(settings.database_path)
         self.session: aiohttp.ClientSession | None = None
         self._image_client: ImageClient | None = None
-        self.tree.on_error = on_tree_error
 
     @property
     def image_client(self) -> ImageClient:

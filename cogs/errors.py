@@ -111,3 +111,12 @@ async def on_tree_error(
         exc_info=original,
     )
     await reply(interaction, text("internal", locale, job_id=job_id))
+
+
+class ImagineTree(app_commands.CommandTree):
+    """The bot's command tree: every command error goes through ``on_tree_error``."""
+
+    async def on_error(
+        self, interaction: discord.Interaction, error: app_commands.AppCommandError
+    ) -> None:
+        await on_tree_error(interaction, error)
