@@ -1,0 +1,426 @@
+"""Client of the Grok image generation API (``POST /v1/images/generations``).
+
+One :class:`ImageClient` per process, sharing the bot's ``aiohttp.ClientSession``. It
+retries what is worth retrying per :class:`RetryPolicy`, downloads URL answers at once,
+verifies every image off the event loop, and turns every API-side failure into a
+:class:`GenerationError` whose detail never carries the key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import aiohttp
+import yarl
+
+from core.classify import classify_error, scrub_secrets, short_detail
+from core.decode import (
+    ParsedItem,
+    ParsedResponse,
+    decode_and_verify,
+    parse_generation_response,
+    verify_image,
+)
+from core.errors import BadResponse, ContentRefused, GenerationError, TransientError
+from core.models import GenerationRequest, GenerationResult, ImageFile
+from core.retry import RetryPolicy
+
+log = logging.getLogger(__name__)
+
+GENERATIONS_PATH = "/v1/images/generations"
+USER_AGENT = f"grok-imagine-discord-bot/0.1 aiohttp/{aiohttp.__version__}"
+#: Only the start of an error answer is read: it holds the message, and an error page
+#: from a misbehaving proxy can be arbitrarily long.
+MAX_ERROR_BODY_BYTES = 64 * 1024
+#: Connecting should be quick even when generating is slow.
+CONNECT_TIMEOUT = 30.0
+#: Per-download limit; temporary URLs point at a CDN and answer quickly.
+DOWNLOAD_TIMEOUT = 60.0
+#: A failed download is tried once more: the image is already paid for.
+DOWNLOAD_ATTEMPTS = 2
+#: Longest pause between the two download attempts.
+MAX_DOWNLOAD_PAUSE = 2.0
+#: Redirects followed (each hop checked against the URL policy) when downloading.
+MAX_DOWNLOAD_REDIRECTS = 3
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+
+
+class ImageClient:
+    """Generates images through the API; see :meth:`generate`."""
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        *,
+        base_url: str,
+        api_key: str,
+        request_timeout: float = 180.0,
+        retry: RetryPolicy | None = None,
+        max_download_bytes: int = 40 * 1024 * 1024,
+        max_response_bytes: int = 200 * 1024 * 1024,
+        rng: random.Random | None = None,
+        download_timeout: float = DOWNLOAD_TIMEOUT,
+    ) -> None:
+        base = yarl.URL(base_url.strip().rstrip("/"))
+        if base.scheme not in ("http", "https") or not base.host:
+            raise ValueError("base_url must be an http:// or https:// URL with a host")
+        if not api_key:
+            raise ValueError("api_key must not be empty")
+        if request_timeout <= 0 or download_timeout <= 0:
+            raise ValueError("timeouts must be positive")
+        base_path = base.path.rstrip("/")
+        # Operators often paste an OpenAI-style base that already ends in /v1.
+        if base_path.endswith("/v1"):
+            base_path = base_path[: -len("/v1")]
+        self._session = session
+        self._base = base.with_path(base_path or "/").with_query(None).with_fragment(None)
+        self._endpoint = self._base.with_path(base_path + GENERATIONS_PATH)
+        self._origin = _origin(self._base)
+        self._api_key = api_key
+        self._retry = retry if retry is not None else RetryPolicy()
+        self._rng = rng if rng is not None else random.Random()
+        self._max_download_bytes = max_download_bytes
+        self._max_response_bytes = max_response_bytes
+        self._request_timeout = request_timeout
+        self._timeout = aiohttp.ClientTimeout(
+            total=request_timeout, sock_connect=min(CONNECT_TIMEOUT, request_timeout)
+        )
+        self._download_timeout = aiohttp.ClientTimeout(
+            total=download_timeout, sock_connect=min(CONNECT_TIMEOUT, download_timeout)
+        )
+        self._headers = {
+            "Authorization": f"Bearer {api_key}",
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+            "User-Agent": USER_AGENT,
+        }
+
+    def __repr__(self) -> str:
+        # Never show the key, even in a debugger or a crash dump.
+        return f"<ImageClient endpoint={str(self._endpoint)!r}>"
+
+    @property
+    def endpoint(self) -> str:
+        """The full URL requests are posted to."""
+        return str(self._endpoint)
+
+    async def generate(self, request: GenerationRequest) -> GenerationResult:
+        """Generate the images ``request`` asks for.
+
+        Returns the verified images with counts of withheld and unusable ones. Raises a
+        :class:`GenerationError` subclass for every API-side failure: ``ContentRefused``
+        when every image was withheld, ``BadResponse`` when nothing usable came back, and
+        the classified error (after retries, where retryable) for error answers,
+        timeouts and broken connections.
+        """
+        try:
+            return await self._generate(request)
+        except GenerationError as err:
+            raise self._scrubbed(err) from None
+        except (aiohttp.ClientError, OSError, TimeoutError, ValueError) as exc:
+            # Last net: each step maps its own failures, but nothing from the wire may
+            # reach the Discord layer as a raw library error.
+            log.warning("Unexpected image API failure: %s", self._describe(exc))
+            raise BadResponse(f"unexpected failure ({self._describe(exc)})") from None
+
+    async def _generate(self, request: GenerationRequest) -> GenerationResult:
+        body = json.dumps(request.to_body(), ensure_ascii=False).encode("utf-8")
+        started = time.monotonic()
+        payload, request_id, attempts = await self._post_with_retries(body, started)
+        api_seconds = time.monotonic() - started
+
+        decode_started = time.monotonic()
+        # Answers run to tens of MB: JSON, base64 and image decoding all leave the event
+        # loop, in a single thread hop.
+        parsed, decoded = await asyncio.to_thread(_parse_and_decode, payload)
+        decode_seconds = time.monotonic() - decode_started
+
+        url_indices = [
+            i
+            for i, item in enumerate(parsed.items)
+            if not item.withheld and item.b64 is None and item.url is not None
+        ]
+        if url_indices:
+            download_started = time.monotonic()
+            blobs = await asyncio.gather(*(self._download(parsed.items[i]) for i in url_indices))
+            api_seconds += time.monotonic() - download_started
+            verify_started = time.monotonic()
+            verified = await asyncio.to_thread(_verify_many, blobs)
+            decode_seconds += time.monotonic() - verify_started
+            for index, outcome in zip(url_indices, verified, strict=True):
+                decoded[index] = outcome
+
+        return self._result(
+            parsed, decoded, request, attempts, api_seconds, decode_seconds, request_id
+        )
+
+    def _result(
+        self,
+        parsed: ParsedResponse,
+        decoded: dict[int, ImageFile | str],
+        request: GenerationRequest,
+        attempts: int,
+        api_seconds: float,
+        decode_seconds: float,
+        request_id: str | None,
+    ) -> GenerationResult:
+        images: list[ImageFile] = []
+        withheld = 0
+        unusable = 0
+        total = len(parsed.items)
+        for index, item in enumerate(parsed.items):
+            if item.withheld:
+                withheld += 1
+                continue
+            outcome = decoded.get(index, "item has neither b64_json nor url")
+            if isinstance(outcome, ImageFile):
+                images.append(outcome)
+            else:
+                unusable += 1
+                log.warning("Image %d of %d unusable: %s", index + 1, total, outcome)
+
+        if not images:
+            # Refused outputs may still be billed: the operator log should show the cost.
+            cost = (
+                f" (cost {parsed.cost_usd_ticks} ticks)"
+                if parsed.cost_usd_ticks is not None
+                else ""
+            )
+            if total and withheld == total:
+                raise ContentRefused(f"all {total} image(s) withheld by moderation{cost}")
+            if not total and parsed.block_reason:
+                raise ContentRefused(f"request blocked: {parsed.block_reason}{cost}")
+            raise BadResponse(
+                f"no usable image: {total} item(s), {withheld} withheld, {unusable} unusable{cost}"
+            )
+        log.debug(
+            "Image API answered in %.2fs (%d attempt(s)): %d image(s), %d withheld, "
+            "%d unusable; decoding took %.2fs",
+            api_seconds,
+            attempts,
+            len(images),
+            withheld,
+            unusable,
+            decode_seconds,
+        )
+        extra: dict[str, Any] = {"decode_seconds": decode_seconds}
+        if request_id:
+            extra["request_id"] = short_detail(request_id, self._api_key, limit=100)
+        if parsed.block_reason:
+            extra["block_reason"] = short_detail(parsed.block_reason, self._api_key)
+        if len(images) + withheld + unusable != request.n:
+            extra["items"] = total
+        return GenerationResult(
+            images=images,
+            withheld=withheld,
+            unusable=unusable,
+            cost_usd_ticks=parsed.cost_usd_ticks,
+            api_seconds=api_seconds,
+            attempts=attempts,
+            extra=extra,
+        )
+
+    async def _post_with_retries(
+        self, body: bytes, started: float
+    ) -> tuple[bytes, str | None, int]:
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                payload, request_id = await self._post_once(body)
+            except GenerationError as err:
+                self._scrubbed(err)
+                elapsed = time.monotonic() - started
+                wait = self._retry.delay(attempt, err, self._rng, elapsed)
+                if wait is None:
+                    if attempt > 1:
+                        log.warning(
+                            "Image API gave up after %d attempts in %.1fs: %s: %s",
+                            attempt,
+                            elapsed,
+                            type(err).__name__,
+                            err.detail,
+                        )
+                    raise
+                log.warning(
+                    "Image API attempt %d/%d failed (%s: %s); retrying in %.2fs",
+                    attempt,
+                    self._retry.max_attempts,
+                    type(err).__name__,
+                    err.detail,
+                    wait,
+                )
+                await asyncio.sleep(wait)
+            else:
+                return payload, request_id, attempt
+
+    async def _post_once(self, body: bytes) -> tuple[bytes, str | None]:
+        try:
+            async with self._session.post(
+                self._endpoint,
+                data=body,
+                headers=self._headers,
+                timeout=self._timeout,
+                allow_redirects=False,
+            ) as resp:
+                request_id = resp.headers.get("x-request-id")
+                if 200 <= resp.status < 300:
+                    return await _read_capped(resp, self._max_response_bytes, "answer"), request_id
+                error_body = await _read_prefix(resp, MAX_ERROR_BODY_BYTES)
+                raise classify_error(resp.status, error_body, resp.headers, api_key=self._api_key)
+        except GenerationError:
+            raise
+        except TimeoutError:
+            # aiohttp's own timeout errors subclass TimeoutError too, so they land here.
+            raise TransientError(f"no complete answer within {self._request_timeout:g}s") from None
+        except aiohttp.ClientPayloadError as exc:
+            raise TransientError(f"answer cut short ({self._describe(exc)})") from None
+        except aiohttp.ServerDisconnectedError:
+            raise TransientError("server closed the connection without answering") from None
+        except (aiohttp.ClientError, OSError) as exc:
+            raise TransientError(f"connection failed ({self._describe(exc)})") from None
+        except ValueError as exc:
+            # Malformed answers can surface as ValueError from deep inside aiohttp.
+            raise BadResponse(f"unreadable answer ({self._describe(exc)})") from None
+
+    async def _download(self, item: ParsedItem) -> bytes | str:
+        """The bytes at an item's URL, or a short reason it could not be had."""
+        assert item.url is not None
+        try:
+            target = yarl.URL(item.url)
+        except (ValueError, TypeError):
+            return "malformed image URL"
+        for attempt in range(1, DOWNLOAD_ATTEMPTS + 1):
+            outcome, retry = await self._download_once(target)
+            if not retry or attempt == DOWNLOAD_ATTEMPTS:
+                return outcome
+            pause = min(MAX_DOWNLOAD_PAUSE, self._retry.backoff(attempt, self._rng))
+            log.info("Image download failed (%s); trying once more in %.2fs", outcome, pause)
+            await asyncio.sleep(pause)
+        return "download failed"  # pragma: no cover - the loop always returns
+
+    async def _download_once(self, url: yarl.URL) -> tuple[bytes | str, bool]:
+        """(bytes or reason, whether trying again may help)."""
+        target = url
+        for _hop in range(MAX_DOWNLOAD_REDIRECTS + 1):
+            if not self._url_allowed(target):
+                log.warning(
+                    "Refusing image URL on %s://%s: not https and not the API's origin",
+                    target.scheme,
+                    target.host,
+                )
+                return f"refused image URL on {target.scheme}://{target.host}", False
+            headers = {"User-Agent": USER_AGENT, "Accept": "image/*"}
+            if _origin(target) == self._origin:
+                # The gateway may serve its own files behind the key; nobody else gets it.
+                headers["Authorization"] = self._headers["Authorization"]
+            try:
+                async with self._session.get(
+                    target,
+                    headers=headers,
+                    timeout=self._download_timeout,
+                    allow_redirects=False,
+                ) as resp:
+                    if resp.status in _REDIRECTS and "Location" in resp.headers:
+                        target = target.join(yarl.URL(resp.headers["Location"]))
+                        continue
+                    if resp.status != 200:
+                        return f"download answered HTTP {resp.status}", resp.status >= 500
+                    return await _read_capped(resp, self._max_download_bytes, "image"), False
+            except BadResponse as exc:
+                return exc.detail, False
+            except TimeoutError:
+                return "download timed out", True
+            except (aiohttp.ClientError, OSError) as exc:
+                return f"download failed ({self._describe(exc)})", True
+            except ValueError as exc:
+                return f"download failed ({self._describe(exc)})", False
+        return "too many redirects", False
+
+    def _url_allowed(self, url: yarl.URL) -> bool:
+        if not url.host:
+            return False
+        if url.scheme == "https":
+            return True
+        # An operator may run a plain-http gateway on their own host; its files come from
+        # the same origin. Plain http from anywhere else could be tampered with en route.
+        return _origin(url) == self._origin
+
+    def _describe(self, exc: BaseException) -> str:
+        return short_detail(f"{type(exc).__name__}: {exc}", self._api_key, limit=200)
+
+    def _scrubbed(self, err: GenerationError) -> GenerationError:
+        # Belt and braces: every detail is built scrubbed, but an error message echoed by
+        # a server or a library must never carry the key into a log.
+        err.detail = scrub_secrets(err.detail, self._api_key)
+        err.args = tuple(
+            scrub_secrets(arg, self._api_key) if isinstance(arg, str) else arg for arg in err.args
+        )
+        return err
+
+
+def _origin(url: yarl.URL) -> tuple[str, str, int | None]:
+    return (url.scheme.lower(), (url.host or "").lower(), url.port)
+
+
+async def _read_capped(resp: aiohttp.ClientResponse, cap: int, what: str) -> bytes:
+    length = resp.content_length
+    if length is not None and length > cap:
+        raise BadResponse(f"{what} of {length} bytes exceeds the {cap}-byte limit")
+    chunks: list[bytes] = []
+    total = 0
+    async for chunk in resp.content.iter_any():
+        total += len(chunk)
+        if total > cap:
+            # Leaving the context closes the connection instead of draining the rest.
+            raise BadResponse(f"{what} exceeds the {cap}-byte limit")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def _read_prefix(resp: aiohttp.ClientResponse, limit: int) -> bytes:
+    buffer = bytearray()
+    try:
+        while len(buffer) < limit:
+            chunk = await resp.content.read(limit - len(buffer))
+            if not chunk:
+                break
+            buffer += chunk
+    except (aiohttp.ClientError, OSError, TimeoutError):
+        # What arrived, or the status alone, still classifies the error.
+        pass
+    return bytes(buffer)
+
+
+def _parse_and_decode(payload: bytes) -> tuple[ParsedResponse, dict[int, ImageFile | str]]:
+    """Parse an answer and verify its base64 images; URL items are left for download."""
+    parsed = parse_generation_response(payload)
+    decoded: dict[int, ImageFile | str] = {}
+    for index, item in enumerate(parsed.items):
+        if item.withheld or item.b64 is None:
+            continue
+        try:
+            decoded[index] = decode_and_verify(item)
+        except BadResponse as exc:
+            decoded[index] = exc.detail
+    return parsed, decoded
+
+
+def _verify_many(blobs: Sequence[bytes | str]) -> list[ImageFile | str]:
+    """Verify downloaded images; reasons for failed downloads pass through."""
+    results: list[ImageFile | str] = []
+    for blob in blobs:
+        if isinstance(blob, str):
+            results.append(blob)
+            continue
+        try:
+            results.append(verify_image(blob))
+        except BadResponse as exc:
+            results.append(exc.detail)
+    return results

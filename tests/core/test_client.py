@@ -1,0 +1,466 @@
+"""The image client against the local fake image API."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import threading
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import aiohttp
+import pytest
+import pytest_asyncio
+import yarl
+
+import core.client
+from core.client import USER_AGENT, ImageClient
+from core.errors import (
+    AuthenticationFailed,
+    BadResponse,
+    ContentRefused,
+    GenerationError,
+    InvalidRequest,
+    QuotaExceeded,
+    RateLimited,
+    TransientError,
+)
+from core.models import GenerationRequest, ImageFile
+from core.retry import RetryPolicy
+from tests.fakes.image_api import COST_TICKS_PER_IMAGE, FakeImageAPI, Scripted
+
+pytestmark = pytest.mark.asyncio
+
+#: Real backoff, in miniature: tests must not sleep for seconds.
+FAST_RETRY = RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=1.0, total_budget=30.0)
+MODEL = "grok-imagine-image"
+
+
+@pytest_asyncio.fixture
+async def api() -> AsyncIterator[FakeImageAPI]:
+    async with FakeImageAPI() as server:
+        yield server
+
+
+@pytest_asyncio.fixture
+async def session() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as http:
+        yield http
+
+
+@pytest.fixture
+def make_client(api: FakeImageAPI, session: aiohttp.ClientSession) -> Callable[..., ImageClient]:
+    def build(**overrides: Any) -> ImageClient:
+        options: dict[str, Any] = {
+            "base_url": api.base_url,
+            "api_key": api.api_key,
+            "retry": FAST_RETRY,
+            "rng": random.Random(0),
+        }
+        options.update(overrides)
+        return ImageClient(session, **options)
+
+    return build
+
+
+@pytest.fixture
+def client(make_client: Callable[..., ImageClient]) -> ImageClient:
+    return make_client()
+
+
+def request(**fields: Any) -> GenerationRequest:
+    return GenerationRequest(**{"prompt": "a red fox in fresh snow", "model": MODEL, **fields})
+
+
+# -- success ------------------------------------------------------------------------------
+
+
+async def test_b64_answer_gives_verified_jpegs(client: ImageClient, api: FakeImageAPI) -> None:
+    asked = request(n=3, aspect_ratio="16:9", user="1234")
+    result = await client.generate(asked)
+
+    assert len(result.images) == 3
+    for image in result.images:
+        assert (image.mime_type, image.extension) == ("image/jpeg", "jpg")
+        assert (image.width, image.height) == (1408, 768)
+        assert image.data.startswith(b"\xff\xd8")
+    assert len({image.data for image in result.images}) == 3
+    assert (result.withheld, result.unusable, result.attempts) == (0, 0, 1)
+    assert result.cost_usd_ticks == 3 * COST_TICKS_PER_IMAGE
+    assert result.api_seconds > 0
+    assert result.extra["decode_seconds"] >= 0
+
+    [call] = api.requests
+    assert call.method == "POST"
+    assert call.path == "/v1/images/generations"
+    assert call.body == asked.to_body()
+    assert call.headers["Authorization"] == f"Bearer {api.api_key}"
+    assert call.headers["Content-Type"] == "application/json"
+    assert call.headers["Accept"] == "application/json"
+    assert call.headers["User-Agent"] == USER_AGENT
+    assert call.status == 200
+
+
+@pytest.mark.parametrize("style", ["bare", "data_uri", "urlsafe", "wrapped"])
+async def test_every_base64_shape_decodes(
+    client: ImageClient, api: FakeImageAPI, style: Any
+) -> None:
+    api.script(Scripted(b64_style=style))
+    result = await client.generate(request(n=2))
+    assert [(i.width, i.height) for i in result.images] == [(1024, 1024)] * 2
+
+
+async def test_2k_images_are_full_size(client: ImageClient) -> None:
+    result = await client.generate(request(n=2, resolution="2k", aspect_ratio="1:1"))
+    assert [(i.width, i.height) for i in result.images] == [(2048, 2048)] * 2
+    assert all(1_800_000 < image.size < 2_800_000 for image in result.images)
+
+
+async def test_url_answer_is_downloaded_at_once(client: ImageClient, api: FakeImageAPI) -> None:
+    result = await client.generate(request(n=2, response_format="url", aspect_ratio="9:16"))
+    assert [(i.width, i.height) for i in result.images] == [(768, 1408)] * 2
+    assert len(api.downloads) == 2
+    assert api.requests[0].body["response_format"] == "url"
+
+
+async def test_url_on_another_http_host_is_refused(
+    client: ImageClient, api: FakeImageAPI, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Same port, other host name: not the API's origin, and not https.
+    api.script(Scripted(url_base=f"http://localhost:{api.port}"))
+    with caplog.at_level(logging.WARNING, logger="core.client"), pytest.raises(BadResponse):
+        await client.generate(request(n=2, response_format="url"))
+    assert api.downloads == []
+    assert "Refusing image URL on http://localhost" in caplog.text
+
+
+async def test_https_anywhere_or_the_api_origin_is_allowed(client: ImageClient) -> None:
+    allowed = client._url_allowed
+    assert allowed(yarl.URL("https://imgen.x.ai/xai-tmp-imgen-1.jpeg"))
+    assert allowed(yarl.URL(client.endpoint).with_path("/files/1.jpg"))
+    assert not allowed(yarl.URL("http://imgen.x.ai/a.jpeg"))
+    assert not allowed(yarl.URL(client.endpoint).with_port(1).with_path("/a.jpg"))
+    assert not allowed(yarl.URL("ftp://example.com/a.jpg"))
+    assert not allowed(yarl.URL("file:///etc/passwd"))
+
+
+async def test_a_broken_url_counts_as_unusable(client: ImageClient, api: FakeImageAPI) -> None:
+    api.script(Scripted(broken_urls={1}))
+    result = await client.generate(request(n=3, response_format="url"))
+    assert (len(result.images), result.unusable, result.withheld) == (2, 1, 0)
+
+
+async def test_download_over_the_cap_is_unusable(
+    make_client: Callable[..., ImageClient],
+) -> None:
+    client = make_client(max_download_bytes=10_000)
+    with pytest.raises(BadResponse, match="unusable"):
+        await client.generate(request(response_format="url"))
+
+
+async def test_base_url_may_end_in_v1_or_a_slash(
+    make_client: Callable[..., ImageClient], api: FakeImageAPI
+) -> None:
+    for base in (api.base_url + "/", api.base_url + "/v1", api.base_url + "/v1/"):
+        result = await make_client(base_url=base).generate(request())
+        assert len(result.images) == 1
+    assert {call.path for call in api.requests} == {"/v1/images/generations"}
+
+
+async def test_images_are_verified_off_the_event_loop(
+    client: ImageClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    threads: list[threading.Thread] = []
+    real = core.client.decode_and_verify
+
+    def spy(item: Any) -> ImageFile:
+        threads.append(threading.current_thread())
+        return real(item)
+
+    monkeypatch.setattr(core.client, "decode_and_verify", spy)
+    await client.generate(request(n=3))
+    assert len(threads) == 3
+    assert threading.main_thread() not in threads
+
+
+async def test_concurrent_generations_share_the_session(client: ImageClient) -> None:
+    results = await asyncio.gather(*(client.generate(request(n=2)) for _ in range(4)))
+    assert [len(r.images) for r in results] == [2, 2, 2, 2]
+
+
+# -- moderation ---------------------------------------------------------------------------
+
+
+async def test_some_images_withheld(client: ImageClient, api: FakeImageAPI) -> None:
+    api.script(Scripted(withheld={0, 2}))
+    result = await client.generate(request(n=4))
+    assert (len(result.images), result.withheld, result.unusable) == (2, 2, 0)
+
+
+async def test_all_images_withheld_is_a_refusal(client: ImageClient, api: FakeImageAPI) -> None:
+    api.set_withheld({0, 1})
+    with pytest.raises(ContentRefused):
+        await client.generate(request(n=2))
+    assert len(api.requests) == 1
+
+
+async def test_a_blocked_request_without_data_is_a_refusal(
+    client: ImageClient, api: FakeImageAPI
+) -> None:
+    api.script(Scripted(json={"block_reason": "prompt blocked"}))
+    with pytest.raises(ContentRefused, match="prompt blocked"):
+        await client.generate(request())
+
+
+@pytest.mark.parametrize(
+    "scripted",
+    [
+        Scripted(status=403, json={"code": "Forbidden", "error": "Content violates usage."}),
+        Scripted(status=400, json={"code": "x", "error": "Image rejected by content moderation."}),
+    ],
+)
+async def test_refusals_are_never_retried(
+    client: ImageClient, api: FakeImageAPI, scripted: Scripted
+) -> None:
+    api.script(scripted, Scripted())
+    with pytest.raises(ContentRefused):
+        await client.generate(request())
+    assert len(api.requests) == 1
+
+
+# -- retries ------------------------------------------------------------------------------
+
+
+async def test_429_with_retry_after_zero_is_retried(
+    client: ImageClient, api: FakeImageAPI, caplog: pytest.LogCaptureFixture
+) -> None:
+    api.script(
+        Scripted(
+            status=429,
+            json={"code": "x", "error": "The service is temporarily at capacity"},
+            headers={"Retry-After": "0"},
+        ),
+    )
+    with caplog.at_level(logging.WARNING, logger="core.client"):
+        result = await client.generate(request(n=2))
+    assert (len(result.images), result.attempts) == (2, 2)
+    assert len(api.requests) == 2
+    assert "attempt 1/3 failed (RateLimited" in caplog.text
+
+
+async def test_retry_after_beyond_max_delay_gives_up(
+    client: ImageClient, api: FakeImageAPI
+) -> None:
+    api.script(Scripted(status=429, text="busy", headers={"Retry-After": "120"}))
+    with pytest.raises(RateLimited) as caught:
+        await client.generate(request())
+    assert caught.value.retry_after == 120.0
+    assert len(api.requests) == 1
+
+
+async def test_out_of_credits_is_not_retried(client: ImageClient, api: FakeImageAPI) -> None:
+    api.script(
+        Scripted(
+            status=429,
+            json={
+                "code": "x",
+                "error": "Your team has used all available "
+                "credits or reached its monthly spending limit.",
+            },
+        ),
+    )
+    with pytest.raises(QuotaExceeded):
+        await client.generate(request())
+    assert len(api.requests) == 1
+
+
+async def test_500_is_retried_then_succeeds(client: ImageClient, api: FakeImageAPI) -> None:
+    api.script(Scripted(status=500, text="oops"))
+    result = await client.generate(request())
+    assert result.attempts == 2
+
+
+async def test_500_every_time_gives_up_after_max_attempts(
+    client: ImageClient, api: FakeImageAPI, caplog: pytest.LogCaptureFixture
+) -> None:
+    api.script(*[Scripted(status=502, text="<html>Bad Gateway</html>")] * 5)
+    with caplog.at_level(logging.WARNING, logger="core.client"), pytest.raises(TransientError):
+        await client.generate(request())
+    assert len(api.requests) == 3
+    assert "gave up after 3 attempts" in caplog.text
+
+
+async def test_timeout_is_retried(
+    make_client: Callable[..., ImageClient], api: FakeImageAPI
+) -> None:
+    client = make_client(request_timeout=0.3)
+    api.script(Scripted(delay=1.5))
+    result = await client.generate(request())
+    assert result.attempts == 2
+    assert len(api.requests) == 2
+
+
+async def test_timeouts_every_time_give_up_as_transient(
+    make_client: Callable[..., ImageClient], api: FakeImageAPI
+) -> None:
+    client = make_client(
+        request_timeout=0.2, retry=RetryPolicy(max_attempts=2, base_delay=0.0, max_delay=0.1)
+    )
+    api.script(Scripted(delay=1.0), Scripted(delay=1.0))
+    with pytest.raises(TransientError, match=r"within 0\.2s"):
+        await client.generate(request())
+
+
+async def test_dropped_connection_is_retried(client: ImageClient, api: FakeImageAPI) -> None:
+    api.script(Scripted(drop_connection=True))
+    result = await client.generate(request())
+    assert result.attempts == 2
+
+
+async def test_truncated_body_is_retried(client: ImageClient, api: FakeImageAPI) -> None:
+    api.script(Scripted(truncate=True))
+    result = await client.generate(request(n=2))
+    assert (len(result.images), result.attempts) == (2, 2)
+
+
+async def test_connection_refused_is_transient(session: aiohttp.ClientSession) -> None:
+    async with FakeImageAPI() as closed:
+        base_url = closed.base_url
+    client = ImageClient(session, base_url=base_url, api_key="k", retry=FAST_RETRY)
+    with pytest.raises(TransientError, match="connection failed"):
+        await client.generate(request())
+
+
+# -- bad answers --------------------------------------------------------------------------
+
+
+async def test_truncated_json_is_a_bad_response(client: ImageClient, api: FakeImageAPI) -> None:
+    api.script(Scripted(text='{"created": 1, "data": [{"b64_json": "/9j/4AAQ'))
+    with pytest.raises(BadResponse):
+        await client.generate(request())
+    assert len(api.requests) == 1
+
+
+async def test_garbage_images_are_a_bad_response(client: ImageClient, api: FakeImageAPI) -> None:
+    api.script(Scripted(garbage_images=True))
+    with pytest.raises(BadResponse, match="2 unusable"):
+        await client.generate(request(n=2))
+
+
+async def test_answer_over_the_cap_is_refused_unread(
+    make_client: Callable[..., ImageClient], api: FakeImageAPI
+) -> None:
+    client = make_client(max_response_bytes=50_000)
+    with pytest.raises(BadResponse, match="limit"):
+        await client.generate(request())
+    assert len(api.requests) == 1
+
+
+async def test_an_answer_with_no_items_is_a_bad_response(
+    client: ImageClient, api: FakeImageAPI
+) -> None:
+    api.script(Scripted(count=0))
+    with pytest.raises(BadResponse, match="0 item"):
+        await client.generate(request())
+
+
+async def test_redirects_of_the_api_call_are_not_followed(
+    client: ImageClient, api: FakeImageAPI
+) -> None:
+    api.script(Scripted(status=307, headers={"Location": "http://127.0.0.1:1/elsewhere"}))
+    with pytest.raises(InvalidRequest):
+        await client.generate(request())
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        ({"model": "no-such-model"}, InvalidRequest),
+        ({"aspect_ratio": "5:4"}, InvalidRequest),
+        ({"n": 11}, InvalidRequest),
+    ],
+)
+async def test_invalid_requests_are_not_retried(
+    client: ImageClient, api: FakeImageAPI, fields: dict[str, Any], expected: type[Exception]
+) -> None:
+    with pytest.raises(expected):
+        await client.generate(request(**fields))
+    assert len(api.requests) == 1
+
+
+# -- the key ------------------------------------------------------------------------------
+
+
+async def test_wrong_key_is_an_authentication_failure(
+    make_client: Callable[..., ImageClient], api: FakeImageAPI
+) -> None:
+    with pytest.raises(AuthenticationFailed):
+        await make_client(api_key="some-other-key-123").generate(request())
+    assert len(api.requests) == 1
+
+
+@pytest.mark.parametrize(
+    "scripted",
+    [
+        [Scripted(status=401, json={"code": "x", "error": "bad key {key}"})],
+        [Scripted(status=400, json={"error": {"message": "Incorrect API key {key}"}})],
+        [Scripted(status=500, text="upstream said Bearer {key}")] * 3,
+        [Scripted(status=503, text="<h1>{key}</h1>", headers={"X-Echo": "{key}"})] * 3,
+        [Scripted(text='{"error": {"message": "{key}", "type": "{key}"}}')],
+    ],
+)
+async def test_the_key_never_reaches_errors_or_logs(
+    client: ImageClient,
+    api: FakeImageAPI,
+    caplog: pytest.LogCaptureFixture,
+    scripted: list[Scripted],
+) -> None:
+    key = api.api_key
+    api.script(
+        *[
+            Scripted(
+                status=s.status,
+                json=_fill(s.json, key),
+                text=_fill(s.text, key),
+                headers=_fill(s.headers, key),
+            )
+            for s in scripted
+        ]
+    )
+    with caplog.at_level(logging.DEBUG), pytest.raises(GenerationError) as caught:
+        await client.generate(request())
+    error = caught.value
+    for text in (str(error), repr(error), error.detail, *map(str, error.args)):
+        assert key not in text
+    assert error.__cause__ is None
+    for record in caplog.records:
+        assert key not in record.getMessage()
+        assert key not in str(record.args)
+    assert key not in caplog.text
+    assert key not in repr(client)
+
+
+def _fill(value: Any, key: str) -> Any:
+    if isinstance(value, str):
+        return value.replace("{key}", key)
+    if isinstance(value, dict):
+        return {k: _fill(v, key) for k, v in value.items()}
+    return value
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"base_url": "ftp://api.example"},
+        {"base_url": "api.example"},
+        {"api_key": ""},
+        {"request_timeout": 0},
+    ],
+)
+async def test_construction_checks_its_settings(
+    session: aiohttp.ClientSession, bad: dict[str, Any]
+) -> None:
+    options: dict[str, Any] = {"base_url": "https://api.example", "api_key": "k", **bad}
+    with pytest.raises(ValueError, match=r"."):
+        ImageClient(session, **options)
