@@ -20,12 +20,12 @@ from collections.abc import Sequence
 import aiohttp
 import discord
 import yarl
-from core.client import ImageClient
-from core.retry import RetryPolicy
 from discord.ext import commands
 
 from cogs.errors import NO_MENTIONS, ImagineTree
 from config import Settings, SettingsError, load_settings
+from core.client import ImageClient
+from core.retry import RetryPolicy
 from core.storage import SqliteStore
 
 log = logging.getLogger("bot")
@@ -128,10 +128,17 @@ async def run(settings: Settings, *, force_sync: bool) -> int:
     """Run the bot until it is closed or the process is told to stop."""
     bot = ImagineBot(settings, force_sync=force_sync)
     loop = asyncio.get_running_loop()
+    stopping: list[asyncio.Task[None]] = []
+
+    def request_stop() -> None:
+        if not stopping:
+            log.info("stop requested; closing")
+            stopping.append(asyncio.create_task(bot.close()))
+
     for signum in (signal.SIGTERM, signal.SIGINT):
         # Platforms without signal support still stop on Ctrl+C through asyncio.run.
         with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(signum, lambda: asyncio.ensure_future(bot.close()))
+            loop.add_signal_handler(signum, request_stop)
     async with bot:
         try:
             await bot.start(settings.discord_token.get_secret_value())
@@ -141,6 +148,10 @@ async def run(settings: Settings, *, force_sync: bool) -> int:
         except discord.PrivilegedIntentsRequired:
             log.error("Discord refused an intent the bot asked for")
             return 1
+    # bot.start returns as soon as the gateway closes; the rest of close() (the HTTP session,
+    # the database) must finish before the loop ends, or the process cannot exit.
+    for task in stopping:
+        await task
     return 0
 
 

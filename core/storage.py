@@ -92,9 +92,10 @@ class SqliteStore:
         await self._migrate()
 
     async def close(self) -> None:
-        if self._db is not None:
-            await self._db.close()
-            self._db = None
+        """Close the database; safe to call more than once."""
+        db, self._db = self._db, None
+        if db is not None:
+            await db.close()
 
     @property
     def db(self) -> aiosqlite.Connection:

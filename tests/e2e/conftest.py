@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -16,13 +16,8 @@ from tests.fakes.image_api import FakeImageAPI
 _user_ids = itertools.count(500_000_000_000_000_001)
 
 
-@pytest.fixture
-def new_user() -> Iterator[int]:
-    """A user id never used before in this run, so cooldowns never leak between tests."""
-    yield next(_user_ids)
-
-
 def fresh_user() -> int:
+    """A user id never used before in this run, so cooldowns never leak between tests."""
     return next(_user_ids)
 
 
@@ -51,8 +46,6 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 async def bot(
     fake_discord: FakeDiscord, fake_api: FakeImageAPI, workdir: Path
 ) -> AsyncIterator[BotProcess]:
-    process = await start_bot(
-        fake_discord, fake_api, workdir, extra={"COOLDOWN_SECONDS": "600"}
-    )
+    process = await start_bot(fake_discord, fake_api, workdir, extra={"COOLDOWN_SECONDS": "600"})
     yield process
     await process.stop()

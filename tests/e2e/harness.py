@@ -103,6 +103,21 @@ class BotProcess:
     def output(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
+    async def wait_for_job(
+        self, user_id: int, outcome: str = "delivered", timeout: float = 30
+    ) -> str:
+        """Wait for the job log line of ``user_id`` with ``outcome``; the line is the last
+        thing a job does, so its cooldown is settled once it shows."""
+        needle = f"user={user_id} "
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            for line in self.output().splitlines():
+                if needle in line and f"outcome={outcome} " in line:
+                    return line
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"no job line for {user_id} ({outcome}):\n{self.output()}")
+            await asyncio.sleep(0.05)
+
     @property
     def running(self) -> bool:
         return self.process is not None and self.process.returncode is None

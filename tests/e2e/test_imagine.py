@@ -118,6 +118,7 @@ async def test_cooldown_answers_privately_without_an_api_call(
     user = fresh_user()
     first = await imagine(fake_discord, user)
     await first.wait_for_messages(1)
+    await bot.wait_for_job(user)
     calls_before = len(fake_api.requests)
 
     second = await imagine(fake_discord, user, prompt="another one")
@@ -170,9 +171,7 @@ async def test_invalid_values_from_a_buggy_client_are_refused(
 ) -> None:
     calls_before = len(fake_api.requests)
     options = {"prompt": "a lighthouse", **options}
-    interaction = await fake_discord.send_slash_command(
-        "imagine", options, user_id=fresh_user()
-    )
+    interaction = await fake_discord.send_slash_command("imagine", options, user_id=fresh_user())
     callback = await interaction.wait_for_callback()
     assert callback["type"] == MESSAGE
     assert callback["data"]["flags"] & EPHEMERAL
@@ -198,6 +197,7 @@ async def test_refusal_is_explained_and_costs_no_cooldown(
     assert "content policy" in message.content
     assert not message.attachments
     assert len(fake_api.requests) == calls_before + 1  # a refusal is never retried
+    await bot.wait_for_job(user, outcome="refused")
 
     again = await imagine(fake_discord, user, prompt="a friendly robot")
     assert (await again.wait_for_callback())["type"] == DEFER
@@ -213,7 +213,11 @@ async def test_refusal_is_explained_and_costs_no_cooldown(
             1,
         ),
         (
-            [Scripted(status=429, json={"code": "x", "error": "You have used all available credits"})],
+            [
+                Scripted(
+                    status=429, json={"code": "x", "error": "You have used all available credits"}
+                )
+            ],
             "out of credits",
             1,
         ),
@@ -297,6 +301,7 @@ async def test_no_message_can_ping(
     prompt = "@everyone @here <@123456789012345678> <@&987654321098765432> look"
     interaction = await imagine(fake_discord, user, prompt=prompt)
     messages = await interaction.wait_for_messages(1)
+    await bot.wait_for_job(user)
     cooldown = await imagine(fake_discord, user, prompt=prompt)
     await cooldown.wait_for_callback()
     for message in messages:
@@ -308,7 +313,9 @@ async def test_no_message_can_ping(
 async def test_secrets_never_reach_discord(
     bot: BotProcess, fake_discord: FakeDiscord, fake_api: FakeImageAPI
 ) -> None:
-    fake_api.script(Scripted(status=401, json={"code": "x", "error": f"bad key {fake_api.api_key}"}))
+    fake_api.script(
+        Scripted(status=401, json={"code": "x", "error": f"bad key {fake_api.api_key}"})
+    )
     failed = await imagine(fake_discord, fresh_user())
     await failed.wait_for_messages(1)
     for request in fake_discord.requests:
@@ -319,11 +326,9 @@ async def test_secrets_never_reach_discord(
 
 
 async def test_one_log_line_per_job(bot: BotProcess, fake_discord: FakeDiscord) -> None:
-    interaction = await imagine(fake_discord, fresh_user(), n=2)
+    user = fresh_user()
+    interaction = await imagine(fake_discord, user, n=2)
     await interaction.wait_for_messages(1)
-    await asyncio.sleep(0.3)
-    lines = [line for line in bot.output().splitlines() if "outcome=delivered" in line]
-    assert lines
-    assert all(
-        key in lines[-1] for key in ("job=", "user=", "guild=", "model=", "n=2", "api=", "total=")
-    )
+    line = await bot.wait_for_job(user)
+    assert all(key in line for key in ("job=", "guild=", "model=", "n=2", "api=", "total="))
+    assert sum(f"user={user} " in other for other in bot.output().splitlines()) == 1

@@ -50,7 +50,7 @@ async def test_missing_settings_exit_with_a_message_naming_them(tmp_path: Path) 
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
-    stdout, stderr = await asyncio.wait_for(process.communicate(), 30)
+    _, stderr = await asyncio.wait_for(process.communicate(), 30)
     assert process.returncode == 2
     assert "DISCORD_TOKEN" in stderr.decode()
     assert "GROK_API_KEY" in stderr.decode()
@@ -84,6 +84,7 @@ async def test_cooldown_and_command_hash_survive_a_restart(
             assert discord.command_sync_count == 1
             first = await discord.send_slash_command("imagine", {"prompt": "a boat"}, user_id=user)
             assert image_count(await first.wait_for_messages(1)) == 1
+            await bot.wait_for_job(user)
         finally:
             assert await bot.stop() == 0
         await discord.disconnect_all()
