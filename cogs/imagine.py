@@ -20,7 +20,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from cogs.errors import NO_MENTIONS
+from cogs.errors import NO_MENTIONS, reply
 from cogs.messages import text
 from core import errors
 from core.delivery import DeliveryLimits, plan_batches, shrink_image, smaller_limits
@@ -250,7 +250,19 @@ class ImagineCog(commands.Cog):
 
         delivered = False
         try:
-            await interaction.response.defer(thinking=True)
+            try:
+                await interaction.response.defer(thinking=True)
+            except discord.HTTPException as failure:
+                # Past Discord's 3-second deadline (10062) or answered elsewhere: nobody is
+                # waiting for this interaction any more, so there is no one to tell.
+                report.outcome = "not_deferred"
+                log.warning(
+                    "job %s: could not defer the interaction: HTTP %s (code %s)",
+                    job_id,
+                    failure.status,
+                    failure.code,
+                )
+                return
             await self.bot.store.record_job(
                 job_id,
                 user_id=user.id,
@@ -358,6 +370,12 @@ class ImagineCog(commands.Cog):
                         failure.code,
                     )
                     if delivered:
+                        missing = sum(1 for i in pending if images[i] is not None)
+                        await reply(
+                            interaction,
+                            text("undeliverable", locale, count=missing, total=request.n),
+                            ephemeral=False,
+                        )
                         break
                     raise errors.DeliveryFailed(f"HTTP {failure.status}") from failure
                 replans += 1

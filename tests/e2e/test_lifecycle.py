@@ -167,3 +167,32 @@ async def test_sigterm_stops_the_bot_cleanly(tmp_path: Path, fake_api: FakeImage
         assert "Traceback" not in bot.output()
     finally:
         await discord.close()
+
+
+async def test_a_missed_defer_deadline_is_logged_and_costs_nothing(
+    tmp_path: Path, fake_api: FakeImageAPI
+) -> None:
+    # Discord answers 10062 to every callback: the bot must not call the API, must not
+    # start a cooldown, and must keep running.
+    discord = FakeDiscord(defer_deadline=0.0)
+    await discord.start()
+    bot = await start_bot(discord, fake_api, tmp_path)
+    try:
+        user = fresh_user()
+        first = await discord.send_slash_command("imagine", {"prompt": "late"}, user_id=user)
+        await bot.wait_for_job(user, outcome="not_deferred")
+        assert [r.error_code for r in first.rejected()] == [10062]
+        # The same user again: not "already running", not on cooldown, just late again.
+        await discord.send_slash_command("imagine", {"prompt": "late"}, user_id=user)
+        for _ in range(100):
+            lines = [line for line in bot.output().splitlines() if f"user={user} " in line]
+            if len(lines) == 2:
+                break
+            await asyncio.sleep(0.05)
+        assert len(lines) == 2
+        assert all("outcome=not_deferred" in line for line in lines)
+        assert not fake_api.requests
+        assert bot.running
+    finally:
+        await bot.stop()
+        await discord.close()
