@@ -252,15 +252,15 @@ class ImagineCog(commands.Cog):
         try:
             try:
                 await interaction.response.defer(thinking=True)
-            except discord.HTTPException as failure:
+            except discord.HTTPException as late:
                 # Past Discord's 3-second deadline (10062) or answered elsewhere: nobody is
                 # waiting for this interaction any more, so there is no one to tell.
                 report.outcome = "not_deferred"
                 log.warning(
                     "job %s: could not defer the interaction: HTTP %s (code %s)",
                     job_id,
-                    failure.status,
-                    failure.code,
+                    late.status,
+                    late.code,
                 )
                 return
             await self.bot.store.record_job(
