@@ -48,4 +48,7 @@ async def bot(
 ) -> AsyncIterator[BotProcess]:
     process = await start_bot(fake_discord, fake_api, workdir, extra={"COOLDOWN_SECONDS": "600"})
     yield process
-    await process.stop()
+    assert await process.stop() == 0
+    # Every failure the tests provoked was expected: each must have become a message and a
+    # log line, never an unhandled exception.
+    assert "Traceback" not in process.output(), process.output()
