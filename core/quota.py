@@ -1,0 +1,116 @@
+"""Daily image quotas, as pure functions: UTC day keys, counter names and the arithmetic.
+
+Two counters limit a request, both counted in images (``n``) per UTC day: the member's own
+use in a server (the per-user quota) and the whole server's use (the server budget). In a
+direct message only the member's own counter applies. A limit of 0 means no limit. Images
+are reserved before the API call and given back for any the job did not deliver; a refund
+goes to the day the images were reserved on, even when the job ends after midnight.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from enum import Enum
+
+SECONDS_PER_DAY = 24 * 3600
+#: How many days of counters the store keeps (the stats look at seven).
+KEEP_DAYS = 8
+
+
+def day_key(now: float) -> str:
+    """The UTC day of a UNIX time, e.g. ``"2025-11-25"``."""
+    return datetime.datetime.fromtimestamp(now, datetime.UTC).date().isoformat()
+
+
+def day_start(now: float) -> float:
+    """The UNIX time of the UTC midnight that began the day of ``now``."""
+    return float(int(now // SECONDS_PER_DAY) * SECONDS_PER_DAY)
+
+
+def next_reset(now: float) -> float:
+    """The UNIX time when the counters of ``now``'s day stop counting."""
+    return day_start(now) + SECONDS_PER_DAY
+
+
+def user_scope(guild_id: int | None, user_id: int) -> str:
+    """The counter of one member in one server (``dm`` for direct messages)."""
+    return f"user:{guild_id if guild_id is not None else 'dm'}:{user_id}"
+
+
+def guild_scope(guild_id: int) -> str:
+    """The counter of a whole server."""
+    return f"guild:{guild_id}"
+
+
+def remaining(limit: int, used: int) -> int | None:
+    """Images left under ``limit``; None when there is no limit."""
+    if limit <= 0:
+        return None
+    return max(0, limit - used)
+
+
+class QuotaVerdict(Enum):
+    ALLOWED = "allowed"
+    USER = "user_quota"
+    GUILD = "guild_budget"
+
+
+@dataclass(frozen=True, slots=True)
+class Reservation:
+    """Images counted against a day's counters, to be given back if not delivered."""
+
+    day: str
+    user_scope: str
+    guild_scope: str | None
+    images: int
+
+
+@dataclass(frozen=True, slots=True)
+class QuotaDecision:
+    verdict: QuotaVerdict
+    #: The limit that stopped the request, and how many images it still allows.
+    limit: int = 0
+    left: int = 0
+    #: When the counters start again (UNIX time).
+    resets_at: float = 0.0
+    reservation: Reservation | None = None
+
+    @property
+    def allowed(self) -> bool:
+        return self.verdict is QuotaVerdict.ALLOWED
+
+
+def decide(
+    images: int,
+    *,
+    user_used: int,
+    user_limit: int,
+    guild_used: int,
+    guild_limit: int,
+    resets_at: float = 0.0,
+) -> QuotaDecision:
+    """May ``images`` more be made? The member's own quota is checked first."""
+    for verdict, used, limit in (
+        (QuotaVerdict.USER, user_used, user_limit),
+        (QuotaVerdict.GUILD, guild_used, guild_limit),
+    ):
+        left = remaining(limit, used)
+        if left is not None and images > left:
+            return QuotaDecision(verdict, limit=limit, left=left, resets_at=resets_at)
+    return QuotaDecision(QuotaVerdict.ALLOWED, resets_at=resets_at)
+
+
+def after_refund(used: int, images: int) -> int:
+    """A counter once ``images`` are given back (never below zero)."""
+    return max(0, used - max(0, images))
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """Today's counters for one member where they are."""
+
+    day: str
+    user_used: int
+    guild_used: int
+    resets_at: float
