@@ -15,6 +15,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 DEFAULT_API_BASE_URL = "https://api-cs-al.naci-tech.com"
 DEFAULT_MODELS = ("grok-imagine-image", "grok-imagine-image-pro")
 DEFAULT_DATABASE_PATH = Path("data") / "bot.sqlite3"
+DEFAULT_DAILY_USER_QUOTA = 50
+DEFAULT_DAILY_GUILD_BUDGET = 500
 #: Discord allows at most 25 choices per option.
 MAX_MODEL_CHOICES = 25
 
@@ -43,6 +45,12 @@ class Settings(BaseSettings):
     database_path: Path = DEFAULT_DATABASE_PATH
     redis_url: SecretStr | None = None
     cooldown_seconds: float = Field(default=30.0, ge=0, le=7 * 24 * 3600)
+    #: Images a member may make per UTC day in one server (0: no limit); servers may override.
+    daily_user_quota: int = Field(default=DEFAULT_DAILY_USER_QUOTA, ge=0, le=1_000_000)
+    #: Images a whole server may make per UTC day (0: no limit); servers may override.
+    daily_guild_budget: int = Field(default=DEFAULT_DAILY_GUILD_BUDGET, ge=0, le=1_000_000)
+    #: Whether /imagine also works in direct messages with the bot.
+    allow_dms: bool = False
 
     grok_models: Annotated[tuple[str, ...], NoDecode] = DEFAULT_MODELS
     grok_default_model: str | None = None

@@ -25,6 +25,9 @@ ALL_VARIABLES = (
     "GROK_MAX_ATTEMPTS",
     "DEV_GUILD_ID",
     "LOG_LEVEL",
+    "DAILY_USER_QUOTA",
+    "DAILY_GUILD_BUDGET",
+    "ALLOW_DMS",
 )
 
 
@@ -53,6 +56,8 @@ def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.database_path == Path("data/bot.sqlite3")
     assert settings.discord_api_base_url is None
     assert settings.grok_response_format == "b64_json"
+    assert (settings.daily_user_quota, settings.daily_guild_budget) == (50, 500)
+    assert settings.allow_dms is False
 
 
 def test_secrets_never_show(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -95,6 +100,9 @@ def test_models_from_a_comma_list_and_default_model(monkeypatch: pytest.MonkeyPa
         ("GROK_RESPONSE_FORMAT", "png"),
         ("COOLDOWN_SECONDS", "-1"),
         ("LOG_LEVEL", "LOUD"),
+        ("DAILY_USER_QUOTA", "-1"),
+        ("DAILY_GUILD_BUDGET", "lots"),
+        ("ALLOW_DMS", "maybe"),
     ],
 )
 def test_invalid_settings_are_refused(
@@ -114,3 +122,14 @@ def test_dotenv_file_is_read(tmp_path: Path) -> None:
     settings = load_settings()
     assert settings.discord_token.get_secret_value() == "from-file"
     assert settings.cooldown_seconds == 5
+
+
+def test_quota_and_direct_message_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DISCORD_TOKEN", "tok")
+    monkeypatch.setenv("GROK_API_KEY", "key")
+    monkeypatch.setenv("DAILY_USER_QUOTA", "0")
+    monkeypatch.setenv("DAILY_GUILD_BUDGET", "1000")
+    monkeypatch.setenv("ALLOW_DMS", "1")
+    settings = load_settings()
+    assert (settings.daily_user_quota, settings.daily_guild_budget) == (0, 1000)
+    assert settings.allow_dms is True

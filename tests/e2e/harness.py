@@ -36,6 +36,9 @@ _BOT_VARIABLES = (
     "GROK_MAX_ATTEMPTS",
     "DEV_GUILD_ID",
     "LOG_LEVEL",
+    "DAILY_USER_QUOTA",
+    "DAILY_GUILD_BUDGET",
+    "ALLOW_DMS",
 )
 
 
