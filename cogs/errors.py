@@ -41,13 +41,50 @@ _ERROR_KEYS: tuple[tuple[type[errors.GenerationError], str], ...] = (
 )
 
 
+#: At most this many allowed channels are named in a refusal, to keep it short.
+MAX_CHANNELS_NAMED = 20
+
+
+def timestamp(unix_time: float) -> str:
+    """A Discord timestamp that each user sees as a relative time in their own language."""
+    return f"<t:{int(unix_time + 0.999)}:R>"
+
+
+def _server_refusal(error: errors.RefusedByServer, locale: str | None) -> str:
+    if error.rule == "channel":
+        named = [f"<#{channel}>" for channel in error.channels[:MAX_CHANNELS_NAMED]]
+        if len(error.channels) > MAX_CHANNELS_NAMED:
+            named.append("…")
+        return text("rule_channel", locale, channels=", ".join(named))
+    if error.rule == "max_n":
+        return text("rule_max_n", locale, max_n=error.max_n)
+    if error.rule in ("model", "resolution"):
+        return text(f"rule_{error.rule}", locale, choices=", ".join(error.choices))
+    if error.rule in ("disabled", "nsfw_only", "blocked"):
+        return text(f"rule_{error.rule}", locale)
+    return text("rule_disabled", locale)
+
+
 def message_for(
     error: BaseException, locale: str | None, *, job_id: str = "-", choices: str = ""
 ) -> str:
     """The user's message for ``error``: short, fixed, under Discord's 2,000 characters."""
     if isinstance(error, errors.OnCooldown):
-        ready_at = int(time.time() + (error.retry_after or 0) + 0.999)
-        return text("cooldown", locale, when=f"<t:{ready_at}:R>")
+        return text("cooldown", locale, when=timestamp(time.time() + (error.retry_after or 0)))
+    if isinstance(error, errors.RefusedByServer):
+        return _server_refusal(error, locale)
+    if isinstance(error, errors.DailyLimitReached):
+        key = "quota_guild" if error.scope == "guild_budget" else "quota_user"
+        return text(
+            key,
+            locale,
+            left=error.left,
+            limit=error.limit,
+            n=error.needed,
+            when=timestamp(error.resets_at),
+        )
+    if isinstance(error, errors.DirectMessagesOff):
+        return text("dm_off", locale)
     if isinstance(error, errors.InvalidOption):
         if error.option == "prompt" and error.detail.startswith("prompt of "):
             return text("invalid_prompt_long", locale)
@@ -81,6 +118,46 @@ async def reply(interaction: discord.Interaction, content: str, *, ephemeral: bo
         )
 
 
+async def answer_error(interaction: discord.Interaction, error: BaseException) -> None:
+    """Turn any error of a command or a button into a short reply and a log line."""
+    job_id = getattr(error, "job_id", "-")
+    locale = str(interaction.locale)
+    if isinstance(error, errors.GenerationError):
+        # Expected failures; the command already logged the job line.
+        choices = getattr(error, "choices", "")
+        if not isinstance(choices, str):
+            choices = ""
+        await reply(interaction, message_for(error, locale, job_id=job_id, choices=choices))
+        return
+    if isinstance(error, app_commands.TransformerError):
+        log.info("user %s sent an unusable option value: %s", interaction.user.id, error)
+        await reply(interaction, text("invalid_option", locale))
+        return
+    if isinstance(error, app_commands.MissingPermissions):
+        log.info("user %s lacks %s for a command", interaction.user.id, error.missing_permissions)
+        await reply(interaction, text("admin_needs_manage", locale))
+        return
+    if isinstance(error, app_commands.NoPrivateMessage):
+        await reply(interaction, text("guild_only", locale))
+        return
+    if isinstance(error, app_commands.CheckFailure):
+        await reply(interaction, text("invalid_option", locale))
+        return
+    if interaction.command is not None:
+        where = f"/{interaction.command.qualified_name}"
+    else:
+        data: dict[str, object] = dict(interaction.data or {})
+        where = f"component {data.get('custom_id', '?')}"
+    log.error(
+        "unexpected error in %s for user %s (job %s)",
+        where,
+        interaction.user.id,
+        job_id,
+        exc_info=error,
+    )
+    await reply(interaction, text("internal", locale, job_id=job_id))
+
+
 async def on_tree_error(
     interaction: discord.Interaction, error: app_commands.AppCommandError
 ) -> None:
@@ -88,29 +165,7 @@ async def on_tree_error(
     original: BaseException = error
     if isinstance(error, app_commands.CommandInvokeError):
         original = error.original
-    job_id = getattr(original, "job_id", "-")
-    locale = str(interaction.locale)
-    if isinstance(original, errors.GenerationError):
-        # Expected failures; the command already logged the job line.
-        choices = getattr(original, "choices", "")
-        await reply(interaction, message_for(original, locale, job_id=job_id, choices=choices))
-        return
-    if isinstance(original, app_commands.TransformerError):
-        log.info("user %s sent an unusable option value: %s", interaction.user.id, original)
-        await reply(interaction, text("invalid_option", locale))
-        return
-    if isinstance(original, app_commands.CheckFailure):
-        await reply(interaction, text("invalid_option", locale))
-        return
-    command = interaction.command.qualified_name if interaction.command else "?"
-    log.error(
-        "unexpected error in /%s for user %s (job %s)",
-        command,
-        interaction.user.id,
-        job_id,
-        exc_info=original,
-    )
-    await reply(interaction, text("internal", locale, job_id=job_id))
+    await answer_error(interaction, original)
 
 
 class ImagineTree(app_commands.CommandTree):

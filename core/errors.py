@@ -79,3 +79,37 @@ class AlreadyRunning(GenerationError):
 
 class DeliveryFailed(GenerationError):
     """Images were made but Discord would not take them."""
+
+
+class RefusedByServer(GenerationError):
+    """A server's rules refuse the request (``rule`` says which); no API call was made."""
+
+    def __init__(
+        self,
+        rule: str,
+        *,
+        channels: tuple[int, ...] = (),
+        max_n: int = 0,
+        choices: tuple[str, ...] = (),
+    ) -> None:
+        super().__init__(f"refused by the server's rule {rule}")
+        self.rule = rule
+        self.channels = channels
+        self.max_n = max_n
+        self.choices = choices
+
+
+class DailyLimitReached(GenerationError):
+    """The member's daily quota or the server's daily budget would be passed."""
+
+    def __init__(self, scope: str, *, limit: int, left: int, needed: int, resets_at: float) -> None:
+        super().__init__(f"daily {scope} reached: {left} of {limit} left, {needed} asked")
+        self.scope = scope
+        self.limit = limit
+        self.left = left
+        self.needed = needed
+        self.resets_at = resets_at
+
+
+class DirectMessagesOff(GenerationError):
+    """The command was used in a direct message, which the operator has not allowed."""
