@@ -23,6 +23,8 @@ import yarl
 from discord.ext import commands
 
 from cogs.errors import NO_MENTIONS, ImagineTree
+from cogs.i18n import CatalogTranslator
+from cogs.modlog import ModLog
 from config import Settings, SettingsError, load_settings
 from core.client import ImageClient
 from core.retry import RetryPolicy
@@ -49,6 +51,7 @@ class ImagineBot(commands.Bot):
         self.settings = settings
         self.force_sync = force_sync
         self.store = SqliteStore(settings.database_path)
+        self.modlog = ModLog(self)
         self.session: aiohttp.ClientSession | None = None
         self._image_client: ImageClient | None = None
 
@@ -79,6 +82,8 @@ class ImagineBot(commands.Bot):
             except Exception:
                 log.exception("could not load extension %s", extension)
                 raise
+        # Before the sync: the translations are part of what is synced.
+        await self.tree.set_translator(CatalogTranslator())
         await self.sync_commands()
 
     async def sync_commands(self) -> None:
@@ -91,7 +96,13 @@ class ImagineBot(commands.Bot):
                 log.info("commands synced to development guild %s", guild.id)
             except discord.HTTPException as error:
                 log.error("could not sync commands to guild %s: HTTP %s", guild.id, error.status)
-        payload = [command.to_dict(self.tree) for command in self.tree.get_commands()]
+        translator = self.tree.translator
+        payload = [
+            await command.get_translated_payload(self.tree, translator)
+            if translator is not None
+            else command.to_dict(self.tree)
+            for command in self.tree.get_commands()
+        ]
         digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
         key = f"command_hash:{self.application_id}"
         if not self.force_sync and await self.store.get_meta(key) == digest:
@@ -110,6 +121,7 @@ class ImagineBot(commands.Bot):
         log.info("ready as %s (%s) in %d servers", self.user, self.user.id, len(self.guilds))
 
     async def close(self) -> None:
+        await self.modlog.drain()
         await super().close()
         if self.session is not None:
             await self.session.close()

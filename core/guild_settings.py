@@ -92,6 +92,18 @@ class GuildSettings:
         extra = {k: v for k, v in data.items() if k not in known}
         return replace(settings, extra=extra) if extra else settings
 
+    def user_quota_or(self, default: int) -> int:
+        """Images a member may make per day here (0: no limit)."""
+        return default if self.user_quota is None else self.user_quota
+
+    def guild_budget_or(self, default: int) -> int:
+        """Images the server may make per day (0: no limit)."""
+        return default if self.guild_budget is None else self.guild_budget
+
+    def cooldown_or(self, default: float) -> float:
+        """Seconds a member waits after a delivered job here."""
+        return default if self.cooldown_seconds is None else self.cooldown_seconds
+
     def effective_models(self, configured: tuple[str, ...]) -> tuple[str, ...]:
         """The models members may pick here: the allowed ones that are still configured."""
         allowed = tuple(m for m in configured if m in self.models) if self.models else ()

@@ -149,6 +149,8 @@ class RuleContext:
     n: int
     #: The resolution sent to the API; None means the API's default, 1k.
     resolution: str | None
+    #: The category the channel (or the thread's parent) is in; listing it allows its channels.
+    category_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,10 +182,8 @@ def check_rules(
     """
     if not settings.enabled:
         return Verdict(Rule.DISABLED)
-    if settings.channels and not (
-        context.channel_id in settings.channels
-        or (context.parent_id is not None and context.parent_id in settings.channels)
-    ):
+    places = {context.channel_id, context.parent_id, context.category_id} - {None}
+    if settings.channels and places.isdisjoint(settings.channels):
         return Verdict(Rule.CHANNEL)
     if settings.nsfw_only and not context.channel_nsfw:
         return Verdict(Rule.NSFW_ONLY)

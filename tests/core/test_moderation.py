@@ -174,3 +174,17 @@ def test_exempt_roles() -> None:
     assert not is_exempt(GuildSettings(), [1, 2])
     assert is_exempt(GuildSettings(exempt_roles=(2,)), [1, 2])
     assert not is_exempt(GuildSettings(exempt_roles=(3,)), [1, 2])
+
+
+def test_a_listed_category_allows_its_channels() -> None:
+    settings = GuildSettings(channels=(500,))
+    assert rule(settings, category_id=500) is Rule.ALLOWED
+    assert rule(settings, category_id=501) is Rule.CHANNEL
+
+
+def test_limits_and_cooldown_fall_back_to_the_defaults() -> None:
+    assert GuildSettings().user_quota_or(50) == 50
+    assert GuildSettings(user_quota=0).user_quota_or(50) == 0
+    assert GuildSettings(guild_budget=7).guild_budget_or(500) == 7
+    assert GuildSettings().cooldown_or(30.0) == 30.0
+    assert GuildSettings(cooldown_seconds=0).cooldown_or(30.0) == 0

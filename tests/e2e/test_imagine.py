@@ -51,9 +51,10 @@ async def imagine(
 async def test_registers_the_command_schema(bot: BotProcess, fake_discord: FakeDiscord) -> None:
     await fake_discord.wait_for_command_sync()
     commands = {c["name"]: c for c in fake_discord.global_commands}
-    assert set(commands) == {"imagine"}
+    assert {"imagine", "imagine-quota"} <= set(commands)
     command = commands["imagine"]
     assert command["description"]
+    assert command["contexts"] == [0]  # servers only unless ALLOW_DMS
     options = {o["name"]: o for o in command["options"]}
     assert list(options) == ["prompt", "model", "n", "aspect", "resolution"]
     for option in options.values():

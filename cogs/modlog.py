@@ -1,0 +1,180 @@
+"""A server's mod log: one embed per job and per settings change, in the server's language.
+
+Posting is best effort: a missing permission or a deleted channel is logged for the
+operator and never breaks the job or the command that caused the entry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Coroutine
+from dataclasses import dataclass
+from typing import Any
+
+import discord
+
+from cogs.errors import NO_MENTIONS
+from cogs.messages import text
+from core import stats
+
+log = logging.getLogger(__name__)
+
+#: How long a closing bot waits for mod-log entries still being posted.
+DRAIN_SECONDS = 5.0
+
+_OUTCOME_COLOURS = {
+    "delivered": discord.Colour.green(),
+    "refused": discord.Colour.orange(),
+    "blocked": discord.Colour.red(),
+    "failed": discord.Colour.dark_grey(),
+}
+
+
+def server_locale(interaction: discord.Interaction) -> str | None:
+    """The server's preferred language, in which its mod log is written."""
+    return str(interaction.guild_locale) if interaction.guild_locale is not None else None
+
+
+def message_link(guild_id: int | None, channel_id: int, message_id: int) -> str:
+    """The link Discord's clients open at a message."""
+    return f"https://discord.com/channels/{guild_id or '@me'}/{channel_id}/{message_id}"
+
+
+def outcome_kind(outcome: str) -> str:
+    """The mod log's four kinds of outcome: delivered, refused, blocked or failed."""
+    if outcome in (stats.DELIVERED, stats.REFUSED, stats.BLOCKED):
+        return outcome
+    return "failed"
+
+
+def spend_text(cost_usd_ticks: int | None, locale: str | None) -> str:
+    """A reported cost in dollars, or "not reported"."""
+    if cost_usd_ticks is None:
+        return text("spend_unknown", locale)
+    return text("spend_value", locale, usd=cost_usd_ticks / stats.TICKS_PER_USD)
+
+
+@dataclass(frozen=True, slots=True)
+class JobEntry:
+    """What the mod log says about one job."""
+
+    job_id: str
+    user_id: int
+    guild_id: int | None
+    channel_id: int | None
+    prompt: str
+    model: str
+    n: int
+    aspect: str | None
+    resolution: str | None
+    outcome: str
+    images: int = 0
+    cost_usd_ticks: int | None = None
+    result_message_id: int | None = None
+    term: str | None = None
+
+
+def job_embed(entry: JobEntry, locale: str | None) -> discord.Embed:
+    """The mod-log entry of a job."""
+    kind = outcome_kind(entry.outcome)
+    embed = discord.Embed(
+        title=text(
+            "modlog_job", locale, job_id=entry.job_id, outcome=text(f"outcome_{kind}", locale)
+        ),
+        description=discord.utils.escape_markdown(entry.prompt),
+        colour=_OUTCOME_COLOURS[kind],
+    )
+    embed.add_field(name=text("field_user", locale), value=f"<@{entry.user_id}>", inline=True)
+    if entry.channel_id is not None:
+        embed.add_field(
+            name=text("field_channel", locale), value=f"<#{entry.channel_id}>", inline=True
+        )
+    embed.add_field(
+        name=text("field_parameters", locale),
+        value=text(
+            "params_value",
+            locale,
+            model=entry.model,
+            n=entry.n,
+            aspect=entry.aspect or text("model_picks", locale),
+            resolution=entry.resolution or text("api_default", locale),
+        ),
+        inline=False,
+    )
+    embed.add_field(name=text("field_images", locale), value=str(entry.images), inline=True)
+    embed.add_field(
+        name=text("field_cost", locale),
+        value=spend_text(entry.cost_usd_ticks, locale),
+        inline=True,
+    )
+    if kind == "failed":
+        embed.add_field(name=text("field_reason", locale), value=entry.outcome, inline=True)
+    if entry.term is not None:
+        term = discord.utils.escape_markdown(entry.term)
+        embed.add_field(name=text("field_term", locale), value=f"||{term}||", inline=True)
+    if entry.result_message_id is not None and entry.channel_id is not None:
+        link = message_link(entry.guild_id, entry.channel_id, entry.result_message_id)
+        embed.add_field(
+            name=text("field_result", locale), value=f"[{text('jump', locale)}]({link})"
+        )
+    return embed
+
+
+def settings_embed(admin_id: int, change: str, locale: str | None) -> discord.Embed:
+    """The mod-log entry of a settings change; ``change`` is the admin's confirmation."""
+    embed = discord.Embed(
+        title=text("modlog_settings", locale), description=change, colour=discord.Colour.blue()
+    )
+    embed.add_field(name=text("field_by", locale), value=f"<@{admin_id}>")
+    return embed
+
+
+def deleted_embed(job_id: str, user_id: int, channel_id: int, locale: str | None) -> discord.Embed:
+    """The mod-log entry of a result deleted with its Delete button."""
+    embed = discord.Embed(
+        title=text("modlog_deleted", locale, job_id=job_id), colour=discord.Colour.dark_grey()
+    )
+    embed.add_field(name=text("field_by", locale), value=f"<@{user_id}>", inline=True)
+    embed.add_field(name=text("field_channel", locale), value=f"<#{channel_id}>", inline=True)
+    return embed
+
+
+class ModLog:
+    """Posts mod-log entries; owned by the bot, shared by the cogs."""
+
+    def __init__(self, client: discord.Client) -> None:
+        self._client = client
+        self._pending: set[asyncio.Task[bool]] = set()
+
+    async def post(self, channel_id: int, embed: discord.Embed) -> bool:
+        """Post an entry now; False (and a log line) if Discord refused it."""
+        channel = self._client.get_partial_messageable(channel_id)
+        try:
+            await channel.send(embed=embed, allowed_mentions=NO_MENTIONS)
+        except discord.HTTPException as failure:
+            log.warning(
+                "could not post to mod-log channel %s: HTTP %s (code %s)",
+                channel_id,
+                failure.status,
+                failure.code,
+            )
+            return False
+        except (OSError, TimeoutError, discord.DiscordException) as failure:
+            log.warning("could not post to mod-log channel %s: %s", channel_id, type(failure))
+            return False
+        return True
+
+    def post_soon(self, channel_id: int, embed: discord.Embed) -> None:
+        """Post an entry in the background, so the job or command need not wait."""
+        self._track(self.post(channel_id, embed))
+
+    def _track(self, coroutine: Coroutine[Any, Any, bool]) -> None:
+        task = asyncio.create_task(coroutine)
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    async def drain(self, seconds: float = DRAIN_SECONDS) -> None:
+        """Wait a little for entries still being posted (at shutdown)."""
+        if self._pending:
+            await asyncio.wait(set(self._pending), timeout=seconds)
