@@ -32,7 +32,7 @@ from core.storage import SqliteStore
 
 log = logging.getLogger("bot")
 
-EXTENSIONS = ("cogs.imagine",)
+EXTENSIONS = ("cogs.imagine", "cogs.admin")
 #: The whole retry budget of one generation; the job deadline in the cog caps it too.
 API_RETRY_BUDGET_SECONDS = 10 * 60.0
 

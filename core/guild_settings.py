@@ -32,7 +32,8 @@ class GuildSettings:
 
     #: Whether /imagine works in this server at all.
     enabled: bool = True
-    #: Channel ids where /imagine may run (a thread counts as its parent); empty: everywhere.
+    #: Channel (or category) ids where /imagine may run; a thread counts as its parent
+    #: channel. Empty: everywhere.
     channels: tuple[int, ...] = ()
     #: Blocked words or phrases, as the admins typed them.
     blocked_terms: tuple[str, ...] = ()

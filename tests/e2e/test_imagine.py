@@ -51,7 +51,7 @@ async def imagine(
 async def test_registers_the_command_schema(bot: BotProcess, fake_discord: FakeDiscord) -> None:
     await fake_discord.wait_for_command_sync()
     commands = {c["name"]: c for c in fake_discord.global_commands}
-    assert {"imagine", "imagine-quota"} <= set(commands)
+    assert {"imagine", "imagine-quota", "imagine-admin"} <= set(commands)
     command = commands["imagine"]
     assert command["description"]
     assert command["contexts"] == [0]  # servers only unless ALLOW_DMS
