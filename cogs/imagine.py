@@ -184,10 +184,10 @@ class RerollButton(
 ):
     """Re-roll: the same parameters again, for whoever presses (under their own limits)."""
 
-    def __init__(self, job_id: str, label: str = "Re-roll") -> None:
+    def __init__(self, job_id: str, label: str | None = None) -> None:
         super().__init__(
             discord.ui.Button(
-                label=label,
+                label=label or text("button_reroll"),
                 emoji="🎲",
                 style=discord.ButtonStyle.secondary,
                 custom_id=f"imagine:reroll:{job_id}",
@@ -216,10 +216,10 @@ class DeleteButton(
 ):
     """Delete: the requester, or anyone with Manage Messages, removes the result."""
 
-    def __init__(self, job_id: str, label: str = "Delete") -> None:
+    def __init__(self, job_id: str, label: str | None = None) -> None:
         super().__init__(
             discord.ui.Button(
-                label=label,
+                label=label or text("button_delete"),
                 emoji="🗑️",
                 style=discord.ButtonStyle.secondary,
                 custom_id=f"imagine:delete:{job_id}",
