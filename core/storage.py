@@ -9,6 +9,7 @@ the same user.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import time
@@ -20,9 +21,10 @@ from typing import Any
 
 import aiosqlite
 
-from core import quota
+from core import journal, quota
 from core.cooldown import CooldownState, Decision, after_finish, decide
 from core.guild_settings import GuildSettings
+from core.journal import InteractionRef
 from core.stats import OutcomeCount
 
 log = logging.getLogger(__name__)
@@ -71,6 +73,21 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE jobs ADD COLUMN locale TEXT;
     ALTER TABLE jobs ADD COLUMN message_ids TEXT;
     """,
+    # The job journal: what resuming a job needs. The token is kept only while the job is
+    # unfinished; the owner is the process running the job, which holds it until
+    # lease_until and renews that while it lives.
+    """
+    ALTER TABLE jobs ADD COLUMN interaction_id INTEGER;
+    ALTER TABLE jobs ADD COLUMN application_id INTEGER;
+    ALTER TABLE jobs ADD COLUMN interaction_token TEXT;
+    ALTER TABLE jobs ADD COLUMN token_expires_at REAL;
+    ALTER TABLE jobs ADD COLUMN reservation TEXT;
+    ALTER TABLE jobs ADD COLUMN cooldown_seconds REAL NOT NULL DEFAULT 0;
+    ALTER TABLE jobs ADD COLUMN owner TEXT;
+    ALTER TABLE jobs ADD COLUMN lease_until REAL;
+    ALTER TABLE jobs ADD COLUMN updated_at REAL;
+    CREATE INDEX jobs_unfinished ON jobs (created_at) WHERE state != 'done';
+    """,
 )
 
 
@@ -92,6 +109,21 @@ class JobRecord:
     locale: str | None = None
     #: The result messages, in the job's channel, in order.
     message_ids: tuple[int, ...] = ()
+    #: The interaction the job answers, while the job is unfinished.
+    interaction: InteractionRef | None = None
+    #: The images the job reserved, given back (what was not delivered) when it closes.
+    reservation: quota.Reservation | None = None
+    #: The requester's cooldown once the job is delivered.
+    cooldown_seconds: float = 0.0
+    #: The process that runs the job, and until when it holds it.
+    owner: str | None = None
+    lease_until: float | None = None
+    #: When the journal entry last changed.
+    updated_at: float | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.state == journal.DONE
 
 
 class SqliteStore:
@@ -285,29 +317,11 @@ class SqliteStore:
 
     async def get_job(self, job_id: str) -> JobRecord | None:
         async with self.db.execute(
-            "SELECT id, user_id, guild_id, channel_id, prompt, params, state, outcome, images,"
-            " cost_usd_ticks, created_at, finished_at, locale, message_ids FROM jobs WHERE id = ?",
+            f"SELECT {_JOB_COLUMNS} FROM jobs WHERE id = ?",  # noqa: S608 (constant columns)
             (job_id,),
         ) as cursor:
             row = await cursor.fetchone()
-        if row is None:
-            return None
-        return JobRecord(
-            id=row[0],
-            user_id=row[1],
-            guild_id=row[2],
-            channel_id=row[3],
-            prompt=row[4],
-            params=json.loads(row[5]),
-            state=row[6],
-            outcome=row[7],
-            images=row[8],
-            cost_usd_ticks=row[9],
-            created_at=row[10],
-            finished_at=row[11],
-            locale=row[12],
-            message_ids=tuple(int(i) for i in json.loads(row[13])) if row[13] else (),
-        )
+        return None if row is None else _job_from_row(row)
 
     async def job_stats(self, guild_id: int, since: float) -> list[OutcomeCount]:
         """Finished jobs of a server since ``since``, summed per outcome."""
@@ -326,6 +340,162 @@ class SqliteStore:
             )
             for row in rows
         ]
+
+    # -- job journal -------------------------------------------------------------------
+    #
+    # Each method is one atomic step, so that another store (shared by several processes)
+    # can offer the same ones with the same meaning.
+
+    async def journal_job(
+        self,
+        job_id: str,
+        *,
+        user_id: int,
+        guild_id: int | None,
+        channel_id: int | None,
+        prompt: str,
+        params: dict[str, Any],
+        locale: str | None,
+        interaction: InteractionRef,
+        reservation: quota.Reservation | None,
+        cooldown_seconds: float,
+        owner: str,
+        state: str = journal.ACCEPTED,
+        lease_seconds: float = journal.LEASE_SECONDS,
+    ) -> None:
+        """Write an accepted job to the journal, held by ``owner``, before its API call."""
+        if state not in journal.UNFINISHED:
+            raise ValueError(f"a job is journaled unfinished, not {state!r}")
+        now = self._clock()
+        async with self._transaction() as db:
+            await db.execute(
+                "INSERT INTO jobs (id, user_id, guild_id, channel_id, prompt, params, state,"
+                " created_at, locale, interaction_id, application_id, interaction_token,"
+                " token_expires_at, reservation, cooldown_seconds, owner, lease_until,"
+                " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    job_id,
+                    user_id,
+                    guild_id,
+                    channel_id,
+                    prompt,
+                    json.dumps(params),
+                    state,
+                    now,
+                    locale,
+                    interaction.interaction_id,
+                    interaction.application_id,
+                    interaction.token,
+                    interaction.expires_at,
+                    _reservation_json(reservation),
+                    cooldown_seconds,
+                    owner,
+                    now + lease_seconds,
+                    now,
+                ),
+            )
+
+    async def journal_state(self, job_id: str, state: str) -> bool:
+        """Move an unfinished job to ``state``; False if it is closed or unknown."""
+        if state not in journal.UNFINISHED:
+            raise ValueError(f"use close_job to finish a job, not state {state!r}")
+        async with self._transaction() as db:
+            cursor = await db.execute(
+                "UPDATE jobs SET state = ?, updated_at = ? WHERE id = ? AND state != 'done'",
+                (state, self._clock(), job_id),
+            )
+            return cursor.rowcount == 1
+
+    async def close_job(
+        self,
+        job_id: str,
+        *,
+        outcome: str,
+        images: int = 0,
+        cost_usd_ticks: int | None = None,
+        message_ids: Sequence[int] = (),
+    ) -> bool:
+        """Close an unfinished job with its outcome and forget its token.
+
+        True if this call closed it; False if it was already closed (by another process,
+        say) or is unknown, so that a job is closed, refunded and told about only once.
+        """
+        now = self._clock()
+        async with self._transaction() as db:
+            cursor = await db.execute(
+                "UPDATE jobs SET state = 'done', outcome = ?, images = ?, cost_usd_ticks = ?,"
+                " finished_at = ?, message_ids = ?, interaction_token = NULL, owner = NULL,"
+                " lease_until = NULL, updated_at = ? WHERE id = ? AND state != 'done'",
+                (
+                    outcome,
+                    images,
+                    cost_usd_ticks,
+                    now,
+                    json.dumps(list(message_ids)) if message_ids else None,
+                    now,
+                    job_id,
+                ),
+            )
+            return cursor.rowcount == 1
+
+    async def unfinished_jobs(self) -> list[JobRecord]:
+        """Every job not closed yet, oldest first, whoever holds it."""
+        async with self.db.execute(
+            # The column list is a constant: nothing from outside is formatted into SQL.
+            f"SELECT {_JOB_COLUMNS} FROM jobs"  # noqa: S608
+            " WHERE state != 'done' ORDER BY created_at, id"
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return [_job_from_row(row) for row in rows]
+
+    async def adopt_jobs(
+        self, owner: str, *, lease_seconds: float = journal.LEASE_SECONDS
+    ) -> list[JobRecord]:
+        """Take every unfinished job that no live process holds; return them, oldest first.
+
+        A job is free when its owner handed it back (:meth:`release_jobs`) or let its hold
+        run out (the process died). Two processes adopting at once never get the same job.
+        """
+        now = self._clock()
+        async with self._transaction() as db:
+            async with db.execute(
+                f"SELECT {_JOB_COLUMNS} FROM jobs WHERE state != 'done'"  # noqa: S608
+                " AND (owner IS NULL OR lease_until IS NULL OR lease_until < ?)"
+                " ORDER BY created_at, id",
+                (now,),
+            ) as cursor:
+                rows = await cursor.fetchall()
+            adopted = [_job_from_row(row) for row in rows]
+            await db.executemany(
+                "UPDATE jobs SET owner = ?, lease_until = ?, updated_at = ? WHERE id = ?",
+                [(owner, now + lease_seconds, now, job.id) for job in adopted],
+            )
+        return [
+            dataclasses.replace(job, owner=owner, lease_until=now + lease_seconds)
+            for job in adopted
+        ]
+
+    async def renew_leases(
+        self, owner: str, *, lease_seconds: float = journal.LEASE_SECONDS
+    ) -> int:
+        """Extend ``owner``'s hold on its unfinished jobs; how many it holds."""
+        now = self._clock()
+        async with self._transaction() as db:
+            cursor = await db.execute(
+                "UPDATE jobs SET lease_until = ? WHERE owner = ? AND state != 'done'",
+                (now + lease_seconds, owner),
+            )
+            return cursor.rowcount
+
+    async def release_jobs(self, owner: str) -> int:
+        """Hand back ``owner``'s unfinished jobs (at shutdown), free for the next process."""
+        async with self._transaction() as db:
+            cursor = await db.execute(
+                "UPDATE jobs SET owner = NULL, lease_until = NULL, updated_at = ?"
+                " WHERE owner = ? AND state != 'done'",
+                (self._clock(), owner),
+            )
+            return cursor.rowcount
 
     # -- server settings ---------------------------------------------------------------
 
@@ -438,3 +608,71 @@ class SqliteStore:
         user = await self._read_usage(day, quota.user_scope(guild_id, user_id))
         server = 0 if guild_id is None else await self._read_usage(day, quota.guild_scope(guild_id))
         return quota.Usage(day, user, server, quota.next_reset(now))
+
+
+# -- job rows -------------------------------------------------------------------------
+
+_JOB_COLUMNS = (
+    "id, user_id, guild_id, channel_id, prompt, params, state, outcome, images,"
+    " cost_usd_ticks, created_at, finished_at, locale, message_ids, interaction_id,"
+    " application_id, interaction_token, token_expires_at, reservation, cooldown_seconds,"
+    " owner, lease_until, updated_at"
+)
+
+
+def _reservation_json(reservation: quota.Reservation | None) -> str | None:
+    if reservation is None:
+        return None
+    return json.dumps(
+        {
+            "day": reservation.day,
+            "user_scope": reservation.user_scope,
+            "guild_scope": reservation.guild_scope,
+            "images": reservation.images,
+        }
+    )
+
+
+def _reservation_of(raw: object) -> quota.Reservation | None:
+    if not raw:
+        return None
+    data = json.loads(str(raw))
+    return quota.Reservation(
+        day=str(data["day"]),
+        user_scope=str(data["user_scope"]),
+        guild_scope=None if data.get("guild_scope") is None else str(data["guild_scope"]),
+        images=int(data["images"]),
+    )
+
+
+def _job_from_row(row: Sequence[Any]) -> JobRecord:
+    interaction = None
+    if row[14] is not None and row[15] is not None and row[16] and row[17] is not None:
+        interaction = InteractionRef(
+            interaction_id=int(row[14]),
+            application_id=int(row[15]),
+            token=str(row[16]),
+            expires_at=float(row[17]),
+        )
+    return JobRecord(
+        id=row[0],
+        user_id=row[1],
+        guild_id=row[2],
+        channel_id=row[3],
+        prompt=row[4],
+        params=json.loads(row[5]),
+        state=row[6],
+        outcome=row[7],
+        images=row[8],
+        cost_usd_ticks=row[9],
+        created_at=row[10],
+        finished_at=row[11],
+        locale=row[12],
+        message_ids=tuple(int(i) for i in json.loads(row[13])) if row[13] else (),
+        interaction=interaction,
+        reservation=_reservation_of(row[18]),
+        cooldown_seconds=float(row[19] or 0.0),
+        owner=row[20],
+        lease_until=row[21],
+        updated_at=row[22],
+    )
