@@ -1,0 +1,136 @@
+"""The job queue: a global cap, a bounded line, first come first served, places, cancel."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+
+import pytest
+
+from core.queue import Cancelled, JobQueue, QueueClosed, Ticket
+
+pytestmark = pytest.mark.asyncio
+
+
+def enter_all(queue: JobQueue, count: int) -> list[Ticket]:
+    tickets = []
+    for i in range(count):
+        ticket = queue.enter(f"job{i}", user_id=i)
+        assert ticket is not None
+        tickets.append(ticket)
+    return tickets
+
+
+async def test_the_cap_holds_and_the_line_is_first_come_first_served() -> None:
+    queue = JobQueue(max_running=2, max_waiting=3)
+    tickets = enter_all(queue, 5)
+    assert [queue.position(t) for t in tickets] == [0, 0, 1, 2, 3]
+    assert (queue.running, queue.waiting) == (2, 3)
+    assert queue.enter("late", user_id=99) is None
+    assert not queue.has_room()
+
+    order: list[str] = []
+
+    async def run(ticket: Ticket) -> None:
+        await queue.wait_turn(ticket)
+        order.append(ticket.job_id)
+        assert queue.running <= 2
+        await asyncio.sleep(0.01)
+        queue.release(ticket)
+
+    await asyncio.gather(*(run(t) for t in tickets))
+    assert order == [f"job{i}" for i in range(5)]
+    assert queue.peak_running == 2
+    assert (queue.running, queue.waiting) == (0, 0)
+    assert await queue.wait_idle(0.1)
+
+
+async def test_a_full_line_refuses_at_once_and_room_comes_back() -> None:
+    queue = JobQueue(max_running=1, max_waiting=1)
+    first, second = enter_all(queue, 2)
+    assert queue.enter("third", user_id=3) is None
+    queue.release(first)
+    assert queue.position(second) == 0
+    assert queue.has_room()
+    third = queue.enter("third", user_id=3)
+    assert third is not None
+    assert queue.position(third) == 1
+
+
+async def test_a_resumed_job_gets_in_even_when_the_line_is_full() -> None:
+    queue = JobQueue(max_running=1, max_waiting=0)
+    enter_all(queue, 1)
+    assert queue.enter("new", user_id=5) is None
+    resumed = queue.enter("resumed", user_id=6, force=True)
+    assert resumed is not None
+    assert queue.position(resumed) == 1
+
+
+async def test_cancel_takes_a_waiting_job_out_and_moves_the_rest_up() -> None:
+    queue = JobQueue(max_running=1, max_waiting=5)
+    running, first, second = enter_all(queue, 3)
+    waiter = asyncio.create_task(queue.wait_turn(first))
+    await asyncio.sleep(0)
+    assert queue.cancel("job1")
+    with pytest.raises(Cancelled):
+        await waiter
+    assert queue.position(second) == 1
+    assert queue.position(first) == -1
+    # A job holding its slot cannot be cancelled; an unknown one neither.
+    assert not queue.cancel("job0")
+    assert not queue.cancel("nobody")
+    queue.release(first)  # releasing a cancelled ticket changes nothing
+    assert queue.running == 1
+    queue.release(running)
+    assert queue.position(second) == 0
+
+
+async def test_closing_stops_the_line_but_not_the_running() -> None:
+    queue = JobQueue(max_running=1, max_waiting=5)
+    running, waiting = enter_all(queue, 2)
+    waiter = asyncio.create_task(queue.wait_turn(waiting))
+    await asyncio.sleep(0)
+    assert queue.close() == [waiting]
+    with pytest.raises(QueueClosed):
+        await waiter
+    assert queue.enter("after", user_id=9) is None
+    assert not queue.has_room()
+    assert not await queue.wait_idle(0.01)
+    queue.release(running)
+    assert await queue.wait_idle(0.01)
+    assert queue.running == 0
+
+
+async def test_places_are_shown_when_they_change_at_most_once_an_interval() -> None:
+    queue = JobQueue(max_running=1, max_waiting=20)
+    tickets = enter_all(queue, 12)
+    last = tickets[-1]
+    seen: list[tuple[float, int]] = []
+    loop = asyncio.get_running_loop()
+
+    async def watch() -> None:
+        async for place in queue.positions(last, min_interval=0.2):
+            seen.append((loop.time(), place))
+
+    watcher = asyncio.create_task(watch())
+    await asyncio.sleep(0.01)
+    # Ten jobs finish quickly, one every 50 ms: the place drops ten times.
+    for ticket in tickets[:10]:
+        queue.release(ticket)
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.3)
+    assert seen[0][1] == 11
+    assert seen[-1][1] == 1  # the latest place is always shown in the end
+    assert len(seen) < 6  # far fewer than ten changes
+    gaps = [later - earlier for (earlier, _), (later, _) in itertools.pairwise(seen)]
+    assert all(gap >= 0.19 for gap in gaps)
+    queue.release(tickets[10])
+    await asyncio.wait_for(watcher, 1)  # granted: the places end
+    assert queue.position(last) == 0
+
+
+async def test_invalid_sizes_are_refused() -> None:
+    with pytest.raises(ValueError, match="max_running"):
+        JobQueue(max_running=0, max_waiting=1)
+    with pytest.raises(ValueError, match="max_waiting"):
+        JobQueue(max_running=1, max_waiting=-1)
