@@ -1,14 +1,19 @@
-"""The SQLite store: atomic claims, persistence across reopen, job records."""
+"""The SQLite store alone: its file and its migrations.
+
+What every store promises (claims, cooldowns, quotas, settings, job records, several
+processes) is in ``test_store_conformance.py``, run against SQLite and Redis alike.
+"""
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
+import aiosqlite
 import pytest
 
 from core.cooldown import Verdict
-from core.storage import SqliteStore
+from core.guild_settings import GuildSettings
+from core.storage import MIGRATIONS, SqliteStore
 
 pytestmark = pytest.mark.asyncio
 
@@ -21,31 +26,7 @@ class Clock:
         return self.now
 
 
-async def test_parallel_claims_let_exactly_one_through(tmp_path: Path) -> None:
-    store = SqliteStore(tmp_path / "db.sqlite3")
-    await store.open()
-    try:
-        decisions = await asyncio.gather(*(store.claim(7, f"job{i}") for i in range(20)))
-        verdicts = [d.verdict for d in decisions]
-        assert verdicts.count(Verdict.ALLOWED) == 1
-        assert verdicts.count(Verdict.ALREADY_RUNNING) == 19
-    finally:
-        await store.close()
-
-
-async def test_two_processes_sharing_the_file_claim_once(tmp_path: Path) -> None:
-    first, second = SqliteStore(tmp_path / "db.sqlite3"), SqliteStore(tmp_path / "db.sqlite3")
-    await first.open()
-    await second.open()
-    try:
-        decisions = await asyncio.gather(first.claim(7, "a"), second.claim(7, "b"))
-        assert sorted(d.verdict.value for d in decisions) == ["allowed", "already_running"]
-    finally:
-        await first.close()
-        await second.close()
-
-
-async def test_cooldown_survives_reopening(tmp_path: Path) -> None:
+async def test_the_file_and_its_folder_are_made_and_kept(tmp_path: Path) -> None:
     clock = Clock()
     path = tmp_path / "nested" / "db.sqlite3"
     store = SqliteStore(path, clock=clock)
@@ -53,6 +34,8 @@ async def test_cooldown_survives_reopening(tmp_path: Path) -> None:
     assert (await store.claim(7, "a")).allowed
     await store.release(7, "a", delivered=True, cooldown_seconds=60)
     await store.close()
+    await store.close()  # twice is fine
+    assert path.is_file()
 
     clock.now += 10
     reopened = SqliteStore(path, clock=clock)
@@ -61,45 +44,43 @@ async def test_cooldown_survives_reopening(tmp_path: Path) -> None:
         decision = await reopened.claim(7, "b")
         assert decision.verdict is Verdict.ON_COOLDOWN
         assert decision.retry_after == pytest.approx(50)
-        clock.now += 50
-        assert (await reopened.claim(7, "c")).allowed
     finally:
         await reopened.close()
 
 
-async def test_failed_job_releases_without_cooldown(tmp_path: Path) -> None:
+async def test_a_closed_store_says_so(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "db.sqlite3")
+    with pytest.raises(RuntimeError, match="not open"):
+        await store.get_meta("k")
+
+
+async def test_a_new_file_gets_the_latest_schema(tmp_path: Path) -> None:
     store = SqliteStore(tmp_path / "db.sqlite3")
     await store.open()
-    try:
-        assert (await store.claim(7, "a")).allowed
-        await store.release(7, "a", delivered=False, cooldown_seconds=60)
-        assert (await store.claim(7, "b")).allowed
-    finally:
-        await store.close()
+    await store.close()
+    async with aiosqlite.connect(tmp_path / "db.sqlite3") as db:
+        rows = list(await db.execute_fetchall("PRAGMA user_version"))
+    row = rows[0] if rows else None
+    assert row is not None
+    assert row[0] == len(MIGRATIONS)
 
 
-async def test_meta_and_job_records(tmp_path: Path) -> None:
-    store = SqliteStore(tmp_path / "db.sqlite3")
-    await store.open()
-    try:
-        assert await store.get_meta("k") is None
-        await store.set_meta("k", "v1")
-        await store.set_meta("k", "v2")
-        assert await store.get_meta("k") == "v2"
-
-        await store.record_job(
-            "j1", user_id=7, guild_id=9, channel_id=11, prompt="a cat", params={"n": 2}
+async def test_an_old_database_is_migrated(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    async with aiosqlite.connect(path) as db:
+        await db.executescript(MIGRATIONS[0] + "PRAGMA user_version = 1;")
+        await db.execute(
+            "INSERT INTO jobs (id, user_id, prompt, params, state, created_at)"
+            " VALUES ('old', 1, 'p', '{}', 'done', 0)"
         )
-        await store.finish_job("j1", outcome="delivered", images=2, cost_usd_ticks=400)
-        job = await store.get_job("j1")
+        await db.commit()
+    store = SqliteStore(path)
+    await store.open()
+    try:
+        job = await store.get_job("old")
         assert job is not None
-        assert (job.state, job.outcome, job.images, job.cost_usd_ticks) == (
-            "done",
-            "delivered",
-            2,
-            400,
-        )
-        assert job.params == {"n": 2}
-        assert await store.get_job("missing") is None
+        assert job.message_ids == ()
+        assert job.locale is None
+        assert await store.get_guild_settings(1) == GuildSettings()
     finally:
         await store.close()

@@ -1,0 +1,512 @@
+"""State in Redis, shared by every bot process pointed at the same server.
+
+The same interface and promises as the SQLite store (:class:`core.store.Store`). Every
+check-and-change is one atomic step on the Redis server: a Lua script for the hot paths
+(claims, releases, image reservations and refunds, finishing a job), and an optimistic
+``WATCH``/``MULTI`` transaction, retried, where the change is Python code (server
+settings). Times come from the store's clock, passed to the scripts, never from the
+Redis server's, so every process judges a cooldown by the same rules as
+:mod:`core.cooldown` and the tests can move time.
+
+Keys, under a prefix (``imagine:`` by default):
+
+* ``cooldown:{user}``: hash ``available_at``, ``running_job``, ``running_since``; expires a
+  day after it stops mattering;
+* ``usage:{day}:{scope}``: an image counter (see :mod:`core.quota` for the scopes);
+  expires two days after its UTC day;
+* ``settings:{guild}``: a server's settings as one JSON document;
+* ``meta``: hash of small values;
+* ``job:{id}``: hash of one job record; ``guild-jobs:{guild}``: sorted set of the server's
+  job ids by creation time, for the usage figures.
+
+The URL may carry a password: it is never logged, nor put in an error message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import math
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import redis.asyncio as redis
+from redis.exceptions import RedisError, WatchError
+from redis.typing import EncodableT, FieldT
+
+from core import quota
+from core.cooldown import STALE_RUNNING_SECONDS, CooldownState, Decision, decide
+from core.guild_settings import GuildSettings
+from core.stats import OutcomeCount
+from core.storage import JobRecord
+from core.store import StoreUnavailable
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PREFIX = "imagine:"
+#: How long a cooldown key is kept once neither its cooldown nor its job matters.
+COOLDOWN_KEEP_SECONDS = 24 * 3600
+#: How long a day's counters are kept after the day ends (a refund goes to its day).
+COUNTER_KEEP_SECONDS = 2 * quota.SECONDS_PER_DAY
+#: Attempts of an optimistic settings update before giving up (each loses only to a
+#: change that landed, so running out means a storm of changes to one server).
+SETTINGS_ATTEMPTS = 50
+#: Seconds to wait for the connection and for each reply.
+SOCKET_TIMEOUT_SECONDS = 10.0
+
+# The scripts mirror core.cooldown.decide and after_finish and core.quota.decide: the
+# store turns what they read into a Decision with those very functions, and
+# tests/core/test_redis_store.py holds each script to its function over random states.
+
+#: KEYS[1] cooldown hash; ARGV: now, job id, exempt (1/0), stale seconds, keep seconds.
+#: Returns {claimed (1/0), available_at, running_job, running_since} as read.
+_CLAIM = """
+local state = redis.call('HMGET', KEYS[1], 'available_at', 'running_job', 'running_since')
+local now = tonumber(ARGV[1])
+local available = tonumber(state[1]) or 0
+local since = tonumber(state[3])
+local running = state[2] and since and now - since < tonumber(ARGV[4])
+local waiting = ARGV[3] ~= '1' and available > now
+local claimed = 0
+if not running and not waiting then
+    redis.call('HSET', KEYS[1], 'running_job', ARGV[2], 'running_since', ARGV[1])
+    local matters = math.max(available - now, tonumber(ARGV[4]))
+    redis.call('EXPIRE', KEYS[1], math.ceil(matters + tonumber(ARGV[5])))
+    claimed = 1
+end
+return {claimed, state[1] or '', state[2] or '', state[3] or ''}
+"""
+
+#: KEYS[1] cooldown hash; ARGV: job id, delivered (1/0), cooldown seconds, now, keep seconds.
+_RELEASE = """
+local state = redis.call('HMGET', KEYS[1], 'available_at', 'running_job', 'running_since')
+if state[2] ~= ARGV[1] then
+    return 0
+end
+local available = tonumber(state[1]) or 0
+if ARGV[2] == '1' and state[3] then
+    available = math.max(available, tonumber(state[3]) + tonumber(ARGV[3]))
+end
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'available_at', string.format('%.17g', available))
+local matters = math.max(available - tonumber(ARGV[4]), 0)
+redis.call('EXPIRE', KEYS[1], math.ceil(matters + tonumber(ARGV[5])))
+return 1
+"""
+
+#: KEYS: the member's counter [, the server's counter]; ARGV: images, member limit, server
+#: limit, seconds to keep. Returns {reserved (1/0), member used, server used} as read.
+_RESERVE = """
+local images = tonumber(ARGV[1])
+local function fits(used, limit)
+    return limit <= 0 or images <= math.max(0, limit - used)
+end
+local user_used = tonumber(redis.call('GET', KEYS[1]) or '0')
+local guild_used = 0
+if KEYS[2] then
+    guild_used = tonumber(redis.call('GET', KEYS[2]) or '0')
+end
+local allowed = fits(user_used, tonumber(ARGV[2]))
+if KEYS[2] and not fits(guild_used, tonumber(ARGV[3])) then
+    allowed = false
+end
+if not allowed then
+    return {0, user_used, guild_used}
+end
+for _, key in ipairs(KEYS) do
+    redis.call('INCRBY', key, images)
+    redis.call('EXPIRE', key, ARGV[4])
+end
+return {1, user_used, guild_used}
+"""
+
+#: KEYS: counters; ARGV[1]: images to give back. A counter never goes below zero, and one
+#: already gone (its day long past) stays gone.
+_REFUND = """
+for _, key in ipairs(KEYS) do
+    local used = tonumber(redis.call('GET', key))
+    if used then
+        redis.call('SET', key, math.max(0, used - tonumber(ARGV[1])), 'KEEPTTL')
+    end
+end
+return 0
+"""
+
+#: KEYS[1] job hash; ARGV: outcome, images, cost ('' for none), finished at, message ids.
+_FINISH_JOB = """
+if redis.call('EXISTS', KEYS[1]) == 0 then
+    return 0
+end
+redis.call('HSET', KEYS[1], 'state', 'done', 'outcome', ARGV[1], 'images', ARGV[2],
+    'cost_usd_ticks', ARGV[3], 'finished_at', ARGV[4], 'message_ids', ARGV[5])
+return 1
+"""
+
+
+class _Scripts:
+    """The scripts, registered with one client (sent by hash, loaded again if missing)."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        self.claim = client.register_script(_CLAIM)
+        self.release = client.register_script(_RELEASE)
+        self.reserve = client.register_script(_RESERVE)
+        self.refund = client.register_script(_REFUND)
+        self.finish_job = client.register_script(_FINISH_JOB)
+
+
+def _time(value: float) -> str:
+    """A time as the scripts receive it: exact, so it reads back as the same float."""
+    return repr(float(value))
+
+
+def _text(value: bytes | str | None) -> str | None:
+    """A reply as text (the client decodes replies; the types allow bytes too)."""
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _float_or_none(value: bytes | str | None) -> float | None:
+    text = _text(value)
+    return None if text is None or text == "" else float(text)
+
+
+def _int_or_none(value: bytes | str | None) -> int | None:
+    text = _text(value)
+    return None if text is None or text == "" else int(text)
+
+
+class RedisStore:
+    """The bot's state in Redis, shareable by several processes."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        clock: Callable[[], float] = time.time,
+        prefix: str = DEFAULT_PREFIX,
+    ) -> None:
+        self._url = url
+        self._clock = clock
+        self.prefix = prefix
+        self._redis: redis.Redis | None = None
+        self._scripts: _Scripts | None = None
+        # Changes to server settings from this process queue here, so that the optimistic
+        # transaction retries only when another process changed the same server.
+        self._settings_lock = asyncio.Lock()
+
+    def __repr__(self) -> str:
+        # Never the URL: it may carry a password.
+        return f"RedisStore(prefix={self.prefix!r})"
+
+    async def open(self) -> None:
+        """Connect and check that the server answers."""
+        try:
+            client = redis.Redis.from_url(
+                self._url,
+                decode_responses=True,
+                socket_connect_timeout=SOCKET_TIMEOUT_SECONDS,
+                socket_timeout=SOCKET_TIMEOUT_SECONDS,
+            )
+        except ValueError:
+            raise StoreUnavailable("REDIS_URL is not a Redis URL redis-py can read") from None
+        try:
+            await client.ping()
+        except RedisError as error:
+            await client.aclose()
+            # The error's own text may name the host; the type is enough to act on.
+            raise StoreUnavailable(
+                f"could not reach Redis at REDIS_URL ({type(error).__name__})"
+            ) from None
+        self._redis = client
+        self._scripts = _Scripts(client)
+        log.info("state kept in Redis under the prefix %r", self.prefix)
+
+    async def close(self) -> None:
+        """Close the connections; safe to call more than once."""
+        client, self._redis, self._scripts = self._redis, None, None
+        if client is not None:
+            await client.aclose()
+
+    @property
+    def redis(self) -> redis.Redis:
+        if self._redis is None:
+            raise RuntimeError("the store is not open")
+        return self._redis
+
+    @property
+    def scripts(self) -> _Scripts:
+        if self._scripts is None:
+            raise RuntimeError("the store is not open")
+        return self._scripts
+
+    def _key(self, *parts: object) -> str:
+        return self.prefix + ":".join(str(part) for part in parts)
+
+    # -- cooldowns ---------------------------------------------------------------------
+
+    async def claim(self, user_id: int, job_id: str) -> Decision:
+        """Atomically check the user's cooldown and, if allowed, mark ``job_id`` running."""
+        return await self._claim_as(user_id, job_id, exempt=False)
+
+    async def claim_exempt(self, user_id: int, job_id: str) -> Decision:
+        """Like ``claim`` for a member exempt from the cooldown: only one job at a time
+        holds. The stored cooldown is kept for when the exemption ends."""
+        return await self._claim_as(user_id, job_id, exempt=True)
+
+    async def _claim_as(self, user_id: int, job_id: str, *, exempt: bool) -> Decision:
+        now = self._clock()
+        _, available, running_job, running_since = await self.scripts.claim(
+            keys=[self._key("cooldown", user_id)],
+            args=[
+                _time(now),
+                job_id,
+                int(exempt),
+                _time(STALE_RUNNING_SECONDS),
+                COOLDOWN_KEEP_SECONDS,
+            ],
+        )
+        state = CooldownState(
+            available_at=0.0 if exempt else _float_or_none(available) or 0.0,
+            running_job=running_job or None,
+            running_since=_float_or_none(running_since),
+        )
+        return decide(state, now)
+
+    async def release(
+        self, user_id: int, job_id: str, *, delivered: bool, cooldown_seconds: float
+    ) -> None:
+        """End ``job_id``'s claim; a delivered job starts the user's cooldown."""
+        await self.scripts.release(
+            keys=[self._key("cooldown", user_id)],
+            args=[
+                job_id,
+                int(delivered),
+                _time(cooldown_seconds),
+                _time(self._clock()),
+                COOLDOWN_KEEP_SECONDS,
+            ],
+        )
+
+    async def cooldown_state(self, user_id: int) -> CooldownState:
+        available, running_job, running_since = await self.redis.hmget(
+            self._key("cooldown", user_id), ["available_at", "running_job", "running_since"]
+        )
+        return CooldownState(
+            available_at=_float_or_none(available) or 0.0,
+            running_job=_text(running_job) or None,
+            running_since=_float_or_none(running_since),
+        )
+
+    # -- small settings ----------------------------------------------------------------
+
+    async def get_meta(self, key: str) -> str | None:
+        value = await self.redis.hget(self._key("meta"), key)
+        return None if value is None else str(value)
+
+    async def set_meta(self, key: str, value: str) -> None:
+        await self.redis.hset(self._key("meta"), key, value)
+
+    # -- job record --------------------------------------------------------------------
+
+    async def record_job(
+        self,
+        job_id: str,
+        *,
+        user_id: int,
+        guild_id: int | None,
+        channel_id: int | None,
+        prompt: str,
+        params: dict[str, Any],
+        locale: str | None = None,
+    ) -> None:
+        created_at = self._clock()
+        record: dict[FieldT, EncodableT] = {
+            "user_id": user_id,
+            "prompt": prompt,
+            "params": json.dumps(params),
+            "state": "running",
+            "created_at": _time(created_at),
+        }
+        if guild_id is not None:
+            record["guild_id"] = guild_id
+        if channel_id is not None:
+            record["channel_id"] = channel_id
+        if locale is not None:
+            record["locale"] = locale
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(self._key("job", job_id), mapping=record)
+            if guild_id is not None:
+                pipe.zadd(self._key("guild-jobs", guild_id), {job_id: created_at})
+            await pipe.execute()
+
+    async def finish_job(
+        self,
+        job_id: str,
+        *,
+        outcome: str,
+        images: int = 0,
+        cost_usd_ticks: int | None = None,
+        message_ids: Sequence[int] = (),
+    ) -> None:
+        await self.scripts.finish_job(
+            keys=[self._key("job", job_id)],
+            args=[
+                outcome,
+                images,
+                "" if cost_usd_ticks is None else cost_usd_ticks,
+                _time(self._clock()),
+                json.dumps(list(message_ids)) if message_ids else "",
+            ],
+        )
+
+    async def get_job(self, job_id: str) -> JobRecord | None:
+        raw = await self.redis.hgetall(self._key("job", job_id))
+        record = {str(_text(name)): str(_text(value)) for name, value in raw.items()}
+        if not record:
+            return None
+        message_ids = record.get("message_ids")
+        return JobRecord(
+            id=job_id,
+            user_id=int(record["user_id"]),
+            guild_id=_int_or_none(record.get("guild_id")),
+            channel_id=_int_or_none(record.get("channel_id")),
+            prompt=record["prompt"],
+            params=json.loads(record["params"]),
+            state=record["state"],
+            outcome=record.get("outcome") or None,
+            images=int(record.get("images") or 0),
+            cost_usd_ticks=_int_or_none(record.get("cost_usd_ticks")),
+            created_at=float(record["created_at"]),
+            finished_at=_float_or_none(record.get("finished_at")),
+            locale=record.get("locale") or None,
+            message_ids=tuple(int(i) for i in json.loads(message_ids)) if message_ids else (),
+        )
+
+    async def job_stats(self, guild_id: int, since: float) -> list[OutcomeCount]:
+        """Finished jobs of a server since ``since``, summed per outcome."""
+        job_ids = await self.redis.zrangebyscore(self._key("guild-jobs", guild_id), since, "+inf")
+        if not job_ids:
+            return []
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for job_id in job_ids:
+                pipe.hmget(self._key("job", job_id), ["outcome", "images", "cost_usd_ticks"])
+            rows: list[list[str | None]] = await pipe.execute()
+        sums: dict[str, list[Any]] = {}
+        for outcome, images, cost in rows:
+            if not outcome:
+                continue  # still running, or the record is gone
+            jobs, total, ticks = sums.setdefault(outcome, [0, 0, None])
+            extra = _int_or_none(cost)
+            sums[outcome] = [
+                jobs + 1,
+                total + int(images or 0),
+                ticks if extra is None else (ticks or 0) + extra,
+            ]
+        return [
+            OutcomeCount(outcome=outcome, jobs=jobs, images=images, cost_usd_ticks=ticks)
+            for outcome, (jobs, images, ticks) in sums.items()
+        ]
+
+    # -- server settings ---------------------------------------------------------------
+
+    async def get_guild_settings(self, guild_id: int) -> GuildSettings:
+        """A server's settings; the defaults for a server that never changed any."""
+        document = await self.redis.get(self._key("settings", guild_id))
+        return GuildSettings.from_json(_text(document))
+
+    async def update_guild_settings(
+        self, guild_id: int, change: Callable[[GuildSettings], GuildSettings]
+    ) -> tuple[GuildSettings, GuildSettings]:
+        """Apply ``change`` to a server's settings atomically; returns (before, after).
+
+        Optimistic: the document is watched while ``change`` runs, and the write is
+        dropped and the change run again on the new document if another process wrote it
+        in between. An exception from ``change`` leaves the settings as they were.
+        """
+        key = self._key("settings", guild_id)
+        async with self._settings_lock:
+            for _ in range(SETTINGS_ATTEMPTS):
+                async with self.redis.pipeline(transaction=True) as pipe:
+                    await pipe.watch(key)
+                    before = GuildSettings.from_json(_text(await pipe.get(key)))
+                    after = change(before)
+                    if after == before and after.extra == before.extra:
+                        return before, after
+                    pipe.multi()
+                    pipe.set(key, after.to_json())
+                    try:
+                        await pipe.execute()
+                    except WatchError:
+                        continue
+                    return before, after
+        raise RuntimeError(f"server {guild_id}'s settings kept changing; not saved")
+
+    # -- daily image counters ----------------------------------------------------------
+
+    def _counter(self, day: str, scope: str) -> str:
+        return self._key("usage", day, scope)
+
+    async def reserve_images(
+        self,
+        *,
+        guild_id: int | None,
+        user_id: int,
+        images: int,
+        user_limit: int,
+        guild_limit: int,
+    ) -> quota.QuotaDecision:
+        """Count ``images`` against today's member and server counters if both allow it.
+
+        Checked and counted in one script, so parallel requests from any number of
+        processes never overshoot a limit. A limit of 0 is no limit (the images are still
+        counted). In a direct message (``guild_id`` None) only the member's counter applies.
+        """
+        now = self._clock()
+        day = quota.day_key(now)
+        resets_at = quota.next_reset(now)
+        user = quota.user_scope(guild_id, user_id)
+        server = None if guild_id is None else quota.guild_scope(guild_id)
+        if server is None:
+            guild_limit = 0
+        keys = [self._counter(day, user)]
+        if server is not None:
+            keys.append(self._counter(day, server))
+        keep = math.ceil(resets_at - now + COUNTER_KEEP_SECONDS)
+        _, user_used, guild_used = await self.scripts.reserve(
+            keys=keys, args=[images, user_limit, guild_limit, keep]
+        )
+        decision = quota.decide(
+            images,
+            user_used=int(user_used),
+            user_limit=user_limit,
+            guild_used=int(guild_used),
+            guild_limit=guild_limit,
+            resets_at=resets_at,
+        )
+        if not decision.allowed:
+            return decision
+        reservation = quota.Reservation(day, user, server, images)
+        return quota.QuotaDecision(decision.verdict, resets_at=resets_at, reservation=reservation)
+
+    async def refund_images(self, reservation: quota.Reservation, images: int) -> None:
+        """Give back ``images`` of a reservation, to the day it was made on."""
+        images = min(images, reservation.images)
+        if images <= 0:
+            return
+        keys = [self._counter(reservation.day, reservation.user_scope)]
+        if reservation.guild_scope is not None:
+            keys.append(self._counter(reservation.day, reservation.guild_scope))
+        await self.scripts.refund(keys=keys, args=[images])
+
+    async def usage_today(self, guild_id: int | None, user_id: int) -> quota.Usage:
+        """Today's counters of a member where they are, and when they start again."""
+        now = self._clock()
+        day = quota.day_key(now)
+        keys = [self._counter(day, quota.user_scope(guild_id, user_id))]
+        if guild_id is not None:
+            keys.append(self._counter(day, quota.guild_scope(guild_id)))
+        values = await self.redis.mget(keys)
+        user = int(values[0] or 0)
+        server = int(values[1] or 0) if guild_id is not None else 0
+        return quota.Usage(day, user, server, quota.next_reset(now))

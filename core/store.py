@@ -1,0 +1,145 @@
+"""The one storage interface of the bot, and the backend chosen by the settings.
+
+Two implementations keep the same promises: :class:`core.storage.SqliteStore` (one SQLite
+file, for a single process) and :class:`core.redis_store.RedisStore` (one Redis shared by
+several processes). The decisions themselves (cooldown rules in :mod:`core.cooldown`,
+quota arithmetic in :mod:`core.quota`) are pure functions both use; a store only makes
+each check-and-change one atomic step. ``tests/core/test_store_conformance.py`` runs the
+same suite against both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+from core import quota
+from core.cooldown import CooldownState, Decision
+from core.guild_settings import GuildSettings
+from core.stats import OutcomeCount
+from core.storage import JobRecord
+
+__all__ = ["JobRecord", "Store", "StoreUnavailable", "make_store"]
+
+
+class StoreUnavailable(RuntimeError):
+    """The store could not be reached; the message names the setting, never its value."""
+
+
+class Store(Protocol):
+    """Everything the bot keeps: cooldowns, job records, small settings, server settings
+    and daily image counters. Every method that checks and changes is atomic, across
+    processes sharing the backend too."""
+
+    async def open(self) -> None:
+        """Connect (and create or migrate what needs it)."""
+
+    async def close(self) -> None:
+        """Release the connection; safe to call more than once."""
+
+    # -- cooldowns ---------------------------------------------------------------------
+
+    async def claim(self, user_id: int, job_id: str) -> Decision:
+        """Check the user's cooldown and, if allowed, mark ``job_id`` running."""
+
+    async def claim_exempt(self, user_id: int, job_id: str) -> Decision:
+        """Like ``claim`` for a member exempt from the cooldown: only one job at a time
+        holds, and the stored cooldown is kept for when the exemption ends."""
+
+    async def release(
+        self, user_id: int, job_id: str, *, delivered: bool, cooldown_seconds: float
+    ) -> None:
+        """End ``job_id``'s claim; a delivered job starts the cooldown from its start."""
+
+    async def cooldown_state(self, user_id: int) -> CooldownState:
+        """What is stored for a user (the defaults for one never seen)."""
+
+    # -- small settings ----------------------------------------------------------------
+
+    async def get_meta(self, key: str) -> str | None:
+        """A small value the bot keeps for itself (e.g. the last synced command hash)."""
+
+    async def set_meta(self, key: str, value: str) -> None:
+        """Set a small value."""
+
+    # -- job records -------------------------------------------------------------------
+
+    async def record_job(
+        self,
+        job_id: str,
+        *,
+        user_id: int,
+        guild_id: int | None,
+        channel_id: int | None,
+        prompt: str,
+        params: dict[str, Any],
+        locale: str | None = None,
+    ) -> None:
+        """Record a job as running, now."""
+
+    async def finish_job(
+        self,
+        job_id: str,
+        *,
+        outcome: str,
+        images: int = 0,
+        cost_usd_ticks: int | None = None,
+        message_ids: Sequence[int] = (),
+    ) -> None:
+        """Mark a recorded job done with its outcome; nothing for an unknown job."""
+
+    async def get_job(self, job_id: str) -> JobRecord | None:
+        """A recorded job, or None."""
+
+    async def job_stats(self, guild_id: int, since: float) -> list[OutcomeCount]:
+        """Finished jobs of a server created at or after ``since``, summed per outcome."""
+
+    # -- server settings ---------------------------------------------------------------
+
+    async def get_guild_settings(self, guild_id: int) -> GuildSettings:
+        """A server's settings; the defaults for a server that never changed any."""
+
+    async def update_guild_settings(
+        self, guild_id: int, change: Callable[[GuildSettings], GuildSettings]
+    ) -> tuple[GuildSettings, GuildSettings]:
+        """Apply ``change`` atomically; returns (before, after).
+
+        Concurrent changes are all kept. ``change`` must be a pure function of the
+        settings: a store may run it again when another change landed first. An
+        exception from it leaves the settings as they were.
+        """
+
+    # -- daily image counters ----------------------------------------------------------
+
+    async def reserve_images(
+        self,
+        *,
+        guild_id: int | None,
+        user_id: int,
+        images: int,
+        user_limit: int,
+        guild_limit: int,
+    ) -> quota.QuotaDecision:
+        """Count ``images`` against today's member and server counters if both allow it,
+        checked and counted in one step (a limit of 0 is no limit)."""
+
+    async def refund_images(self, reservation: quota.Reservation, images: int) -> None:
+        """Give back up to ``reservation.images`` images, to the day they were reserved on."""
+
+    async def usage_today(self, guild_id: int | None, user_id: int) -> quota.Usage:
+        """Today's counters of a member where they are, and when they start again."""
+
+
+def make_store(database_path: Path, redis_url: str | None) -> Store:
+    """The backend the settings choose: Redis when a URL is given, else the SQLite file.
+
+    Not opened yet: the caller awaits ``open()``.
+    """
+    if redis_url:
+        from core.redis_store import RedisStore
+
+        return RedisStore(redis_url)
+    from core.storage import SqliteStore
+
+    return SqliteStore(database_path)

@@ -1,0 +1,536 @@
+"""What every store promises, run against each backend: SQLite and a real Redis.
+
+Each test gets a fresh backend (a new SQLite file, or an emptied Redis) and a clock it can
+move. ``backend.open()`` opens another store on the same backend: two of them stand for two
+bot processes sharing one file or one Redis. Tests of one backend alone (migrations, file
+creation, Redis keys and expiry) live in ``test_storage.py`` and ``test_redis_store.py``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+
+from core.cooldown import STALE_RUNNING_SECONDS, CooldownState, Verdict
+from core.guild_settings import GuildSettings
+from core.quota import QuotaVerdict
+from core.redis_store import RedisStore
+from core.stats import fold
+from core.storage import SqliteStore
+from core.store import Store
+
+pytestmark = pytest.mark.asyncio
+
+#: A UTC midnight; the clock starts an hour before it.
+MIDNIGHT = datetime.datetime(2025, 3, 1, tzinfo=datetime.UTC).timestamp()
+BACKENDS = ["sqlite", "redis"]
+
+
+class Clock:
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Backend:
+    """Opens stores on one backend (one file, or one Redis) and closes them at the end."""
+
+    def __init__(self, name: str, make: Callable[[Clock], Store], clock: Clock) -> None:
+        self.name = name
+        self._make = make
+        self.clock = clock
+        self._opened: list[Store] = []
+
+    async def open(self) -> Store:
+        store = self._make(self.clock)
+        await store.open()
+        self._opened.append(store)
+        return store
+
+    async def close_all(self) -> None:
+        for store in self._opened:
+            await store.close()
+
+
+@pytest_asyncio.fixture(params=BACKENDS)
+async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Backend]:
+    clock = Clock(MIDNIGHT - 3600)
+    make: Callable[[Clock], Store]
+    if request.param == "sqlite":
+        path = tmp_path / "db.sqlite3"
+
+        def make(clock: Clock) -> Store:
+            return SqliteStore(path, clock=clock)
+
+    else:
+        url: str = request.getfixturevalue("redis_url")
+
+        def make(clock: Clock) -> Store:
+            return RedisStore(url, clock=clock, prefix="conformance:")
+
+    backend = Backend(request.param, make, clock)
+    yield backend
+    await backend.close_all()
+
+
+@pytest_asyncio.fixture
+async def store(backend: Backend) -> Store:
+    return await backend.open()
+
+
+@pytest.fixture
+def clock(backend: Backend) -> Clock:
+    return backend.clock
+
+
+# -- cooldowns and one job at a time ---------------------------------------------------
+
+
+async def test_parallel_claims_let_exactly_one_through(store: Store) -> None:
+    decisions = await asyncio.gather(*(store.claim(7, f"job{i}") for i in range(20)))
+    verdicts = [d.verdict for d in decisions]
+    assert verdicts.count(Verdict.ALLOWED) == 1
+    assert verdicts.count(Verdict.ALREADY_RUNNING) == 19
+
+
+async def test_a_claim_is_per_user(store: Store) -> None:
+    decisions = await asyncio.gather(*(store.claim(100 + i, "job") for i in range(10)))
+    assert all(d.allowed for d in decisions)
+
+
+async def test_a_delivered_job_starts_the_cooldown_from_its_start(
+    store: Store, clock: Clock
+) -> None:
+    assert (await store.claim(7, "a")).allowed
+    clock.now += 5  # the job takes five seconds
+    await store.release(7, "a", delivered=True, cooldown_seconds=60)
+    clock.now += 5
+    decision = await store.claim(7, "b")
+    assert decision.verdict is Verdict.ON_COOLDOWN
+    assert decision.retry_after == pytest.approx(50)
+    state = await store.cooldown_state(7)
+    assert state.available_at == pytest.approx(MIDNIGHT - 3600 + 60)
+    assert state.running_job is None
+    clock.now += 50
+    assert (await store.claim(7, "c")).allowed
+
+
+async def test_a_failed_job_costs_nothing(store: Store) -> None:
+    assert (await store.claim(7, "a")).allowed
+    await store.release(7, "a", delivered=False, cooldown_seconds=60)
+    assert (await store.claim(7, "b")).allowed
+    assert (await store.cooldown_state(7)).available_at == 0.0
+
+
+async def test_a_running_job_shows_in_the_state(store: Store, clock: Clock) -> None:
+    assert await store.cooldown_state(7) == CooldownState()
+    assert (await store.claim(7, "a")).allowed
+    state = await store.cooldown_state(7)
+    assert (state.running_job, state.running_since) == ("a", clock.now)
+
+
+async def test_a_stale_claim_expires_and_its_release_changes_nothing(
+    store: Store, clock: Clock
+) -> None:
+    start = clock.now
+    assert (await store.claim(7, "lost")).allowed
+    clock.now = start + STALE_RUNNING_SECONDS - 1
+    assert (await store.claim(7, "b")).verdict is Verdict.ALREADY_RUNNING
+    clock.now = start + STALE_RUNNING_SECONDS + 1
+    assert (await store.claim(7, "c")).allowed
+    # The lost job ends at last: the new claim stays, and no cooldown comes of it.
+    await store.release(7, "lost", delivered=True, cooldown_seconds=600)
+    state = await store.cooldown_state(7)
+    assert (state.running_job, state.available_at) == ("c", 0.0)
+    assert (await store.claim(7, "d")).verdict is Verdict.ALREADY_RUNNING
+
+
+async def test_an_exempt_member_skips_the_cooldown_but_not_the_running_job(
+    store: Store, clock: Clock
+) -> None:
+    assert (await store.claim(7, "a")).allowed
+    await store.release(7, "a", delivered=True, cooldown_seconds=600)
+    assert (await store.claim(7, "b")).verdict is Verdict.ON_COOLDOWN
+    assert (await store.claim_exempt(7, "c")).allowed
+    assert (await store.claim_exempt(7, "d")).verdict is Verdict.ALREADY_RUNNING
+    assert (await store.claim(7, "e")).verdict is Verdict.ALREADY_RUNNING
+    await store.release(7, "c", delivered=True, cooldown_seconds=0)
+    # The stored cooldown is kept for when the exemption ends.
+    decision = await store.claim(7, "f")
+    assert decision.verdict is Verdict.ON_COOLDOWN
+    assert decision.retry_after == pytest.approx(600)
+
+
+async def test_parallel_exempt_claims_let_exactly_one_through(store: Store) -> None:
+    decisions = await asyncio.gather(
+        *(
+            (store.claim_exempt if i % 2 else store.claim)(7, f"job{i}")
+            for i in range(20)  # exempt and not, mixed
+        )
+    )
+    assert sum(d.allowed for d in decisions) == 1
+
+
+# -- daily image counters --------------------------------------------------------------
+
+
+async def test_fifty_parallel_reservations_never_overshoot_the_server_budget(
+    store: Store,
+) -> None:
+    decisions = await asyncio.gather(
+        *(
+            store.reserve_images(
+                guild_id=1, user_id=100 + i, images=3, user_limit=0, guild_limit=100
+            )
+            for i in range(50)
+        )
+    )
+    assert sum(d.allowed for d in decisions) == 33
+    refused = [d for d in decisions if not d.allowed]
+    assert all(d.verdict is QuotaVerdict.GUILD and (d.limit, d.left) == (100, 1) for d in refused)
+    assert (await store.usage_today(1, 100)).guild_used == 99
+
+
+async def test_fifty_parallel_reservations_never_overshoot_a_member_quota(
+    store: Store,
+) -> None:
+    decisions = await asyncio.gather(
+        *(
+            store.reserve_images(guild_id=1, user_id=7, images=1, user_limit=20, guild_limit=0)
+            for _ in range(50)
+        )
+    )
+    assert sum(d.allowed for d in decisions) == 20
+    usage = await store.usage_today(1, 7)
+    assert (usage.user_used, usage.guild_used) == (20, 20)
+
+
+async def test_a_refused_reservation_counts_nothing(store: Store) -> None:
+    assert (
+        await store.reserve_images(guild_id=1, user_id=7, images=2, user_limit=5, guild_limit=3)
+    ).allowed
+    refused = await store.reserve_images(
+        guild_id=1, user_id=8, images=2, user_limit=5, guild_limit=3
+    )
+    assert (refused.verdict, refused.left, refused.reservation) == (QuotaVerdict.GUILD, 1, None)
+    usage = await store.usage_today(1, 8)
+    assert (usage.user_used, usage.guild_used) == (0, 2)
+
+
+async def test_member_quota_and_refund(store: Store) -> None:
+    first = await store.reserve_images(guild_id=1, user_id=7, images=4, user_limit=5, guild_limit=0)
+    assert first.allowed
+    assert first.reservation is not None
+    refused = await store.reserve_images(
+        guild_id=1, user_id=7, images=2, user_limit=5, guild_limit=0
+    )
+    assert (refused.verdict, refused.limit, refused.left) == (QuotaVerdict.USER, 5, 1)
+    await store.refund_images(first.reservation, 4)
+    usage = await store.usage_today(1, 7)
+    assert (usage.user_used, usage.guild_used) == (0, 0)
+    # A refund never gives back more than was reserved.
+    again = await store.reserve_images(guild_id=1, user_id=7, images=5, user_limit=5, guild_limit=0)
+    assert again.reservation is not None
+    await store.refund_images(again.reservation, 50)
+    assert (await store.usage_today(1, 7)).user_used == 0
+
+
+async def test_a_partial_refund_gives_back_both_counters(store: Store) -> None:
+    decision = await store.reserve_images(
+        guild_id=1, user_id=7, images=4, user_limit=10, guild_limit=10
+    )
+    assert decision.reservation is not None
+    await store.refund_images(decision.reservation, 3)
+    usage = await store.usage_today(1, 7)
+    assert (usage.user_used, usage.guild_used) == (1, 1)
+
+
+async def test_a_lowered_limit_refuses_with_nothing_left(store: Store) -> None:
+    assert (
+        await store.reserve_images(guild_id=1, user_id=7, images=5, user_limit=0, guild_limit=0)
+    ).allowed
+    decision = await store.reserve_images(
+        guild_id=1, user_id=7, images=1, user_limit=3, guild_limit=0
+    )
+    assert (decision.verdict, decision.left) == (QuotaVerdict.USER, 0)
+
+
+async def test_a_member_quota_is_per_server_and_direct_messages_have_no_budget(
+    store: Store,
+) -> None:
+    assert (
+        await store.reserve_images(guild_id=1, user_id=7, images=2, user_limit=2, guild_limit=0)
+    ).allowed
+    assert (
+        await store.reserve_images(guild_id=2, user_id=7, images=2, user_limit=2, guild_limit=0)
+    ).allowed
+    dm = await store.reserve_images(guild_id=None, user_id=7, images=2, user_limit=2, guild_limit=1)
+    assert dm.allowed
+    assert dm.reservation is not None
+    assert dm.reservation.guild_scope is None
+    usage = await store.usage_today(None, 7)
+    assert (usage.user_used, usage.guild_used) == (2, 0)
+
+
+async def test_counters_restart_at_utc_midnight_and_refunds_go_to_their_day(
+    store: Store, clock: Clock
+) -> None:
+    clock.now = MIDNIGHT - 10
+    late = await store.reserve_images(guild_id=1, user_id=7, images=3, user_limit=3, guild_limit=3)
+    assert late.allowed
+    assert late.reservation is not None
+    assert late.resets_at == MIDNIGHT
+    refused = await store.reserve_images(
+        guild_id=1, user_id=7, images=1, user_limit=3, guild_limit=3
+    )
+    assert (refused.allowed, refused.resets_at) == (False, MIDNIGHT)
+
+    clock.now = MIDNIGHT + 5  # the job ends after midnight and fails
+    early = await store.reserve_images(guild_id=1, user_id=7, images=3, user_limit=3, guild_limit=3)
+    assert early.allowed
+    await store.refund_images(late.reservation, 3)
+    today = await store.usage_today(1, 7)
+    assert (today.user_used, today.guild_used) == (3, 3)  # the new day is untouched
+    assert today.resets_at == MIDNIGHT + 86400
+
+    clock.now = MIDNIGHT - 10
+    yesterday = await store.usage_today(1, 7)
+    assert (yesterday.user_used, yesterday.guild_used) == (0, 0)
+
+
+async def test_usage_of_a_new_member(store: Store, clock: Clock) -> None:
+    usage = await store.usage_today(1, 7)
+    assert (usage.day, usage.user_used, usage.guild_used) == ("2025-02-28", 0, 0)
+    assert usage.resets_at == MIDNIGHT
+
+
+# -- server settings -------------------------------------------------------------------
+
+
+async def test_settings_default_and_round_trip(store: Store) -> None:
+    assert await store.get_guild_settings(1) == GuildSettings()
+    full = GuildSettings(
+        enabled=False,
+        channels=(11, 12),
+        blocked_terms=("bad", "very bad"),
+        nsfw_only=True,
+        spoilers=True,
+        cooldown_seconds=12.5,
+        max_n=4,
+        models=("m",),
+        resolutions=("2k",),
+        exempt_roles=(5,),
+        modlog_channel=13,
+        reroll_open=True,
+        user_quota=0,
+        guild_budget=9,
+        extra={"future": [1, 2]},
+    )
+    before, after = await store.update_guild_settings(1, lambda _: full)
+    assert (before, after) == (GuildSettings(), full)
+    stored = await store.get_guild_settings(1)
+    assert stored == full
+    assert stored.extra == {"future": [1, 2]}
+    assert await store.get_guild_settings(2) == GuildSettings()
+
+
+async def test_an_unchanged_setting_is_reported_unchanged(store: Store) -> None:
+    await store.update_guild_settings(1, lambda s: replace(s, max_n=2))
+    before, after = await store.update_guild_settings(1, lambda s: replace(s, max_n=2))
+    assert before == after
+
+
+async def test_concurrent_setting_changes_all_land(backend: Backend) -> None:
+    first, second = await backend.open(), await backend.open()
+
+    def add(term: str) -> Callable[[GuildSettings], GuildSettings]:
+        return lambda s: replace(s, blocked_terms=(*s.blocked_terms, term))
+
+    await asyncio.gather(
+        *((first if i % 2 else second).update_guild_settings(1, add(f"t{i}")) for i in range(20))
+    )
+    terms = (await first.get_guild_settings(1)).blocked_terms
+    assert sorted(terms) == sorted(f"t{i}" for i in range(20))
+
+
+async def test_a_failing_change_keeps_the_settings(store: Store) -> None:
+    await store.update_guild_settings(1, lambda s: replace(s, max_n=2))
+
+    def broken(settings: GuildSettings) -> GuildSettings:
+        raise ValueError("no")
+
+    with pytest.raises(ValueError, match="no"):
+        await store.update_guild_settings(1, broken)
+    assert (await store.get_guild_settings(1)).max_n == 2
+
+
+# -- small settings --------------------------------------------------------------------
+
+
+async def test_meta(store: Store) -> None:
+    assert await store.get_meta("k") is None
+    await store.set_meta("k", "v1")
+    await store.set_meta("k", "v2")
+    await store.set_meta("other", "")
+    assert await store.get_meta("k") == "v2"
+    assert await store.get_meta("other") == ""
+
+
+# -- job records and usage figures -----------------------------------------------------
+
+
+async def test_a_job_record_round_trip(store: Store, clock: Clock) -> None:
+    created = clock.now
+    params = {"model": "m", "n": 2, "aspect_ratio": None, "resolution": "2k"}
+    await store.record_job(
+        "j1",
+        user_id=7,
+        guild_id=9,
+        channel_id=11,
+        prompt="a cat ☕ «quoted»",
+        params=params,
+        locale="zh-CN",
+    )
+    running = await store.get_job("j1")
+    assert running is not None
+    assert (running.state, running.outcome, running.finished_at) == ("running", None, None)
+    assert (running.images, running.cost_usd_ticks, running.message_ids) == (0, None, ())
+    clock.now += 4
+    await store.finish_job(
+        "j1", outcome="delivered", images=2, cost_usd_ticks=400, message_ids=[21, 22]
+    )
+    job = await store.get_job("j1")
+    assert job is not None
+    assert (job.id, job.user_id, job.guild_id, job.channel_id) == ("j1", 7, 9, 11)
+    assert (job.prompt, job.params, job.locale) == ("a cat ☕ «quoted»", params, "zh-CN")
+    assert (job.state, job.outcome, job.images, job.cost_usd_ticks) == (
+        "done",
+        "delivered",
+        2,
+        400,
+    )
+    assert (job.created_at, job.finished_at) == (created, created + 4)
+    assert job.message_ids == (21, 22)
+    assert await store.get_job("missing") is None
+
+
+async def test_a_direct_message_job_has_no_server_or_locale(store: Store) -> None:
+    await store.record_job("dm", user_id=7, guild_id=None, channel_id=None, prompt="p", params={})
+    await store.finish_job("dm", outcome="api_unavailable")
+    job = await store.get_job("dm")
+    assert job is not None
+    assert (job.guild_id, job.channel_id, job.locale, job.cost_usd_ticks) == (
+        None,
+        None,
+        None,
+        None,
+    )
+    assert (job.outcome, job.images, job.message_ids) == ("api_unavailable", 0, ())
+
+
+async def test_finishing_an_unknown_job_records_nothing(store: Store) -> None:
+    await store.finish_job("ghost", outcome="delivered", images=1)
+    assert await store.get_job("ghost") is None
+
+
+async def test_usage_figures_per_server_and_period(store: Store, clock: Clock) -> None:
+    base = {"user_id": 7, "guild_id": 1, "channel_id": 2, "prompt": "p", "params": {"n": 2}}
+    await store.record_job("old", **base)  # type: ignore[arg-type]
+    await store.finish_job("old", outcome="delivered", images=2, cost_usd_ticks=1)
+    clock.now += 100
+    since = clock.now
+    await store.record_job("a", **base)  # type: ignore[arg-type]
+    await store.finish_job("a", outcome="delivered", images=2, cost_usd_ticks=10)
+    await store.record_job("a2", **base)  # type: ignore[arg-type]
+    await store.finish_job("a2", outcome="delivered", images=1, cost_usd_ticks=5)
+    await store.record_job("b", **base)  # type: ignore[arg-type]
+    await store.finish_job("b", outcome="blocked")
+    await store.record_job("c", **base)  # type: ignore[arg-type]
+    await store.finish_job("c", outcome="api_unavailable")
+    await store.record_job("r", **base)  # type: ignore[arg-type]
+    await store.finish_job("r", outcome="refused")
+    await store.record_job("d", **base)  # type: ignore[arg-type]  # still running
+    await store.record_job("x", **{**base, "guild_id": 2})  # type: ignore[arg-type]
+    await store.finish_job("x", outcome="delivered", images=9)
+
+    counts = {c.outcome: c for c in await store.job_stats(1, since=since)}
+    assert set(counts) == {"delivered", "blocked", "api_unavailable", "refused"}
+    assert (counts["delivered"].jobs, counts["delivered"].images) == (2, 3)
+    assert counts["delivered"].cost_usd_ticks == 15
+    assert counts["blocked"].cost_usd_ticks is None
+    figures = fold(await store.job_stats(1, since=since))
+    assert (figures.images, figures.delivered_jobs) == (3, 2)
+    assert (figures.blocked, figures.failed, figures.refused) == (1, 1, 1)
+    assert figures.cost_usd_ticks == 15
+    assert fold(await store.job_stats(1, since=0)).images == 5
+    assert fold(await store.job_stats(1, since=clock.now + 1)).images == 0
+    assert fold(await store.job_stats(99, since=0)).images == 0
+
+
+# -- several processes on one backend --------------------------------------------------
+
+
+async def test_two_processes_claim_once_between_them(backend: Backend) -> None:
+    first, second = await backend.open(), await backend.open()
+    decisions = await asyncio.gather(
+        *((first if i % 2 else second).claim(7, f"job{i}") for i in range(20))
+    )
+    assert sum(d.allowed for d in decisions) == 1
+
+
+async def test_two_processes_share_every_kind_of_state(backend: Backend) -> None:
+    first, second = await backend.open(), await backend.open()
+
+    assert (await first.claim(7, "a")).allowed
+    assert (await second.claim(7, "b")).verdict is Verdict.ALREADY_RUNNING
+    await first.release(7, "a", delivered=True, cooldown_seconds=60)
+    assert (await second.claim(7, "c")).verdict is Verdict.ON_COOLDOWN
+
+    reserved = await first.reserve_images(
+        guild_id=1, user_id=7, images=2, user_limit=3, guild_limit=0
+    )
+    assert reserved.allowed
+    refused = await second.reserve_images(
+        guild_id=1, user_id=7, images=2, user_limit=3, guild_limit=0
+    )
+    assert (refused.verdict, refused.left) == (QuotaVerdict.USER, 1)
+    assert reserved.reservation is not None
+    await second.refund_images(reserved.reservation, 2)
+    assert (await first.usage_today(1, 7)).user_used == 0
+
+    await first.update_guild_settings(1, lambda s: replace(s, max_n=3))
+    assert (await second.get_guild_settings(1)).max_n == 3
+
+    await first.set_meta("command_hash", "abc")
+    assert await second.get_meta("command_hash") == "abc"
+
+    await first.record_job("j", user_id=7, guild_id=1, channel_id=2, prompt="p", params={})
+    await second.finish_job("j", outcome="delivered", images=1)
+    job = await first.get_job("j")
+    assert job is not None
+    assert (job.state, job.images) == ("done", 1)
+    assert fold(await second.job_stats(1, since=0)).images == 1
+
+
+async def test_state_outlives_the_process(backend: Backend, clock: Clock) -> None:
+    first = await backend.open()
+    assert (await first.claim(7, "a")).allowed
+    await first.release(7, "a", delivered=True, cooldown_seconds=60)
+    await first.update_guild_settings(1, lambda s: replace(s, spoilers=True))
+    await first.reserve_images(guild_id=1, user_id=7, images=2, user_limit=0, guild_limit=0)
+    await first.close()
+
+    clock.now += 10
+    again = await backend.open()
+    decision = await again.claim(7, "b")
+    assert (decision.verdict, decision.retry_after) == (Verdict.ON_COOLDOWN, pytest.approx(50))
+    assert (await again.get_guild_settings(1)).spoilers
+    assert (await again.usage_today(1, 7)).user_used == 2
