@@ -16,8 +16,13 @@ Keys, under a prefix (``imagine:`` by default):
   expires two days after its UTC day;
 * ``settings:{guild}``: a server's settings as one JSON document;
 * ``meta``: hash of small values;
-* ``job:{id}``: hash of one job record; ``guild-jobs:{guild}``: sorted set of the server's
-  job ids by creation time, for the usage figures.
+* ``job:{id}``: hash of one job record (with its journal: interaction, reservation,
+  owner and hold); ``guild-jobs:{guild}``: sorted set of the server's job ids by creation
+  time, for the usage figures; ``unfinished``: sorted set of the ids of jobs not closed
+  yet, by creation time.
+
+The journal's scripts walk ``unfinished`` and name each job's key from the prefix, so the
+store wants one Redis server (or a primary with replicas), not a Redis Cluster.
 
 The URL may carry a password: it is never logged, nor put in an error message.
 """
@@ -25,20 +30,22 @@ The URL may carry a password: it is never logged, nor put in an error message.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import redis.asyncio as redis
 from redis.exceptions import RedisError, WatchError
-from redis.typing import EncodableT, FieldT
+from redis.typing import EncodableT
 
-from core import quota
+from core import journal, quota
 from core.cooldown import STALE_RUNNING_SECONDS, CooldownState, Decision, decide
 from core.guild_settings import GuildSettings
+from core.journal import InteractionRef
 from core.stats import OutcomeCount
 from core.storage import JobRecord
 from core.store import StoreUnavailable
@@ -134,14 +141,86 @@ end
 return 0
 """
 
-#: KEYS[1] job hash; ARGV: outcome, images, cost ('' for none), finished at, message ids.
+#: KEYS[1] job hash, KEYS[2] unfinished set [, KEYS[3] the server's job set]; ARGV: job id,
+#: created at, then field, value, ... A job id is written once.
+_RECORD_JOB = """
+if redis.call('EXISTS', KEYS[1]) == 1 then
+    return redis.error_reply('job ' .. ARGV[1] .. ' is already recorded')
+end
+redis.call('HSET', KEYS[1], unpack(ARGV, 3))
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
+if KEYS[3] then
+    redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
+end
+return 1
+"""
+
+#: KEYS[1] job hash, KEYS[2] unfinished set; ARGV: job id, outcome, images, cost ('' for
+#: none), now, message ids ('' for none), only if unfinished (1/0), as the journal's close
+#: (1/0: also forget the token and the hold, and note the change).
 _FINISH_JOB = """
-if redis.call('EXISTS', KEYS[1]) == 0 then
+local state = redis.call('HGET', KEYS[1], 'state')
+if not state or (ARGV[7] == '1' and state == 'done') then
     return 0
 end
-redis.call('HSET', KEYS[1], 'state', 'done', 'outcome', ARGV[1], 'images', ARGV[2],
-    'cost_usd_ticks', ARGV[3], 'finished_at', ARGV[4], 'message_ids', ARGV[5])
+redis.call('HSET', KEYS[1], 'state', 'done', 'outcome', ARGV[2], 'images', ARGV[3],
+    'cost_usd_ticks', ARGV[4], 'finished_at', ARGV[5], 'message_ids', ARGV[6])
+if ARGV[8] == '1' then
+    redis.call('HDEL', KEYS[1], 'interaction_token', 'owner', 'lease_until')
+    redis.call('HSET', KEYS[1], 'updated_at', ARGV[5])
+end
+redis.call('ZREM', KEYS[2], ARGV[1])
 return 1
+"""
+
+#: KEYS[1] job hash; ARGV: state, now. Moves an unfinished job only.
+_JOURNAL_STATE = """
+local state = redis.call('HGET', KEYS[1], 'state')
+if not state or state == 'done' then
+    return 0
+end
+redis.call('HSET', KEYS[1], 'state', ARGV[1], 'updated_at', ARGV[2])
+return 1
+"""
+
+#: KEYS[1] unfinished set; ARGV: key prefix of job hashes, owner, now, hold until.
+#: Takes every unfinished job whose owner let go or whose hold ran out; returns each taken
+#: job as {id, field, value, ...}, oldest first.
+_ADOPT_JOBS = """
+local taken = {}
+local now = tonumber(ARGV[3])
+for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+    local key = ARGV[1] .. id
+    local job = redis.call('HMGET', key, 'state', 'owner', 'lease_until')
+    local lease = tonumber(job[3])
+    if job[1] and job[1] ~= 'done' and (not job[2] or job[2] == '' or not lease or lease < now) then
+        redis.call('HSET', key, 'owner', ARGV[2], 'lease_until', ARGV[4], 'updated_at', ARGV[3])
+        local record = redis.call('HGETALL', key)
+        table.insert(record, 1, id)
+        table.insert(taken, record)
+    end
+end
+return taken
+"""
+
+#: KEYS[1] unfinished set; ARGV: key prefix of job hashes, owner, hold until ('' to let go),
+#: now. Renews (or hands back) the owner's hold on its unfinished jobs; returns how many.
+_HOLD_JOBS = """
+local count = 0
+for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+    local key = ARGV[1] .. id
+    local job = redis.call('HMGET', key, 'state', 'owner')
+    if job[1] and job[1] ~= 'done' and job[2] == ARGV[2] then
+        if ARGV[3] == '' then
+            redis.call('HDEL', key, 'owner', 'lease_until')
+            redis.call('HSET', key, 'updated_at', ARGV[4])
+        else
+            redis.call('HSET', key, 'lease_until', ARGV[3])
+        end
+        count = count + 1
+    end
+end
+return count
 """
 
 
@@ -153,7 +232,14 @@ class _Scripts:
         self.release = client.register_script(_RELEASE)
         self.reserve = client.register_script(_RESERVE)
         self.refund = client.register_script(_REFUND)
+        self.record_job = client.register_script(_RECORD_JOB)
         self.finish_job = client.register_script(_FINISH_JOB)
+        self.journal_state = client.register_script(_JOURNAL_STATE)
+        self.adopt_jobs = client.register_script(_ADOPT_JOBS)
+        self.hold_jobs = client.register_script(_HOLD_JOBS)
+
+
+_INTERACTION_FIELDS = ("interaction_id", "application_id", "interaction_token", "token_expires_at")
 
 
 def _time(value: float) -> str:
@@ -174,6 +260,62 @@ def _float_or_none(value: bytes | str | None) -> float | None:
 def _int_or_none(value: bytes | str | None) -> int | None:
     text = _text(value)
     return None if text is None or text == "" else int(text)
+
+
+def _reservation_json(reservation: quota.Reservation) -> str:
+    return json.dumps(dataclasses.asdict(reservation))
+
+
+def _reservation_of(raw: str | None) -> quota.Reservation | None:
+    if not raw:
+        return None
+    data = json.loads(raw)
+    return quota.Reservation(
+        day=str(data["day"]),
+        user_scope=str(data["user_scope"]),
+        guild_scope=None if data.get("guild_scope") is None else str(data["guild_scope"]),
+        images=int(data["images"]),
+    )
+
+
+def _job_of(job_id: str, raw: Mapping[Any, Any]) -> JobRecord:
+    """A job record from its hash (fields left out are None, or their defaults)."""
+    record = {str(_text(name)): str(_text(value)) for name, value in raw.items()}
+    interaction = None
+    if all(record.get(name) for name in _INTERACTION_FIELDS):
+        interaction = InteractionRef(
+            interaction_id=int(record["interaction_id"]),
+            application_id=int(record["application_id"]),
+            token=record["interaction_token"],
+            expires_at=float(record["token_expires_at"]),
+        )
+    message_ids = record.get("message_ids")
+    return JobRecord(
+        id=job_id,
+        user_id=int(record["user_id"]),
+        guild_id=_int_or_none(record.get("guild_id")),
+        channel_id=_int_or_none(record.get("channel_id")),
+        prompt=record["prompt"],
+        params=json.loads(record["params"]),
+        state=record["state"],
+        outcome=record.get("outcome") or None,
+        images=int(record.get("images") or 0),
+        cost_usd_ticks=_int_or_none(record.get("cost_usd_ticks")),
+        created_at=float(record["created_at"]),
+        finished_at=_float_or_none(record.get("finished_at")),
+        locale=record.get("locale") or None,
+        message_ids=tuple(int(i) for i in json.loads(message_ids)) if message_ids else (),
+        interaction=interaction,
+        reservation=_reservation_of(record.get("reservation")),
+        cooldown_seconds=_float_or_none(record.get("cooldown_seconds")) or 0.0,
+        owner=record.get("owner") or None,
+        lease_until=_float_or_none(record.get("lease_until")),
+        updated_at=_float_or_none(record.get("updated_at")),
+    )
+
+
+def _oldest_first(job: JobRecord) -> tuple[float, str]:
+    return (job.created_at, job.id)
 
 
 class RedisStore:
@@ -309,6 +451,21 @@ class RedisStore:
 
     # -- job record --------------------------------------------------------------------
 
+    async def _insert_job(
+        self, job_id: str, created_at: float, guild_id: int | None, **fields: EncodableT | None
+    ) -> None:
+        """Write a new job hash and index it, in one script; a job id is written once.
+        Fields that are None are left out (they read back as None)."""
+        keys = [self._key("job", job_id), self._key("unfinished")]
+        if guild_id is not None:
+            keys.append(self._key("guild-jobs", guild_id))
+        fields.update(created_at=_time(created_at), guild_id=guild_id)
+        pairs: list[EncodableT] = []
+        for name, value in fields.items():
+            if value is not None:
+                pairs += [name, value]
+        await self.scripts.record_job(keys=keys, args=[job_id, _time(created_at), *pairs])
+
     async def record_job(
         self,
         job_id: str,
@@ -320,25 +477,42 @@ class RedisStore:
         params: dict[str, Any],
         locale: str | None = None,
     ) -> None:
-        created_at = self._clock()
-        record: dict[FieldT, EncodableT] = {
-            "user_id": user_id,
-            "prompt": prompt,
-            "params": json.dumps(params),
-            "state": "running",
-            "created_at": _time(created_at),
-        }
-        if guild_id is not None:
-            record["guild_id"] = guild_id
-        if channel_id is not None:
-            record["channel_id"] = channel_id
-        if locale is not None:
-            record["locale"] = locale
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(self._key("job", job_id), mapping=record)
-            if guild_id is not None:
-                pipe.zadd(self._key("guild-jobs", guild_id), {job_id: created_at})
-            await pipe.execute()
+        await self._insert_job(
+            job_id,
+            self._clock(),
+            guild_id,
+            user_id=user_id,
+            channel_id=channel_id,
+            prompt=prompt,
+            params=json.dumps(params),
+            state="running",
+            locale=locale,
+        )
+
+    async def _finish(
+        self,
+        job_id: str,
+        *,
+        outcome: str,
+        images: int,
+        cost_usd_ticks: int | None,
+        message_ids: Sequence[int],
+        closing: bool,
+    ) -> bool:
+        closed = await self.scripts.finish_job(
+            keys=[self._key("job", job_id), self._key("unfinished")],
+            args=[
+                job_id,
+                outcome,
+                images,
+                "" if cost_usd_ticks is None else cost_usd_ticks,
+                _time(self._clock()),
+                json.dumps(list(message_ids)) if message_ids else "",
+                int(closing),
+                int(closing),
+            ],
+        )
+        return bool(closed)
 
     async def finish_job(
         self,
@@ -349,39 +523,18 @@ class RedisStore:
         cost_usd_ticks: int | None = None,
         message_ids: Sequence[int] = (),
     ) -> None:
-        await self.scripts.finish_job(
-            keys=[self._key("job", job_id)],
-            args=[
-                outcome,
-                images,
-                "" if cost_usd_ticks is None else cost_usd_ticks,
-                _time(self._clock()),
-                json.dumps(list(message_ids)) if message_ids else "",
-            ],
+        await self._finish(
+            job_id,
+            outcome=outcome,
+            images=images,
+            cost_usd_ticks=cost_usd_ticks,
+            message_ids=message_ids,
+            closing=False,
         )
 
     async def get_job(self, job_id: str) -> JobRecord | None:
         raw = await self.redis.hgetall(self._key("job", job_id))
-        record = {str(_text(name)): str(_text(value)) for name, value in raw.items()}
-        if not record:
-            return None
-        message_ids = record.get("message_ids")
-        return JobRecord(
-            id=job_id,
-            user_id=int(record["user_id"]),
-            guild_id=_int_or_none(record.get("guild_id")),
-            channel_id=_int_or_none(record.get("channel_id")),
-            prompt=record["prompt"],
-            params=json.loads(record["params"]),
-            state=record["state"],
-            outcome=record.get("outcome") or None,
-            images=int(record.get("images") or 0),
-            cost_usd_ticks=_int_or_none(record.get("cost_usd_ticks")),
-            created_at=float(record["created_at"]),
-            finished_at=_float_or_none(record.get("finished_at")),
-            locale=record.get("locale") or None,
-            message_ids=tuple(int(i) for i in json.loads(message_ids)) if message_ids else (),
-        )
+        return _job_of(job_id, raw) if raw else None
 
     async def job_stats(self, guild_id: int, since: float) -> list[OutcomeCount]:
         """Finished jobs of a server since ``since``, summed per outcome."""
@@ -407,6 +560,134 @@ class RedisStore:
             OutcomeCount(outcome=outcome, jobs=jobs, images=images, cost_usd_ticks=ticks)
             for outcome, (jobs, images, ticks) in sums.items()
         ]
+
+    # -- job journal -------------------------------------------------------------------
+
+    async def journal_job(
+        self,
+        job_id: str,
+        *,
+        user_id: int,
+        guild_id: int | None,
+        channel_id: int | None,
+        prompt: str,
+        params: dict[str, Any],
+        locale: str | None,
+        interaction: InteractionRef,
+        reservation: quota.Reservation | None,
+        cooldown_seconds: float,
+        owner: str,
+        state: str = journal.ACCEPTED,
+        lease_seconds: float = journal.LEASE_SECONDS,
+    ) -> None:
+        """Write an accepted job to the journal, held by ``owner``, before its API call."""
+        if state not in journal.UNFINISHED:
+            raise ValueError(f"a job is journaled unfinished, not {state!r}")
+        now = self._clock()
+        await self._insert_job(
+            job_id,
+            now,
+            guild_id,
+            user_id=user_id,
+            channel_id=channel_id,
+            prompt=prompt,
+            params=json.dumps(params),
+            state=state,
+            locale=locale,
+            interaction_id=interaction.interaction_id,
+            application_id=interaction.application_id,
+            interaction_token=interaction.token,
+            token_expires_at=_time(interaction.expires_at),
+            reservation=None if reservation is None else _reservation_json(reservation),
+            cooldown_seconds=_time(cooldown_seconds),
+            owner=owner,
+            lease_until=_time(now + lease_seconds),
+            updated_at=_time(now),
+        )
+
+    async def journal_state(self, job_id: str, state: str) -> bool:
+        """Move an unfinished job to ``state``; False if it is closed or unknown."""
+        if state not in journal.UNFINISHED:
+            raise ValueError(f"use close_job to finish a job, not state {state!r}")
+        moved = await self.scripts.journal_state(
+            keys=[self._key("job", job_id)], args=[state, _time(self._clock())]
+        )
+        return bool(moved)
+
+    async def close_job(
+        self,
+        job_id: str,
+        *,
+        outcome: str,
+        images: int = 0,
+        cost_usd_ticks: int | None = None,
+        message_ids: Sequence[int] = (),
+    ) -> bool:
+        """Close an unfinished job with its outcome and forget its token.
+
+        True if this call closed it; False if it was already closed (by another process,
+        say) or is unknown, so that a job is closed, refunded and told about only once.
+        """
+        return await self._finish(
+            job_id,
+            outcome=outcome,
+            images=images,
+            cost_usd_ticks=cost_usd_ticks,
+            message_ids=message_ids,
+            closing=True,
+        )
+
+    async def unfinished_jobs(self) -> list[JobRecord]:
+        """Every job not closed yet, oldest first, whoever holds it."""
+        job_ids = await self.redis.zrange(self._key("unfinished"), 0, -1)
+        if not job_ids:
+            return []
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for job_id in job_ids:
+                pipe.hgetall(self._key("job", job_id))
+            records = await pipe.execute()
+        jobs = [
+            _job_of(str(job_id), raw) for job_id, raw in zip(job_ids, records, strict=True) if raw
+        ]
+        return sorted((job for job in jobs if not job.finished), key=_oldest_first)
+
+    async def adopt_jobs(
+        self, owner: str, *, lease_seconds: float = journal.LEASE_SECONDS
+    ) -> list[JobRecord]:
+        """Take every unfinished job that no live process holds; return them, oldest first.
+
+        A job is free when its owner handed it back (:meth:`release_jobs`) or let its hold
+        run out (the process died). One script looks and takes, so two processes adopting
+        at once never get the same job.
+        """
+        now = self._clock()
+        taken = await self.scripts.adopt_jobs(
+            keys=[self._key("unfinished")],
+            args=[self._key("job", ""), owner, _time(now), _time(now + lease_seconds)],
+        )
+        jobs = []
+        for job_id, *flat in taken:
+            jobs.append(_job_of(str(job_id), dict(zip(flat[::2], flat[1::2], strict=True))))
+        return sorted(jobs, key=_oldest_first)
+
+    async def renew_leases(
+        self, owner: str, *, lease_seconds: float = journal.LEASE_SECONDS
+    ) -> int:
+        """Extend ``owner``'s hold on its unfinished jobs; how many it holds."""
+        now = self._clock()
+        count = await self.scripts.hold_jobs(
+            keys=[self._key("unfinished")],
+            args=[self._key("job", ""), owner, _time(now + lease_seconds), _time(now)],
+        )
+        return int(count)
+
+    async def release_jobs(self, owner: str) -> int:
+        """Hand back ``owner``'s unfinished jobs (at shutdown), free for the next process."""
+        count = await self.scripts.hold_jobs(
+            keys=[self._key("unfinished")],
+            args=[self._key("job", ""), owner, "", _time(self._clock())],
+        )
+        return int(count)
 
     # -- server settings ---------------------------------------------------------------
 

@@ -14,9 +14,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
-from core import quota
+from core import journal, quota
 from core.cooldown import CooldownState, Decision
 from core.guild_settings import GuildSettings
+from core.journal import InteractionRef
 from core.stats import OutcomeCount
 from core.storage import JobRecord
 
@@ -94,6 +95,59 @@ class Store(Protocol):
 
     async def job_stats(self, guild_id: int, since: float) -> list[OutcomeCount]:
         """Finished jobs of a server created at or after ``since``, summed per outcome."""
+
+    # -- job journal (see core.journal) ------------------------------------------------
+
+    async def journal_job(
+        self,
+        job_id: str,
+        *,
+        user_id: int,
+        guild_id: int | None,
+        channel_id: int | None,
+        prompt: str,
+        params: dict[str, Any],
+        locale: str | None,
+        interaction: InteractionRef,
+        reservation: quota.Reservation | None,
+        cooldown_seconds: float,
+        owner: str,
+        state: str = journal.ACCEPTED,
+        lease_seconds: float = journal.LEASE_SECONDS,
+    ) -> None:
+        """Write an accepted job to the journal, held by ``owner``, before its API call."""
+
+    async def journal_state(self, job_id: str, state: str) -> bool:
+        """Move an unfinished job to ``state``; False if it is closed or unknown."""
+
+    async def close_job(
+        self,
+        job_id: str,
+        *,
+        outcome: str,
+        images: int = 0,
+        cost_usd_ticks: int | None = None,
+        message_ids: Sequence[int] = (),
+    ) -> bool:
+        """Close an unfinished job with its outcome and forget its token; True only for
+        the one call that closed it."""
+
+    async def unfinished_jobs(self) -> list[JobRecord]:
+        """Every job not closed yet, oldest first, whoever holds it."""
+
+    async def adopt_jobs(
+        self, owner: str, *, lease_seconds: float = journal.LEASE_SECONDS
+    ) -> list[JobRecord]:
+        """Take every unfinished job no live process holds (handed back, or its hold ran
+        out); oldest first. Two processes adopting at once never get the same job."""
+
+    async def renew_leases(
+        self, owner: str, *, lease_seconds: float = journal.LEASE_SECONDS
+    ) -> int:
+        """Extend ``owner``'s hold on its unfinished jobs; how many it holds."""
+
+    async def release_jobs(self, owner: str) -> int:
+        """Hand back ``owner``'s unfinished jobs (at shutdown), free for the next process."""
 
     # -- server settings ---------------------------------------------------------------
 

@@ -13,12 +13,15 @@ import datetime
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 import pytest_asyncio
 
+from core import journal, quota
 from core.cooldown import STALE_RUNNING_SECONDS, CooldownState, Verdict
 from core.guild_settings import GuildSettings
+from core.journal import InteractionRef
 from core.quota import QuotaVerdict
 from core.redis_store import RedisStore
 from core.stats import fold
@@ -473,6 +476,189 @@ async def test_usage_figures_per_server_and_period(store: Store, clock: Clock) -
     assert fold(await store.job_stats(1, since=0)).images == 5
     assert fold(await store.job_stats(1, since=clock.now + 1)).images == 0
     assert fold(await store.job_stats(99, since=0)).images == 0
+
+
+async def test_a_job_id_is_recorded_once(store: Store) -> None:
+    await store.record_job("j", user_id=7, guild_id=1, channel_id=2, prompt="p", params={})
+    with pytest.raises(Exception, match=r"(?i)unique|already"):
+        await store.record_job("j", user_id=8, guild_id=1, channel_id=2, prompt="q", params={})
+    job = await store.get_job("j")
+    assert job is not None
+    assert (job.user_id, job.prompt) == (7, "p")
+
+
+# -- the job journal -------------------------------------------------------------------
+
+TOKEN = "interaction-token-that-is-a-credential"
+
+
+def journaled(clock: Clock, **changes: Any) -> dict[str, Any]:
+    """What the cog journals for an accepted job."""
+    fields: dict[str, Any] = {
+        "user_id": 7,
+        "guild_id": 1,
+        "channel_id": 2,
+        "prompt": "a lighthouse",
+        "params": {"model": "m", "n": 2, "aspect_ratio": None, "resolution": "1k"},
+        "locale": "zh-CN",
+        "interaction": InteractionRef(11, 12, TOKEN, clock.now + 900),
+        "reservation": quota.Reservation("2025-02-28", "user:1:7", "guild:1", 2),
+        "cooldown_seconds": 30.0,
+        "owner": "proc-a",
+    }
+    fields.update(changes)
+    return fields
+
+
+async def test_a_journaled_job_keeps_what_resuming_needs(store: Store, clock: Clock) -> None:
+    await store.journal_job("j1", state=journal.QUEUED, **journaled(clock))
+    job = await store.get_job("j1")
+    assert job is not None
+    assert (job.state, job.finished, job.created_at) == (journal.QUEUED, False, clock.now)
+    assert job.interaction == InteractionRef(11, 12, TOKEN, clock.now + 900)
+    assert job.interaction.token == TOKEN
+    assert job.reservation == quota.Reservation("2025-02-28", "user:1:7", "guild:1", 2)
+    assert (job.cooldown_seconds, job.owner, job.locale) == (30.0, "proc-a", "zh-CN")
+    assert job.lease_until == pytest.approx(clock.now + journal.LEASE_SECONDS)
+    assert job.updated_at == clock.now
+    assert job.params["n"] == 2
+    assert TOKEN not in repr(job)
+
+
+async def test_a_direct_message_job_without_a_reservation_is_journaled(
+    store: Store, clock: Clock
+) -> None:
+    await store.journal_job("dm", **journaled(clock, guild_id=None, reservation=None))
+    job = await store.get_job("dm")
+    assert job is not None
+    assert (job.guild_id, job.reservation, job.state) == (None, None, journal.ACCEPTED)
+
+
+async def test_a_job_is_journaled_unfinished_only(store: Store, clock: Clock) -> None:
+    with pytest.raises(ValueError, match="unfinished"):
+        await store.journal_job("j1", state=journal.DONE, **journaled(clock))
+    assert await store.get_job("j1") is None
+
+
+async def test_journal_states_move_until_the_job_is_closed_once(store: Store, clock: Clock) -> None:
+    await store.journal_job("j1", **journaled(clock))
+    clock.now += 2
+    assert await store.journal_state("j1", journal.RUNNING)
+    assert await store.journal_state("j1", journal.DELIVERING)
+    moved = await store.get_job("j1")
+    assert moved is not None
+    assert (moved.state, moved.updated_at) == (journal.DELIVERING, clock.now)
+    clock.now += 3
+    closes = await asyncio.gather(
+        store.close_job("j1", outcome="delivered", images=2, message_ids=[5, 6]),
+        store.close_job("j1", outcome="api_unavailable"),
+    )
+    assert sorted(closes) == [False, True]
+    job = await store.get_job("j1")
+    assert job is not None
+    assert job.finished
+    assert (job.finished_at, job.updated_at) == (clock.now, clock.now)
+    if job.outcome == "delivered":
+        assert (job.images, job.message_ids) == (2, (5, 6))
+    else:
+        assert job.outcome == "api_unavailable"
+    # A closed job forgets its token and its owner, and stays closed.
+    assert (job.interaction, job.owner, job.lease_until) == (None, None, None)
+    assert job.reservation is not None  # kept: it says what was given back
+    assert not await store.journal_state("j1", journal.RUNNING)
+    assert not await store.journal_state("missing", journal.RUNNING)
+    assert not await store.close_job("missing", outcome="x")
+    assert await store.get_job("missing") is None
+    with pytest.raises(ValueError, match="close_job"):
+        await store.journal_state("j1", journal.DONE)
+
+
+async def test_a_closed_job_counts_in_the_usage_figures(store: Store, clock: Clock) -> None:
+    await store.journal_job("j1", **journaled(clock))
+    assert await store.close_job("j1", outcome="delivered", images=2, cost_usd_ticks=7)
+    figures = fold(await store.job_stats(1, since=0))
+    assert (figures.images, figures.delivered_jobs, figures.cost_usd_ticks) == (2, 1, 7)
+
+
+async def test_unfinished_jobs_oldest_first(store: Store, clock: Clock) -> None:
+    for name in ("c", "a", "b"):
+        await store.journal_job(name, **journaled(clock))
+        clock.now += 1
+    await store.journal_job("tie", **journaled(clock))  # same time as "tie2", ordered by id
+    await store.journal_job("tie2", **journaled(clock))
+    await store.record_job("blocked", user_id=1, guild_id=1, channel_id=2, prompt="p", params={})
+    await store.finish_job("blocked", outcome="blocked")
+    await store.close_job("a", outcome="delivered", images=2)
+    assert [job.id for job in await store.unfinished_jobs()] == ["c", "b", "tie", "tie2"]
+
+
+async def test_a_recorded_job_never_finished_is_unfinished_without_a_token(
+    store: Store,
+) -> None:
+    await store.record_job("old", user_id=1, guild_id=None, channel_id=3, prompt="p", params={})
+    [job] = await store.unfinished_jobs()
+    assert (job.id, job.interaction, job.reservation, job.owner) == ("old", None, None, None)
+    await store.finish_job("old", outcome="delivered", images=1)
+    assert await store.unfinished_jobs() == []
+
+
+async def test_adopting_takes_released_and_lapsed_jobs_once(backend: Backend) -> None:
+    clock = backend.clock
+    first, second = await backend.open(), await backend.open()
+    await first.journal_job("mine", **journaled(clock, owner="proc-a"))
+    clock.now += 1
+    await second.journal_job("theirs", **journaled(clock, owner="proc-b"))
+    # Both processes are alive: nothing is free.
+    assert await first.adopt_jobs("proc-c") == []
+
+    # proc-a stops cleanly and hands its job back: free at once.
+    assert await first.release_jobs("proc-a") == 1
+    assert await first.release_jobs("proc-a") == 0
+    released = await second.get_job("mine")
+    assert released is not None
+    assert (released.owner, released.lease_until) == (None, None)
+    adopted = await second.adopt_jobs("proc-c")
+    assert [job.id for job in adopted] == ["mine"]
+    assert adopted[0].owner == "proc-c"
+    assert adopted[0].lease_until == pytest.approx(clock.now + journal.LEASE_SECONDS)
+    assert adopted[0].interaction is not None
+    assert adopted[0].interaction.token == TOKEN
+
+    # proc-b and proc-c renew while they live, then die: free once their holds run out.
+    clock.now += journal.LEASE_SECONDS / 2
+    assert await first.renew_leases("proc-b") == 1
+    assert await second.renew_leases("proc-c") == 1
+    assert await second.renew_leases("proc-z") == 0
+    clock.now += journal.LEASE_SECONDS / 2 + 1
+    assert await first.adopt_jobs("proc-d") == []
+    clock.now += journal.LEASE_SECONDS
+    taken = await asyncio.gather(first.adopt_jobs("proc-d"), second.adopt_jobs("proc-e"))
+    assert sorted(len(jobs) for jobs in taken) == [0, 2]
+    [winner] = [jobs for jobs in taken if jobs]
+    assert [job.id for job in winner] == ["mine", "theirs"]  # oldest first
+
+
+async def test_a_closed_job_is_neither_adopted_nor_renewed(store: Store, clock: Clock) -> None:
+    await store.journal_job("j1", **journaled(clock, owner="proc-a"))
+    assert await store.close_job("j1", outcome="delivered", images=2)
+    assert await store.renew_leases("proc-a") == 0
+    assert await store.release_jobs("proc-a") == 0
+    clock.now += 10 * journal.LEASE_SECONDS
+    assert await store.adopt_jobs("proc-b") == []
+
+
+async def test_the_journal_outlives_the_process(backend: Backend) -> None:
+    clock = backend.clock
+    first = await backend.open()
+    await first.journal_job("j1", **journaled(clock))
+    await first.journal_state("j1", journal.RUNNING)
+    await first.close()
+
+    again = await backend.open()
+    [job] = await again.unfinished_jobs()
+    assert (job.id, job.state) == ("j1", journal.RUNNING)
+    assert job.interaction is not None
+    assert job.interaction.token == TOKEN
 
 
 # -- several processes on one backend --------------------------------------------------
