@@ -1,8 +1,10 @@
 """Start the bot: ``python bot.py`` (``--sync`` forces a command sync).
 
 Holds the ``commands.Bot`` subclass: ``setup_hook`` opens the one aiohttp session, the
-database and the image client, loads the cogs and syncs the command tree when its
-definition changed; ``close`` releases them all.
+store (SQLite, or Redis when ``REDIS_URL`` is set) and the image client, loads the cogs and
+syncs the command tree when its definition changed; ``close`` releases them all. With
+``SHARD_COUNT`` set the bot is discord.py's ``AutoShardedBot``, running the shards in
+``SHARD_IDS`` (all by default), so that several processes can share one Redis.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import logging
 import signal
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 import aiohttp
 import discord
@@ -28,7 +31,7 @@ from cogs.modlog import ModLog
 from config import Settings, SettingsError, load_settings
 from core.client import ImageClient
 from core.retry import RetryPolicy
-from core.storage import SqliteStore
+from core.store import Store, StoreUnavailable, make_store
 
 log = logging.getLogger("bot")
 
@@ -40,17 +43,19 @@ API_RETRY_BUDGET_SECONDS = 10 * 60.0
 class ImagineBot(commands.Bot):
     """The Grok Imagine bot."""
 
-    def __init__(self, settings: Settings, *, force_sync: bool = False) -> None:
+    def __init__(self, settings: Settings, *, force_sync: bool = False, **options: Any) -> None:
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=discord.Intents(guilds=True),
             allowed_mentions=NO_MENTIONS,
             help_command=None,
             tree_cls=ImagineTree,
+            **options,
         )
         self.settings = settings
         self.force_sync = force_sync
-        self.store = SqliteStore(settings.database_path)
+        redis_url = settings.redis_url.get_secret_value() if settings.redis_url else None
+        self.store: Store = make_store(settings.database_path, redis_url)
         self.modlog = ModLog(self)
         self.session: aiohttp.ClientSession | None = None
         self._image_client: ImageClient | None = None
@@ -88,6 +93,9 @@ class ImagineBot(commands.Bot):
 
     async def sync_commands(self) -> None:
         """Sync the global tree when its definition differs from the last one synced."""
+        if not self.settings.syncs_commands:
+            log.info("commands are synced by the process that runs shard 0; not syncing")
+            return
         if self.settings.dev_guild_id is not None:
             guild = discord.Object(id=self.settings.dev_guild_id)
             self.tree.copy_global_to(guild=guild)
@@ -128,6 +136,37 @@ class ImagineBot(commands.Bot):
         await self.store.close()
 
 
+class ShardedImagineBot(ImagineBot, commands.AutoShardedBot):
+    """The bot as discord.py's ``AutoShardedBot``: the shards in ``SHARD_IDS`` of
+    ``SHARD_COUNT``, in one process. Other processes, sharing the same Redis, run the rest."""
+
+    async def on_ready(self) -> None:
+        assert self.user is not None
+        log.info(
+            "ready as %s (%s) in %d servers, shards %s of %s",
+            self.user,
+            self.user.id,
+            len(self.guilds),
+            ",".join(str(shard) for shard in sorted(self.shards)),
+            self.shard_count,
+        )
+
+
+def build_bot(settings: Settings, *, force_sync: bool = False) -> ImagineBot:
+    """The plain bot, or the sharded one when ``SHARD_COUNT`` is set.
+
+    Without ``SHARD_COUNT`` the bot is a plain ``commands.Bot`` on one connection, as
+    Discord wants below 2,500 servers: ``AutoShardedBot`` would first ask Discord how many
+    shards to run.
+    """
+    if settings.shard_count is None:
+        return ImagineBot(settings, force_sync=force_sync)
+    shard_ids = None if settings.shard_ids is None else list(settings.shard_ids)
+    return ShardedImagineBot(
+        settings, force_sync=force_sync, shard_count=settings.shard_count, shard_ids=shard_ids
+    )
+
+
 def apply_discord_urls(settings: Settings) -> None:
     """Point discord.py at a REST proxy and a gateway proxy when they are set."""
     if settings.discord_api_base_url:
@@ -138,7 +177,7 @@ def apply_discord_urls(settings: Settings) -> None:
 
 async def run(settings: Settings, *, force_sync: bool) -> int:
     """Run the bot until it is closed or the process is told to stop."""
-    bot = ImagineBot(settings, force_sync=force_sync)
+    bot = build_bot(settings, force_sync=force_sync)
     loop = asyncio.get_running_loop()
     stopping: list[asyncio.Task[None]] = []
 
@@ -159,6 +198,9 @@ async def run(settings: Settings, *, force_sync: bool) -> int:
             return 1
         except discord.PrivilegedIntentsRequired:
             log.error("Discord refused an intent the bot asked for")
+            return 1
+        except StoreUnavailable as error:
+            log.error("%s", error)
             return 1
     # bot.start returns as soon as the gateway closes; the rest of close() (the HTTP session,
     # the database) must finish before the loop ends, or the process cannot exit.
@@ -181,8 +223,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     discord.utils.setup_logging(level=getattr(logging, settings.log_level), root=True)
     apply_discord_urls(settings)
-    if settings.redis_url is not None:
-        log.warning("REDIS_URL is set, but this version keeps its state in SQLite only")
     return asyncio.run(run(settings, force_sync=args.sync))
 
 

@@ -19,6 +19,10 @@ DEFAULT_DAILY_USER_QUOTA = 50
 DEFAULT_DAILY_GUILD_BUDGET = 500
 #: Discord allows at most 25 choices per option.
 MAX_MODEL_CHOICES = 25
+#: Schemes redis-py accepts in a URL.
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+#: A sanity bound on SHARD_COUNT (Discord's own scale stops far below).
+MAX_SHARD_COUNT = 10_000
 
 
 class SettingsError(Exception):
@@ -43,7 +47,12 @@ class Settings(BaseSettings):
     discord_gateway_url: str | None = None
 
     database_path: Path = DEFAULT_DATABASE_PATH
+    #: Keep the state in this Redis instead of the SQLite file, shared by every process.
     redis_url: SecretStr | None = None
+    #: Run as discord.py's AutoShardedBot with this many shards in total.
+    shard_count: int | None = Field(default=None, ge=1, le=MAX_SHARD_COUNT)
+    #: The shards this process runs (needs SHARD_COUNT); unset: all of them.
+    shard_ids: Annotated[tuple[int, ...] | None, NoDecode] = None
     cooldown_seconds: float = Field(default=30.0, ge=0, le=7 * 24 * 3600)
     #: Images a member may make per UTC day in one server (0: no limit); servers may override.
     daily_user_quota: int = Field(default=DEFAULT_DAILY_USER_QUOTA, ge=0, le=1_000_000)
@@ -82,6 +91,42 @@ class Settings(BaseSettings):
                 raise ValueError("a model name is longer than 100 characters")
         return value
 
+    @field_validator("shard_ids", mode="before")
+    @classmethod
+    def _split_shard_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            parts = [part.strip() for part in value.split(",") if part.strip()]
+            if not parts:
+                return None
+            try:
+                return tuple(int(part) for part in parts)
+            except ValueError:
+                raise ValueError("must be shard numbers separated by commas, e.g. 0,1") from None
+        return value
+
+    @field_validator("shard_ids")
+    @classmethod
+    def _check_shard_ids(cls, value: tuple[int, ...] | None) -> tuple[int, ...] | None:
+        if value is None:
+            return None
+        if any(shard < 0 for shard in value):
+            raise ValueError("shard numbers start at 0")
+        if len(set(value)) != len(value):
+            raise ValueError("lists a shard twice")
+        return tuple(sorted(value))
+
+    @field_validator("redis_url", mode="before")
+    @classmethod
+    def _blank_redis_url(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _check_redis_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().strip().startswith(REDIS_SCHEMES):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return value
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper_level(cls, value: object) -> object:
@@ -105,6 +150,16 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
+    def _check_shards(self) -> Settings:
+        if self.shard_ids is None:
+            return self
+        if self.shard_count is None:
+            raise ValueError("SHARD_IDS needs SHARD_COUNT")
+        if max(self.shard_ids) >= self.shard_count:
+            raise ValueError("SHARD_IDS must each be below SHARD_COUNT (shards count from 0)")
+        return self
+
+    @model_validator(mode="after")
     def _default_model(self) -> Settings:
         if self.grok_default_model is None or self.grok_default_model == "":
             self.grok_default_model = self.grok_models[0]
@@ -116,6 +171,15 @@ class Settings(BaseSettings):
     def default_model(self) -> str:
         """The model used when the user picks none."""
         return self.grok_default_model or self.grok_models[0]
+
+    @property
+    def syncs_commands(self) -> bool:
+        """Whether this process syncs the slash commands: the one running shard 0.
+
+        Commands are global, so one process syncing is enough, and two syncing at once
+        would race (and spend Discord's sync rate limit twice).
+        """
+        return self.shard_ids is None or 0 in self.shard_ids
 
 
 def _describe(error: ValidationError) -> str:

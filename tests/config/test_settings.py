@@ -28,6 +28,8 @@ ALL_VARIABLES = (
     "DAILY_USER_QUOTA",
     "DAILY_GUILD_BUDGET",
     "ALLOW_DMS",
+    "SHARD_COUNT",
+    "SHARD_IDS",
 )
 
 
@@ -133,3 +135,65 @@ def test_quota_and_direct_message_settings(monkeypatch: pytest.MonkeyPatch) -> N
     settings = load_settings()
     assert (settings.daily_user_quota, settings.daily_guild_budget) == (0, 1000)
     assert settings.allow_dms is True
+
+
+def _required(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DISCORD_TOKEN", "tok")
+    monkeypatch.setenv("GROK_API_KEY", "key")
+
+
+def test_no_redis_and_no_shards_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    _required(monkeypatch)
+    settings = load_settings()
+    assert (settings.redis_url, settings.shard_count, settings.shard_ids) == (None, None, None)
+    assert settings.syncs_commands
+
+
+def test_redis_and_shards(monkeypatch: pytest.MonkeyPatch) -> None:
+    _required(monkeypatch)
+    monkeypatch.setenv("REDIS_URL", "redis://:hunter2@10.0.0.5:6379/0")
+    monkeypatch.setenv("SHARD_COUNT", "4")
+    monkeypatch.setenv("SHARD_IDS", " 3, 1 ")
+    settings = load_settings()
+    assert settings.redis_url is not None
+    assert settings.redis_url.get_secret_value() == "redis://:hunter2@10.0.0.5:6379/0"
+    assert "hunter2" not in repr(settings)
+    assert (settings.shard_count, settings.shard_ids) == (4, (1, 3))
+    assert not settings.syncs_commands
+
+
+@pytest.mark.parametrize(
+    ("shard_ids", "syncs"), [("", True), ("0", True), ("1,0", True), ("1", False)]
+)
+def test_the_process_with_shard_0_syncs_the_commands(
+    monkeypatch: pytest.MonkeyPatch, shard_ids: str, syncs: bool
+) -> None:
+    _required(monkeypatch)
+    monkeypatch.setenv("SHARD_COUNT", "2")
+    monkeypatch.setenv("SHARD_IDS", shard_ids)
+    assert load_settings().syncs_commands is syncs
+
+
+@pytest.mark.parametrize(
+    ("variables", "named"),
+    [
+        ({"SHARD_COUNT": "0"}, "SHARD_COUNT"),
+        ({"SHARD_COUNT": "two"}, "SHARD_COUNT"),
+        ({"SHARD_IDS": "0"}, "SHARD_IDS needs SHARD_COUNT"),
+        ({"SHARD_COUNT": "2", "SHARD_IDS": "2"}, "below SHARD_COUNT"),
+        ({"SHARD_COUNT": "2", "SHARD_IDS": "0,0"}, "SHARD_IDS"),
+        ({"SHARD_COUNT": "2", "SHARD_IDS": "-1"}, "SHARD_IDS"),
+        ({"SHARD_COUNT": "2", "SHARD_IDS": "zero"}, "SHARD_IDS"),
+        ({"REDIS_URL": "http://user:hunter2@cache:6379"}, "REDIS_URL"),
+    ],
+)
+def test_invalid_redis_and_shard_settings_are_named(
+    monkeypatch: pytest.MonkeyPatch, variables: dict[str, str], named: str
+) -> None:
+    _required(monkeypatch)
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    assert named in str(caught.value)
+    assert "hunter2" not in str(caught.value)

@@ -39,6 +39,8 @@ _BOT_VARIABLES = (
     "DAILY_USER_QUOTA",
     "DAILY_GUILD_BUDGET",
     "ALLOW_DMS",
+    "SHARD_COUNT",
+    "SHARD_IDS",
 )
 
 

@@ -1,0 +1,54 @@
+"""The bot's class and store follow the settings: sharded or not, SQLite or Redis."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from discord.ext import commands
+
+from bot import ImagineBot, ShardedImagineBot, build_bot
+from config import load_settings
+from core.redis_store import RedisStore
+from core.storage import SqliteStore
+from tests.config.test_settings import ALL_VARIABLES
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in ALL_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)  # no stray .env
+
+
+def test_without_shard_count_the_bot_is_a_plain_bot_on_sqlite(tmp_path: Path) -> None:
+    settings = load_settings(
+        discord_token="tok", grok_api_key="key", database_path=tmp_path / "db.sqlite3"
+    )
+    bot = build_bot(settings)
+    assert type(bot) is ImagineBot
+    assert not isinstance(bot, commands.AutoShardedBot)
+    assert isinstance(bot.store, SqliteStore)
+
+
+def test_with_shard_count_the_bot_is_sharded_and_on_redis() -> None:
+    settings = load_settings(
+        discord_token="tok",
+        grok_api_key="key",
+        redis_url="redis://:hunter2@127.0.0.1:1/0",
+        shard_count=4,
+        shard_ids="2,3",
+    )
+    bot = build_bot(settings)
+    assert isinstance(bot, ShardedImagineBot)
+    assert isinstance(bot, commands.AutoShardedBot)
+    assert (bot.shard_count, bot.shard_ids) == (4, [2, 3])
+    assert isinstance(bot.store, RedisStore)
+    assert "hunter2" not in repr(bot.store)
+
+
+def test_all_shards_when_no_ids_are_given() -> None:
+    settings = load_settings(discord_token="tok", grok_api_key="key", shard_count=2)
+    bot = build_bot(settings)
+    assert isinstance(bot, ShardedImagineBot)
+    assert (bot.shard_count, bot.shard_ids) == (2, None)
