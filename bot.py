@@ -18,7 +18,7 @@ import logging
 import signal
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import aiohttp
 import discord
@@ -29,6 +29,7 @@ from cogs.errors import NO_MENTIONS, ImagineTree
 from cogs.i18n import CatalogTranslator
 from cogs.modlog import ModLog
 from config import Settings, SettingsError, load_settings
+from core import journal
 from core.client import ImageClient
 from core.retry import RetryPolicy
 from core.store import Store, StoreUnavailable, make_store
@@ -38,6 +39,14 @@ log = logging.getLogger("bot")
 EXTENSIONS = ("cogs.imagine", "cogs.admin")
 #: The whole retry budget of one generation; the job deadline in the cog caps it too.
 API_RETRY_BUDGET_SECONDS = 10 * 60.0
+
+
+@runtime_checkable
+class RunsJobs(Protocol):
+    """A cog that runs jobs, to be drained before the bot closes."""
+
+    async def drain(self, grace: float) -> None:
+        """Stop taking jobs; give those running ``grace`` seconds; keep the rest."""
 
 
 class ImagineBot(commands.Bot):
@@ -57,6 +66,8 @@ class ImagineBot(commands.Bot):
         redis_url = settings.redis_url.get_secret_value() if settings.redis_url else None
         self.store: Store = make_store(settings.database_path, redis_url)
         self.modlog = ModLog(self)
+        #: This process, as the job journal's owner of the jobs it runs.
+        self.journal_owner = journal.new_owner_id()
         self.session: aiohttp.ClientSession | None = None
         self._image_client: ImageClient | None = None
 
@@ -76,6 +87,7 @@ class ImagineBot(commands.Bot):
             base_url=self.settings.grok_api_base_url,
             api_key=self.settings.grok_api_key.get_secret_value(),
             request_timeout=self.settings.grok_timeout_seconds,
+            max_response_bytes=self.settings.grok_max_response_mb * 1024 * 1024,
             retry=RetryPolicy(
                 max_attempts=self.settings.grok_max_attempts,
                 total_budget=API_RETRY_BUDGET_SECONDS,
@@ -129,6 +141,21 @@ class ImagineBot(commands.Bot):
         log.info("ready as %s (%s) in %d servers", self.user, self.user.id, len(self.guilds))
 
     async def close(self) -> None:
+        # Jobs first, while Discord can still be reached: those running may finish within
+        # the grace period, the others stay in the journal for the next start.
+        for cog in self.cogs.values():
+            if isinstance(cog, RunsJobs):
+                await cog.drain(self.settings.shutdown_grace_seconds)
+        if self.session is not None:  # set up: the store is open
+            try:
+                released = await self.store.release_jobs(self.journal_owner)
+            except Exception:
+                log.exception("could not hand the unfinished jobs back to the journal")
+            else:
+                if released:
+                    log.info(
+                        "%d unfinished job(s) kept in the journal for the next start", released
+                    )
         await self.modlog.drain()
         await super().close()
         if self.session is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import time
 
+import aiohttp
 import discord
 from discord import app_commands
 
@@ -30,6 +31,8 @@ _INVALID_OPTION_KEYS = {
 
 _ERROR_KEYS: tuple[tuple[type[errors.GenerationError], str], ...] = (
     (errors.AlreadyRunning, "already_running"),
+    (errors.QueueFull, "queue_full"),
+    (errors.ShuttingDown, "shutting_down"),
     (errors.ContentRefused, "content_refused"),
     (errors.InvalidRequest, "invalid_request"),
     (errors.AuthenticationFailed, "auth_failed"),
@@ -115,6 +118,11 @@ async def reply(interaction: discord.Interaction, content: str, *, ephemeral: bo
             interaction.user.id,
             failure.status,
             failure.code,
+        )
+    except (aiohttp.ClientError, OSError) as failure:
+        # The connection to Discord failed or is closing (the bot is stopping).
+        log.warning(
+            "could not tell user %s about an error: %s", interaction.user.id, type(failure).__name__
         )
 
 

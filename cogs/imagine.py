@@ -1,33 +1,38 @@
 """``/imagine``, ``/imagine-quota`` and the result buttons: the Discord surface of generation.
 
-The flow of one job: validate the options, check the server's rules, claim the user's
-cooldown and reserve the images against the daily quotas (all quick, before any answer, so
-a refusal can be ephemeral), defer, call the image API, fit the images into Discord's
-limits, upload them with a result embed and the Re-roll and Delete buttons, give back the
-images not delivered, log one line and write the server's mod log. Errors are raised as
-``core.errors`` values and turned into words in one place (``cogs.errors``).
+The flow of one job, in three parts. *Admit*: validate the options, check the server's
+rules, claim the user's cooldown, reserve the images against the daily quotas and take a
+place in the queue (all quick, before any answer, so a refusal can be ephemeral), then
+defer and write the job to the journal. *Run*: wait for a slot (showing the place in line,
+with a Cancel button), call the image API, fit the images into Discord's limits and upload
+them with a result embed and the Re-roll and Delete buttons. *Finish*: close the journal
+entry, give back the images not delivered, log one line and write the server's mod log.
+A job taken over from the journal after a restart goes through the same run and finish.
+Errors are ``core.errors`` values turned into words in one place (``cogs.errors``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import logging
 import re
 import secrets
 import time
-from dataclasses import dataclass, field
+from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from cogs.errors import NO_MENTIONS, answer_error, reply, timestamp
+from cogs.errors import answer_error, message_for, reply, timestamp
 from cogs.i18n import localized
+from cogs.jobs import Job, JobReport, Reply
 from cogs.messages import text
 from cogs.modlog import JobEntry, deleted_embed, job_embed, server_locale
-from core import errors
+from core import errors, journal
 from core.cooldown import Verdict as CooldownVerdict
 from core.cooldown import decide as decide_cooldown
 from core.delivery import DeliveryLimits, plan_batches, shrink_image, smaller_limits
@@ -42,7 +47,9 @@ from core.moderation import (
     is_exempt,
 )
 from core.options import ASPECT_RATIOS, MAX_IMAGES, MAX_PROMPT_LENGTH, RESOLUTIONS, build_request
+from core.queue import Cancelled, JobQueue, QueueClosed, Ticket
 from core.quota import Reservation, remaining
+from core.storage import JobRecord
 
 if TYPE_CHECKING:
     from bot import ImagineBot
@@ -59,43 +66,23 @@ MAX_REPLANS = 12
 #: Result buttons: the job id in the custom id is all they need, so they outlive restarts.
 REROLL_TEMPLATE = r"imagine:reroll:(?P<job>[0-9a-f]{6,32})"
 DELETE_TEMPLATE = r"imagine:delete:(?P<job>[0-9a-f]{6,32})"
+CANCEL_TEMPLATE = r"imagine:cancel:(?P<job>[0-9a-f]{6,32})"
+
+#: A waiting job's place in line is shown at most this often (Discord rate-limits edits,
+#: and a long line moving fast would otherwise flood it).
+PLACE_EDIT_SECONDS = 3.0
+#: At shutdown, how long the jobs that lost their place get to say so before the bot closes.
+SUSPEND_NOTICE_SECONDS = 5.0
+#: A server's mod log hears that the API account ran out of credits at most this often.
+CREDITS_NOTICE_SECONDS = 10 * 60.0
+#: The per-file limit assumed for a job taken over from the journal in a server the bot
+#: does not see (Discord's default).
+DEFAULT_FILESIZE_LIMIT = 10 * 1024 * 1024
 
 
 def new_job_id() -> str:
     """A short id for logs and messages, unique enough to look a job up."""
     return secrets.token_hex(5)
-
-
-@dataclass
-class JobReport:
-    """What the job log line says."""
-
-    job_id: str
-    user_id: int
-    guild_id: int | None
-    model: str = "-"
-    n: int = 0
-    outcome: str = "started"
-    delivered: int = 0
-    api_seconds: float = 0.0
-    started: float = field(default_factory=time.monotonic)
-    cost_usd_ticks: int | None = None
-    #: The result messages, in order (the first carries the embed and the buttons).
-    message_ids: list[int] = field(default_factory=list)
-
-    def log(self) -> None:
-        log.info(
-            "job=%s user=%s guild=%s model=%s n=%d outcome=%s images=%d api=%.2fs total=%.2fs",
-            self.job_id,
-            self.user_id,
-            self.guild_id or "dm",
-            self.model,
-            self.n,
-            self.outcome,
-            self.delivered,
-            self.api_seconds,
-            time.monotonic() - self.started,
-        )
 
 
 def _outcome_of(error: BaseException) -> str:
@@ -108,6 +95,8 @@ def _outcome_of(error: BaseException) -> str:
         errors.TransientError: "api_unavailable",
         errors.BadResponse: "bad_response",
         errors.DeliveryFailed: "delivery_failed",
+        errors.QueueFull: "queue_full",
+        errors.ShuttingDown: "shutting_down",
     }
     for kind, name in names.items():
         if isinstance(error, kind):
@@ -119,7 +108,7 @@ def build_embed(
     request: GenerationRequest,
     result: GenerationResult,
     *,
-    requester: discord.abc.User,
+    requester_id: int,
     elapsed: float,
     job_id: str,
     locale: str | None,
@@ -147,7 +136,7 @@ def build_embed(
         inline=True,
     )
     embed.add_field(name=text("field_images", locale), value=images, inline=True)
-    embed.add_field(name=text("field_requester", locale), value=requester.mention, inline=True)
+    embed.add_field(name=text("field_requester", locale), value=f"<@{requester_id}>", inline=True)
     embed.add_field(
         name=text("field_time", locale), value=text("seconds", locale, value=elapsed), inline=True
     )
@@ -243,6 +232,37 @@ class DeleteButton(
             await cog.delete_result(interaction, self.job_id)
 
 
+class CancelButton(
+    discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]], template=CANCEL_TEMPLATE
+):
+    """Cancel: the requester takes a waiting job out of the line."""
+
+    def __init__(self, job_id: str, label: str | None = None) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label=label or text("button_cancel"),
+                style=discord.ButtonStyle.secondary,
+                custom_id=f"imagine:cancel:{job_id}",
+            )
+        )
+        self.job_id = job_id
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction,
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+        /,
+    ) -> CancelButton:
+        return cls(match["job"])
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        cog = _cog_of(interaction)
+        if cog is not None:
+            await cog.cancel_job(interaction, self.job_id)
+
+
 def _cog_of(interaction: discord.Interaction) -> ImagineCog | None:
     client = interaction.client
     cog = client.get_cog(ImagineCog.__cog_name__) if isinstance(client, commands.Bot) else None
@@ -254,6 +274,13 @@ def result_view(job_id: str, locale: str | None) -> discord.ui.View:
     view = discord.ui.View(timeout=None)
     view.add_item(RerollButton(job_id, text("button_reroll", locale)))
     view.add_item(DeleteButton(job_id, text("button_delete", locale)))
+    return view
+
+
+def cancel_view(job_id: str, locale: str | None) -> discord.ui.View:
+    """The Cancel button under a waiting job's place in line."""
+    view = discord.ui.View(timeout=None)
+    view.add_item(CancelButton(job_id, text("button_cancel", locale)))
     return view
 
 
@@ -304,16 +331,36 @@ class ImagineCog(commands.Cog):
         self.settings = bot.settings
         self.command = self._build_command()
         self.quota_command = self._build_quota_command()
+        self.queue = JobQueue(
+            max_running=self.settings.max_concurrent_jobs,
+            max_waiting=self.settings.max_queued_jobs,
+        )
+        #: Set at shutdown: no new job is accepted.
+        self.stopping = False
+        #: The task of every job this process runs or keeps in line, by job id.
+        self._jobs: dict[str, asyncio.Task[Any]] = {}
+        #: Background work (jobs taken over from the journal, the journal sweep).
+        self._background: set[asyncio.Task[Any]] = set()
+        #: When each server's mod log last heard that the API ran out of credits.
+        self._credits_noticed: dict[int, float] = {}
 
     async def cog_load(self) -> None:
         self.bot.tree.add_command(self.command)
         self.bot.tree.add_command(self.quota_command)
-        self.bot.add_dynamic_items(RerollButton, DeleteButton)
+        self.bot.add_dynamic_items(RerollButton, DeleteButton, CancelButton)
+        self._spawn(self._sweep_journal())
 
     async def cog_unload(self) -> None:
         self.bot.tree.remove_command(self.command.name)
         self.bot.tree.remove_command(self.quota_command.name)
-        self.bot.remove_dynamic_items(RerollButton, DeleteButton)
+        self.bot.remove_dynamic_items(RerollButton, DeleteButton, CancelButton)
+        for task in self._background:
+            task.cancel()
+
+    def _spawn(self, coroutine: Coroutine[Any, Any, Any]) -> None:
+        task = asyncio.create_task(coroutine)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     def _where(self, command: CommandT) -> CommandT:
         """Servers only, unless the operator allows direct messages (ALLOW_DMS)."""
@@ -386,14 +433,19 @@ class ImagineCog(commands.Cog):
         Re-roll button both come here, so the same rules, cooldown and quotas apply.
 
         Everything that can refuse the job (options, the server's rules, the cooldown, the
-        daily quotas) is decided before deferring, so the refusal is private. Raises core
-        errors for the error handler.
+        daily quotas, a full queue) is decided before deferring, so the refusal is private;
+        those refusals are raised as core errors for the error handler. Once deferred, the
+        job runs to its end here and tells the requester itself.
         """
         job_id = new_job_id()
         user = interaction.user
         guild_id = interaction.guild_id
         locale = str(interaction.locale)
         report = JobReport(job_id, user.id, guild_id)
+        if self.stopping:
+            report.outcome = "shutting_down"
+            report.log()
+            raise errors.ShuttingDown()
         if guild_id is None and not self.settings.allow_dms:
             report.outcome = "dm_off"
             report.log()
@@ -438,6 +490,11 @@ class ImagineCog(commands.Cog):
                     await self._record_blocked(interaction, server, request, report, verdict.term)
                 raise refusal(verdict, server, models)
             exempt = is_exempt(server, role_ids(user))
+        if not self.queue.has_room():
+            # A quick look first, so a full line costs no database work.
+            report.outcome = "shutting_down" if self.queue.closed else "queue_full"
+            report.log()
+            raise errors.ShuttingDown() if self.queue.closed else errors.QueueFull()
         cooldown_seconds = self._cooldown(server, exempt=exempt)
 
         claim = self.bot.store.claim_exempt if exempt else self.bot.store.claim
@@ -449,8 +506,9 @@ class ImagineCog(commands.Cog):
                 raise errors.OnCooldown(decision.retry_after)
             raise errors.AlreadyRunning()
 
-        delivered = False
-        reservation = None
+        reservation: Reservation | None = None
+        ticket: Ticket | None = None
+        accepted = False
         try:
             quota = await self.bot.store.reserve_images(
                 guild_id=guild_id,
@@ -469,6 +527,10 @@ class ImagineCog(commands.Cog):
                     resets_at=quota.resets_at,
                 )
             reservation = quota.reservation
+            ticket = self.queue.enter(job_id, user.id)
+            if ticket is None:
+                report.outcome = "shutting_down" if self.queue.closed else "queue_full"
+                raise errors.ShuttingDown() if self.queue.closed else errors.QueueFull()
             try:
                 await interaction.response.defer(thinking=True)
             except discord.HTTPException as late:
@@ -482,59 +544,422 @@ class ImagineCog(commands.Cog):
                     late.code,
                 )
                 return
-            await self.bot.store.record_job(
-                job_id,
+            accepted = True
+        finally:
+            if not accepted:
+                if ticket is not None:
+                    self.queue.release(ticket)
+                if reservation is not None:
+                    await self._refund_quietly(reservation, request.n)
+                await self.bot.store.release(
+                    user.id, job_id, delivered=False, cooldown_seconds=cooldown_seconds
+                )
+                report.log()
+        assert ticket is not None
+        guild_locale = server_locale(interaction)
+        job = Job(
+            id=job_id,
+            user_id=user.id,
+            guild_id=guild_id,
+            channel_id=interaction.channel_id,
+            locale=locale,
+            request=request,
+            reply=Reply(
+                self.bot,
+                interaction.followup,
+                job_id=job_id,
                 user_id=user.id,
                 guild_id=guild_id,
                 channel_id=interaction.channel_id,
-                prompt=request.prompt,
-                params=_params_of(request),
                 locale=locale,
+                filesize_limit=interaction.filesize_limit,
+                modlog=self.bot.modlog,
+                modlog_channel=None if server is None else server.modlog_channel,
+                guild_locale=guild_locale,
+            ),
+            report=report,
+            cooldown_seconds=cooldown_seconds,
+            reservation=reservation,
+            server=server,
+            guild_locale=guild_locale,
+            interaction=journal.InteractionRef(
+                interaction_id=interaction.id,
+                application_id=interaction.application_id,
+                token=interaction.token,
+                expires_at=interaction.created_at.timestamp() + journal.TOKEN_LIFETIME_SECONDS,
+            ),
+        )
+        await self._journal(job, ticket)
+        await self._run(job, ticket)
+
+    async def _journal(self, job: Job, ticket: Ticket) -> None:
+        """Write an accepted job to the journal before its API call."""
+        assert job.interaction is not None
+        try:
+            await self.bot.store.journal_job(
+                job.id,
+                user_id=job.user_id,
+                guild_id=job.guild_id,
+                channel_id=job.channel_id,
+                prompt=job.request.prompt,
+                params=_params_of(job.request),
+                locale=job.locale,
+                interaction=job.interaction,
+                reservation=job.reservation,
+                cooldown_seconds=job.cooldown_seconds,
+                owner=self.bot.journal_owner,
+                state=journal.RUNNING if ticket.granted else journal.QUEUED,
             )
+        except Exception:
+            # The job can still run; it only could not be resumed after a restart.
+            log.exception("job %s: could not write the job to the journal", job.id)
+            return
+        job.journaled = True
+
+    async def _journal_state(self, job: Job, state: str) -> None:
+        if not job.journaled:
+            return
+        try:
+            await self.bot.store.journal_state(job.id, state)
+        except Exception:
+            log.exception("job %s: could not note state %s in the journal", job.id, state)
+
+    async def _run(self, job: Job, ticket: Ticket) -> None:
+        """Wait for a slot, make the images, deliver them and close the job.
+
+        Every outcome ends in images delivered or a message to the requester, except when
+        the process stops first: then the job stays in the journal, its images reserved and
+        its claim held, for the next process to finish.
+        """
+        task = asyncio.current_task()
+        if task is not None:
+            self._jobs[job.id] = task
+        report = job.report
+        close = True
+        failure: BaseException | None = None
+        try:
+            if ticket.waiting:
+                await self._wait_for_slot(job, ticket)
+                await self._journal_state(job, journal.RUNNING)
+                await job.reply.status(text("queue_started", job.locale))
             async with asyncio.timeout(JOB_DEADLINE_SECONDS):
-                result = await self.bot.image_client.generate(request)
-            report.api_seconds = result.api_seconds
-            report.cost_usd_ticks = result.cost_usd_ticks
-            report.delivered = await self._deliver(
-                interaction,
-                request,
-                result,
-                report,
-                spoiler=server is not None and server.spoilers,
-            )
-            delivered = report.delivered > 0
+                result = await self.bot.image_client.generate(job.request)
+                report.api_seconds = result.api_seconds
+                report.cost_usd_ticks = result.cost_usd_ticks
+                await self._journal_state(job, journal.DELIVERING)
+                report.delivered = await self._deliver(job, result)
+                # The images go as soon as they are uploaded, not when the job ends.
+                del result
             report.outcome = "delivered"
-            await self.bot.store.finish_job(
-                job_id,
-                outcome="delivered",
-                images=report.delivered,
-                cost_usd_ticks=result.cost_usd_ticks,
-                message_ids=report.message_ids,
+        except Cancelled:
+            # The Cancel button already answered the requester.
+            report.outcome = "cancelled"
+        except QueueClosed:
+            report.outcome = "suspended"
+            close = False
+            await job.reply.status(text("suspended", job.locale))
+        except asyncio.CancelledError:
+            if self.stopping:
+                # Cut short by the end of the shutdown grace period: the next process
+                # takes the job over from the journal.
+                report.outcome = "suspended"
+                close = False
+            else:
+                report.outcome = "cancelled"
+            raise
+        except Exception as error:
+            failure = (
+                errors.TransientError("job deadline passed")
+                if isinstance(error, TimeoutError)
+                else error
             )
-        except errors.DailyLimitReached:
-            raise
-        except BaseException as error:
-            failure: BaseException = error
-            if isinstance(error, TimeoutError):
-                failure = errors.TransientError("job deadline passed")
-            report.outcome = _outcome_of(failure) if isinstance(error, Exception) else "cancelled"
-            failure.job_id = job_id  # type: ignore[attr-defined]
-            await self._finish_quietly(job_id, report.outcome)
-            if failure is not error:
-                raise failure from error
-            raise
+            report.outcome = _outcome_of(failure)
+            if isinstance(failure, errors.GenerationError):
+                # The detail is for the operator: short and free of secrets.
+                log.info("job %s: %s: %s", job.id, report.outcome, failure.detail)
+            else:
+                log.error("unexpected error in job %s", job.id, exc_info=error)
+            if isinstance(failure, errors.QuotaExceeded):
+                self._tell_admins_out_of_credits(job)
         finally:
-            if reservation is not None:
-                await self._refund_quietly(reservation, request.n - report.delivered)
+            self._jobs.pop(job.id, None)
+            self.queue.release(ticket)
+            if close:
+                await self._close(job)
+            else:
+                report.log()
+        if failure is not None:
+            await job.reply.say(message_for(failure, job.locale, job_id=job.id))
+
+    async def _wait_for_slot(self, job: Job, ticket: Ticket) -> None:
+        """Wait in line, showing the place (and a Cancel button) as it changes."""
+        places = asyncio.create_task(self._show_places(job, ticket))
+        try:
+            await self.queue.wait_turn(ticket)
+        finally:
+            places.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await places
+
+    async def _show_places(self, job: Job, ticket: Ticket) -> None:
+        view = cancel_view(job.id, job.locale)
+        async for place in self.queue.positions(ticket, min_interval=PLACE_EDIT_SECONDS):
+            await job.reply.status(text("queue_place", job.locale, place=place), view=view)
+
+    async def _close(self, job: Job) -> None:
+        """Close the job's journal entry, give back what was not delivered, end the claim,
+        log the job line and write the mod log. Done once, by whoever closes the entry."""
+        report = job.report
+        closed = not job.journaled
+        if job.journaled:
+            try:
+                closed = await self.bot.store.close_job(
+                    job.id,
+                    outcome=report.outcome,
+                    images=report.delivered,
+                    cost_usd_ticks=report.cost_usd_ticks,
+                    message_ids=report.message_ids,
+                )
+            except Exception:
+                log.exception("could not record the end of job %s", job.id)
+                closed = True
+        if not closed:
+            log.warning("job %s was closed elsewhere already", job.id)
+            return
+        if job.reservation is not None:
+            await self._refund_quietly(job.reservation, job.request.n - report.delivered)
+        try:
             await self.bot.store.release(
-                user.id,
-                job_id,
-                delivered=delivered,
-                cooldown_seconds=cooldown_seconds,
+                job.user_id,
+                job.id,
+                delivered=report.delivered > 0,
+                cooldown_seconds=job.cooldown_seconds,
             )
-            report.log()
-            if reservation is not None and report.outcome != "not_deferred":
-                self._log_job(interaction, server, request, report)
+        except Exception:
+            log.exception("could not end the claim of job %s", job.id)
+        report.log()
+        self._log_job(job)
+
+    def _tell_admins_out_of_credits(self, job: Job) -> None:
+        """The image API account is out of credits: tell the server's mod log (now and then)."""
+        if job.guild_id is None or job.server is None or job.server.modlog_channel is None:
+            return
+        now = time.monotonic()
+        last = self._credits_noticed.get(job.guild_id)
+        if last is not None and now - last < CREDITS_NOTICE_SECONDS:
+            return
+        self._credits_noticed[job.guild_id] = now
+        embed = discord.Embed(
+            description=text("modlog_out_of_credits", job.guild_locale),
+            colour=discord.Colour.red(),
+        )
+        self.bot.modlog.post_soon(job.server.modlog_channel, embed)
+
+    # -- stopping and starting ---------------------------------------------------------
+
+    async def drain(self, grace: float) -> None:
+        """Stop taking jobs; let those running finish within ``grace`` seconds; leave the
+        rest in the journal for the next process."""
+        self.stopping = True
+        waiting = self.queue.close()
+        running = self.queue.running
+        log.info(
+            "stopping: %d job(s) running get up to %.0fs to finish; %d waiting are kept "
+            "for the next start",
+            running,
+            grace,
+            len(waiting),
+        )
+        if not await self.queue.wait_idle(grace):
+            log.warning(
+                "%d job(s) still running after %.0fs; they are kept for the next start",
+                self.queue.running,
+                grace,
+            )
+            for task in list(self._jobs.values()):
+                task.cancel()
+        tasks = set(self._jobs.values()) | self._background
+        for task in self._background:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=SUSPEND_NOTICE_SECONDS)
+
+    async def _sweep_journal(self) -> None:
+        """Keep this process's hold on its jobs, and take over those nobody holds: at start
+        (the jobs a stopped process left) and later (those of a process that died)."""
+        await self.bot.wait_until_ready()
+        while not self.stopping:
+            try:
+                await self.bot.store.renew_leases(self.bot.journal_owner)
+                for record in await self.bot.store.adopt_jobs(self.bot.journal_owner):
+                    await self._take_over(record)
+            except Exception:
+                log.exception("could not go through the job journal")
+            await asyncio.sleep(journal.SWEEP_SECONDS)
+
+    async def _take_over(self, record: JobRecord) -> None:
+        """Resume a journaled job, or close it with a message."""
+        now = time.time()
+        action = journal.resume_action(
+            state=record.state,
+            created_at=record.created_at,
+            interaction=record.interaction,
+            now=now,
+        )
+        server = (
+            None
+            if record.guild_id is None
+            else await self.bot.store.get_guild_settings(record.guild_id)
+        )
+        job = self._job_of(record, server)
+        if action is journal.ResumeAction.RESUME and job is not None and not self.stopping:
+            ticket = self.queue.enter(job.id, job.user_id, force=True)
+            if ticket is not None:
+                log.info(
+                    "job %s: taken over from the journal (was %s); running it again",
+                    job.id,
+                    record.state,
+                )
+                await self._journal_state(
+                    job, journal.RUNNING if ticket.granted else journal.QUEUED
+                )
+                self._spawn(self._run(job, ticket))
+                return
+        if self.stopping:
+            return
+        self._spawn(self._close_interrupted(record, server, job, action))
+
+    def _job_of(self, record: JobRecord, server: GuildSettings | None) -> Job | None:
+        """A job rebuilt from its journal entry; None if its options are no longer valid."""
+        models = self.settings.grok_models
+        params = record.params
+        try:
+            request = build_request(
+                prompt=record.prompt,
+                model=params.get("model"),
+                n=params.get("n"),
+                aspect=params.get("aspect_ratio"),
+                resolution=params.get("resolution"),
+                user_id=record.user_id,
+                models=models,
+                default_model=self.settings.default_model,
+                response_format=self.settings.grok_response_format,
+            )
+        except errors.InvalidOption as error:
+            log.warning("job %s: cannot run again: invalid %s", record.id, error.option)
+            return None
+        guild = None if record.guild_id is None else self.bot.get_guild(record.guild_id)
+        guild_locale = None if guild is None else str(guild.preferred_locale)
+        ref = record.interaction
+        webhook = (
+            None
+            if ref is None or ref.valid_for(time.time()) <= 0
+            else discord.Webhook.partial(ref.application_id, ref.token, client=self.bot)
+        )
+        reply = Reply(
+            self.bot,
+            webhook,
+            job_id=record.id,
+            user_id=record.user_id,
+            guild_id=record.guild_id,
+            channel_id=record.channel_id,
+            locale=record.locale,
+            filesize_limit=DEFAULT_FILESIZE_LIMIT if guild is None else guild.filesize_limit,
+            modlog=self.bot.modlog,
+            modlog_channel=None if server is None else server.modlog_channel,
+            guild_locale=guild_locale,
+        )
+        # The first message may show a status from before the restart, or still be
+        # "thinking…": editing it serves both.
+        reply.status_shown = True
+        report = JobReport(record.id, record.user_id, record.guild_id)
+        report.model, report.n = request.model, request.n
+        job = Job(
+            id=record.id,
+            user_id=record.user_id,
+            guild_id=record.guild_id,
+            channel_id=record.channel_id,
+            locale=record.locale,
+            request=request,
+            reply=reply,
+            report=report,
+            cooldown_seconds=record.cooldown_seconds,
+            reservation=record.reservation,
+            server=server,
+            guild_locale=guild_locale,
+            interaction=ref,
+            resumed=True,
+        )
+        job.journaled = True
+        return job
+
+    async def _close_interrupted(
+        self,
+        record: JobRecord,
+        server: GuildSettings | None,
+        job: Job | None,
+        action: journal.ResumeAction,
+    ) -> None:
+        """Close a journaled job that will not run again; tell the requester if it is recent."""
+        try:
+            closed = await self.bot.store.close_job(record.id, outcome="interrupted")
+        except Exception:
+            log.exception("could not close interrupted job %s", record.id)
+            return
+        if not closed:
+            return
+        if record.reservation is not None:
+            await self._refund_quietly(record.reservation, record.reservation.images)
+        try:
+            await self.bot.store.release(
+                record.user_id, record.id, delivered=False, cooldown_seconds=0.0
+            )
+        except Exception:
+            log.exception("could not end the claim of job %s", record.id)
+        report = JobReport(record.id, record.user_id, record.guild_id, outcome="interrupted")
+        if job is not None:
+            report.model, report.n = job.request.model, job.request.n
+        report.log()
+        if job is not None:
+            job.report = report
+            self._log_job(job)
+        if action is not journal.ResumeAction.NOTIFY:
+            return
+        if job is not None:
+            await job.reply.say(text("interrupted", record.locale, job_id=record.id))
+            return
+        reply = Reply(
+            self.bot,
+            None,
+            job_id=record.id,
+            user_id=record.user_id,
+            guild_id=record.guild_id,
+            channel_id=record.channel_id,
+            locale=record.locale,
+            filesize_limit=DEFAULT_FILESIZE_LIMIT,
+        )
+        await reply.say_in_channel(
+            text("interrupted_for", record.locale, user=f"<@{record.user_id}>", job_id=record.id)
+        )
+
+    # -- Cancel ------------------------------------------------------------------------
+
+    async def cancel_job(self, interaction: discord.Interaction, job_id: str) -> None:
+        """Cancel a waiting job: the requester's choice; it costs them nothing."""
+        locale = str(interaction.locale)
+        try:
+            ticket = self.queue.ticket(job_id)
+            if ticket is None or not ticket.waiting:
+                await reply(interaction, text("cancel_too_late", locale))
+                return
+            if ticket.user_id != interaction.user.id:
+                await reply(interaction, text("cancel_not_yours", locale))
+                return
+            self.queue.cancel(job_id)
+            log.info("job %s: cancelled by its requester while waiting", job_id)
+            await interaction.response.edit_message(content=text("cancelled", locale), view=None)
+        except Exception as error:
+            await answer_error(interaction, error)
 
     def _cooldown(self, server: GuildSettings | None, *, exempt: bool) -> float:
         if exempt:
@@ -578,25 +1003,36 @@ class ImagineCog(commands.Cog):
             await self.bot.store.finish_job(report.job_id, outcome="blocked")
         except Exception:
             log.exception("could not record blocked job %s", report.job_id)
-        self._log_job(interaction, server, request, report, term=term)
+        self._post_entry(
+            server,
+            server_locale(interaction),
+            interaction.channel_id,
+            request,
+            report,
+            term=term,
+        )
 
-    def _log_job(
+    def _log_job(self, job: Job) -> None:
+        """The job's mod-log entry, posted in the background."""
+        self._post_entry(job.server, job.guild_locale, job.channel_id, job.request, job.report)
+
+    def _post_entry(
         self,
-        interaction: discord.Interaction,
         server: GuildSettings | None,
+        guild_locale: str | None,
+        channel_id: int | None,
         request: GenerationRequest,
         report: JobReport,
         *,
         term: str | None = None,
     ) -> None:
-        """The job's mod-log entry, posted in the background."""
         if server is None or server.modlog_channel is None:
             return
         entry = JobEntry(
             job_id=report.job_id,
             user_id=report.user_id,
             guild_id=report.guild_id,
-            channel_id=interaction.channel_id,
+            channel_id=channel_id,
             prompt=request.prompt,
             model=request.model,
             n=request.n,
@@ -608,9 +1044,7 @@ class ImagineCog(commands.Cog):
             result_message_id=report.message_ids[0] if report.message_ids else None,
             term=term,
         )
-        self.bot.modlog.post_soon(
-            server.modlog_channel, job_embed(entry, server_locale(interaction))
-        )
+        self.bot.modlog.post_soon(server.modlog_channel, job_embed(entry, guild_locale))
 
     # -- result buttons ----------------------------------------------------------------
 
@@ -728,28 +1162,14 @@ class ImagineCog(commands.Cog):
         lines.append(text("quota_resets", locale, when=timestamp(usage.resets_at)))
         await reply(interaction, "\n".join(lines))
 
-    async def _finish_quietly(self, job_id: str, outcome: str) -> None:
-        try:
-            await self.bot.store.finish_job(job_id, outcome=outcome)
-        except Exception:
-            log.exception("could not record the end of job %s", job_id)
-
-    async def _deliver(
-        self,
-        interaction: discord.Interaction,
-        request: GenerationRequest,
-        result: GenerationResult,
-        report: JobReport,
-        *,
-        spoiler: bool = False,
-    ) -> int:
+    async def _deliver(self, job: Job, result: GenerationResult) -> int:
         """Upload the images in as few messages as fit; on 413 re-plan with a smaller budget.
 
         The first message carries the embed and the Re-roll and Delete buttons; every
-        message's id goes into ``report.message_ids``.
+        message's id goes into the job's report.
         """
-        locale = str(interaction.locale)
-        limits = DeliveryLimits.for_interaction(interaction.filesize_limit)
+        request, report, locale = job.request, job.report, job.locale
+        limits = DeliveryLimits.for_interaction(job.reply.filesize_limit)
         images: list[ImageFile | None] = await self._fit(list(result.images), limits)
         left_out = sum(1 for image in images if image is None)
         pending = [i for i, image in enumerate(images) if image is not None]
@@ -759,62 +1179,59 @@ class ImagineCog(commands.Cog):
         embed: discord.Embed | None = build_embed(
             request,
             result,
-            requester=interaction.user,
+            requester_id=job.user_id,
             elapsed=time.monotonic() - report.started,
-            job_id=report.job_id,
+            job_id=job.id,
             locale=locale,
             left_out=left_out,
-            spoiler=spoiler,
+            spoiler=job.spoiler,
         )
-        view = result_view(report.job_id, locale)
+        view = result_view(job.id, locale)
         delivered = 0
         replans = 0
         while pending:
             ready = [images[i] for i in pending]
             batch = [pending[j] for j in plan_batches([im.size for im in ready if im], limits)[0]]
-            files = [
-                discord.File(
-                    io.BytesIO(image.data),
-                    filename=f"imagine-{report.job_id}-{i + 1}.{image.extension}",
-                    spoiler=spoiler,
-                )
-                for i in batch
-                if (image := images[i]) is not None
-            ]
+            chosen = [(i, image) for i in batch if (image := images[i]) is not None]
+
+            def files(chosen: list[tuple[int, ImageFile]] = chosen) -> list[discord.File]:
+                return [
+                    discord.File(
+                        io.BytesIO(image.data),
+                        filename=f"imagine-{job.id}-{i + 1}.{image.extension}",
+                        spoiler=job.spoiler,
+                    )
+                    for i, image in chosen
+                ]
+
             try:
-                if embed is not None:
-                    sent = await interaction.followup.send(
-                        embed=embed, files=files, view=view, allowed_mentions=NO_MENTIONS, wait=True
-                    )
-                else:
-                    sent = await interaction.followup.send(
-                        files=files, allowed_mentions=NO_MENTIONS, wait=True
-                    )
+                sent = await job.reply.send(
+                    files=files, embed=embed, view=view if embed is not None else None
+                )
             except discord.HTTPException as failure:
                 if failure.status != 413 or replans >= MAX_REPLANS:
                     log.warning(
                         "job %s: Discord refused an upload of %d files: HTTP %s (code %s)",
-                        report.job_id,
+                        job.id,
                         len(batch),
                         failure.status,
                         failure.code,
                     )
                     if delivered:
                         missing = sum(1 for i in pending if images[i] is not None)
-                        await reply(
-                            interaction,
+                        await job.reply.say(
                             text("undeliverable", locale, count=missing, total=request.n),
-                            ephemeral=False,
+                            private=False,
                         )
                         break
                     raise errors.DeliveryFailed(f"HTTP {failure.status}") from failure
                 replans += 1
-                refused = sum(image.size for i in batch if (image := images[i]) is not None)
+                refused = sum(image.size for _, image in chosen)
                 limits = smaller_limits(limits, refused, len(batch))
                 log.info(
                     "job %s: Discord refused %d files (%d bytes) as too large; re-planning "
                     "with %d bytes a message and %d a file",
-                    report.job_id,
+                    job.id,
                     len(batch),
                     refused,
                     limits.payload_budget,

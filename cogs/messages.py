@@ -95,6 +95,46 @@ CATALOG: dict[str, dict[str, str]] = {
             "📅 This server has {left} of its {limit} daily images left, and this needs {n}. "
             "The count starts again {when}."
         ),
+        # The queue, restarts and delivery outside the interaction.
+        "queue_full": (
+            "🚦 /imagine is very busy and its line is full right now. Try again in a few "
+            "minutes (this cost you nothing)."
+        ),
+        "queue_place": "⏳ You're number {place} in line. Your images will start soon.",
+        "queue_started": "🎨 Making your images…",
+        "button_cancel": "Cancel",
+        "cancelled": "✖️ Cancelled. Nothing was made and nothing was counted.",
+        "cancel_not_yours": "🔒 Only the person who asked can cancel this request.",
+        "cancel_too_late": "⏳ This request isn't waiting any more, so it can't be cancelled.",
+        "shutting_down": "🔄 The bot is restarting. Try again in a minute.",
+        "suspended": (
+            "🔄 The bot is restarting. Your request keeps its place and will go on shortly."
+        ),
+        "interrupted": (
+            "⚠️ Your /imagine request (job `{job_id}`) could not be finished because the bot "
+            "restarted. Please try again; it was not counted."
+        ),
+        "interrupted_for": (
+            "⚠️ {user}, your /imagine request (job `{job_id}`) could not be finished because "
+            "the bot restarted. Please try again; it was not counted."
+        ),
+        "result_for": "🎨 {user}, here are your images.",
+        "missing_permissions": (
+            "⚠️ I couldn't post the result of job `{job_id}` here. I need these permissions "
+            "in this channel: {permissions}. A server admin can grant them."
+        ),
+        "perm_view_channel": "View Channel",
+        "perm_send_messages": "Send Messages",
+        "perm_attach_files": "Attach Files",
+        "perm_embed_links": "Embed Links",
+        "modlog_missing_permissions": (
+            "⚠️ Job {job_id}: I couldn't post the result in {channel}. I need these "
+            "permissions there: {permissions}."
+        ),
+        "modlog_out_of_credits": (
+            "⚠️ The image service account has run out of credits: /imagine can't make "
+            "images until the bot's operator adds credits or raises the spending limit."
+        ),
         # Result buttons.
         "button_reroll": "Re-roll",
         "button_delete": "Delete",
@@ -339,6 +379,39 @@ CATALOG: dict[str, dict[str, str]] = {
         "button_delete": "删除",
         "reroll_not_yours": "🔒 只有请求这些图片的人才能重新生成。",
         "delete_not_yours": "🔒 只有请求这些图片的人，或拥有“管理消息”权限的人，才能删除它们。",
+        "queue_full": "🚦 /imagine 现在非常繁忙，排队已满。请几分钟后再试（本次不计入任何额度）。",
+        "queue_place": "⏳ 你排在第 {place} 位，图片很快就会开始生成。",
+        "queue_started": "🎨 正在生成你的图片…",
+        "button_cancel": "取消",
+        "cancelled": "✖️ 已取消。没有生成任何图片，也没有计入额度。",
+        "cancel_not_yours": "🔒 只有发出请求的人才能取消它。",
+        "cancel_too_late": "⏳ 这个请求已经不在排队中，无法取消。",
+        "shutting_down": "🔄 机器人正在重启，请一分钟后再试。",
+        "suspended": "🔄 机器人正在重启。你的请求会保留位置，稍后继续。",
+        "interrupted": (
+            "⚠️ 由于机器人重启，你的 /imagine 请求（任务 `{job_id}`）未能完成。"
+            "请再试一次；本次没有计入额度。"
+        ),
+        "interrupted_for": (
+            "⚠️ {user}，由于机器人重启，你的 /imagine 请求（任务 `{job_id}`）未能完成。"
+            "请再试一次；本次没有计入额度。"
+        ),
+        "result_for": "🎨 {user}，这是你的图片。",
+        "missing_permissions": (
+            "⚠️ 我无法在这里发布任务 `{job_id}` 的结果。我需要这个频道的以下权限：{permissions}。"
+            "服务器管理员可以授予。"
+        ),
+        "perm_view_channel": "查看频道",
+        "perm_send_messages": "发送消息",
+        "perm_attach_files": "附加文件",
+        "perm_embed_links": "嵌入链接",
+        "modlog_missing_permissions": (
+            "⚠️ 任务 {job_id}：我无法在 {channel} 发布结果。我需要那里的以下权限：{permissions}。"
+        ),
+        "modlog_out_of_credits": (
+            "⚠️ 图像服务账户的额度已用完：在机器人运营者充值或提高消费上限之前，"
+            "/imagine 无法生成图片。"
+        ),
         "job_gone": "🤷 机器人已经找不到这个结果了。",
         "deleted": "🗑️ 已删除。",
         "delete_partly": "⚠️ 有些消息无法删除。",

@@ -19,6 +19,10 @@ DEFAULT_DAILY_USER_QUOTA = 50
 DEFAULT_DAILY_GUILD_BUDGET = 500
 #: Discord allows at most 25 choices per option.
 MAX_MODEL_CHOICES = 25
+DEFAULT_MAX_RESPONSE_MB = 200
+DEFAULT_MAX_CONCURRENT_JOBS = 4
+DEFAULT_MAX_QUEUED_JOBS = 100
+DEFAULT_SHUTDOWN_GRACE_SECONDS = 25.0
 #: Schemes redis-py accepts in a URL.
 REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 #: A sanity bound on SHARD_COUNT (Discord's own scale stops far below).
@@ -66,6 +70,16 @@ class Settings(BaseSettings):
     grok_response_format: Literal["b64_json", "url"] = "b64_json"
     grok_timeout_seconds: float = Field(default=180.0, gt=0, le=600)
     grok_max_attempts: int = Field(default=3, ge=1, le=6)
+    #: The largest API answer read, in MiB (ten 2k images in base64 take about 35).
+    grok_max_response_mb: int = Field(default=DEFAULT_MAX_RESPONSE_MB, ge=1, le=1024)
+    #: Jobs calling the API or uploading at once, in this process (the images in memory
+    #: are those of these jobs only).
+    max_concurrent_jobs: int = Field(default=DEFAULT_MAX_CONCURRENT_JOBS, ge=1, le=64)
+    #: Jobs that may wait for a slot; past this a request is refused at once.
+    max_queued_jobs: int = Field(default=DEFAULT_MAX_QUEUED_JOBS, ge=0, le=10_000)
+    #: At SIGTERM, how long running jobs get to finish before they are left to the next
+    #: start (below a host's usual 30-second kill).
+    shutdown_grace_seconds: float = Field(default=DEFAULT_SHUTDOWN_GRACE_SECONDS, ge=0, le=600)
 
     dev_guild_id: int | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"

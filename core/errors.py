@@ -113,3 +113,11 @@ class DailyLimitReached(GenerationError):
 
 class DirectMessagesOff(GenerationError):
     """The command was used in a direct message, which the operator has not allowed."""
+
+
+class QueueFull(GenerationError):
+    """Too many jobs are running and waiting already; no API call was made."""
+
+
+class ShuttingDown(GenerationError):
+    """The bot is stopping and takes no new job; no API call was made."""

@@ -30,6 +30,10 @@ ALL_VARIABLES = (
     "ALLOW_DMS",
     "SHARD_COUNT",
     "SHARD_IDS",
+    "GROK_MAX_RESPONSE_MB",
+    "MAX_CONCURRENT_JOBS",
+    "MAX_QUEUED_JOBS",
+    "SHUTDOWN_GRACE_SECONDS",
 )
 
 
@@ -197,3 +201,42 @@ def test_invalid_redis_and_shard_settings_are_named(
         load_settings()
     assert named in str(caught.value)
     assert "hunter2" not in str(caught.value)
+
+
+def test_queue_and_shutdown_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DISCORD_TOKEN", "tok")
+    monkeypatch.setenv("GROK_API_KEY", "key")
+    settings = load_settings()
+    assert (settings.max_concurrent_jobs, settings.max_queued_jobs) == (4, 100)
+    assert settings.shutdown_grace_seconds == 25
+    assert settings.grok_max_response_mb == 200
+    monkeypatch.setenv("MAX_CONCURRENT_JOBS", "8")
+    monkeypatch.setenv("MAX_QUEUED_JOBS", "0")
+    monkeypatch.setenv("SHUTDOWN_GRACE_SECONDS", "10.5")
+    monkeypatch.setenv("GROK_MAX_RESPONSE_MB", "64")
+    settings = load_settings()
+    assert (settings.max_concurrent_jobs, settings.max_queued_jobs) == (8, 0)
+    assert settings.shutdown_grace_seconds == 10.5
+    assert settings.grok_max_response_mb == 64
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("MAX_CONCURRENT_JOBS", "0"),
+        ("MAX_CONCURRENT_JOBS", "many"),
+        ("MAX_QUEUED_JOBS", "-1"),
+        ("SHUTDOWN_GRACE_SECONDS", "-5"),
+        ("SHUTDOWN_GRACE_SECONDS", "3600"),
+        ("GROK_MAX_RESPONSE_MB", "0"),
+    ],
+)
+def test_invalid_queue_settings_are_named(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    monkeypatch.setenv("DISCORD_TOKEN", "tok")
+    monkeypatch.setenv("GROK_API_KEY", "key")
+    monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    assert name in str(caught.value)

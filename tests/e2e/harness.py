@@ -39,6 +39,10 @@ _BOT_VARIABLES = (
     "DAILY_USER_QUOTA",
     "DAILY_GUILD_BUDGET",
     "ALLOW_DMS",
+    "GROK_MAX_RESPONSE_MB",
+    "MAX_CONCURRENT_JOBS",
+    "MAX_QUEUED_JOBS",
+    "SHUTDOWN_GRACE_SECONDS",
     "SHARD_COUNT",
     "SHARD_IDS",
 )
@@ -54,6 +58,8 @@ def bot_environment(
     env["PYTHONUNBUFFERED"] = "1"
     env["DATABASE_PATH"] = str(workdir / "data" / "bot.sqlite3")
     env["LOG_LEVEL"] = "INFO"
+    # Below the 20 seconds ``BotProcess.stop`` waits for the process to end.
+    env["SHUTDOWN_GRACE_SECONDS"] = "5"
     if discord is not None:
         env["DISCORD_TOKEN"] = discord.token
         env["DISCORD_API_BASE_URL"] = discord.rest_base

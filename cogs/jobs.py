@@ -1,0 +1,380 @@
+"""One accepted job, and where its messages go.
+
+A job answers an interaction through the interaction's webhook: live, from the interaction
+itself, or rebuilt from the job journal after a restart (the token stays good for 15
+minutes). Once Discord says the token is dead, the job posts in its channel instead, as a
+plain bot message that names the requester without pinging them; when the bot may not
+post there, the operator's log names the missing permission, and so does a message in the
+channel or the server's mod log where one can be posted.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import discord
+
+from cogs.errors import NO_MENTIONS
+from cogs.messages import text
+from cogs.modlog import ModLog
+from core import errors
+from core.guild_settings import GuildSettings
+from core.journal import InteractionRef
+from core.models import GenerationRequest
+from core.quota import Reservation
+
+log = logging.getLogger(__name__)
+
+#: The path Discord gives the interaction's first message on its webhook.
+ORIGINAL: Any = "@original"
+#: Discord's codes for a dead interaction token: "Invalid Webhook Token" (after 15 minutes)
+#: and "Unknown Webhook".
+DEAD_TOKEN_CODES = frozenset({50027, 10015})
+#: The channel permissions a result needs, with their catalog keys, in the order to name them.
+RESULT_PERMISSIONS = (
+    ("view_channel", "perm_view_channel"),
+    ("send_messages", "perm_send_messages"),
+    ("embed_links", "perm_embed_links"),
+    ("attach_files", "perm_attach_files"),
+)
+#: Without these nothing at all can be posted in the channel.
+_POSTING = frozenset({"perm_view_channel", "perm_send_messages"})
+
+FilesFactory = Callable[[], list[discord.File]]
+
+
+def token_is_dead(failure: discord.HTTPException) -> bool:
+    """Whether Discord refused a webhook call because the interaction token is no good."""
+    return failure.code in DEAD_TOKEN_CODES or failure.status == 401
+
+
+def missing_permissions(client: discord.Client, channel_id: int | None) -> list[str] | None:
+    """Catalog keys of the result permissions the bot lacks in a channel, by the cache;
+    None when the cache cannot tell (an unknown channel, a direct message)."""
+    if channel_id is None:
+        return None
+    channel = client.get_channel(channel_id)
+    if not isinstance(channel, discord.abc.GuildChannel | discord.Thread):
+        return None
+    me = channel.guild.me
+    if me is None:
+        return None
+    permissions = channel.permissions_for(me)
+    return [key for attribute, key in RESULT_PERMISSIONS if not getattr(permissions, attribute)]
+
+
+def permission_names(keys: Sequence[str], locale: str | None) -> str:
+    return ", ".join(text(key, locale) for key in keys)
+
+
+@dataclass
+class JobReport:
+    """What the job log line says."""
+
+    job_id: str
+    user_id: int
+    guild_id: int | None
+    model: str = "-"
+    n: int = 0
+    outcome: str = "started"
+    delivered: int = 0
+    api_seconds: float = 0.0
+    started: float = field(default_factory=time.monotonic)
+    cost_usd_ticks: int | None = None
+    #: The result messages, in order (the first carries the embed and the buttons).
+    message_ids: list[int] = field(default_factory=list)
+
+    def log(self) -> None:
+        log.info(
+            "job=%s user=%s guild=%s model=%s n=%d outcome=%s images=%d api=%.2fs total=%.2fs",
+            self.job_id,
+            self.user_id,
+            self.guild_id or "dm",
+            self.model,
+            self.n,
+            self.outcome,
+            self.delivered,
+            self.api_seconds,
+            time.monotonic() - self.started,
+        )
+
+
+class Reply:
+    """Where a job's messages go: its interaction's webhook, then its channel."""
+
+    def __init__(
+        self,
+        client: discord.Client,
+        webhook: discord.Webhook | None,
+        *,
+        job_id: str,
+        user_id: int,
+        guild_id: int | None,
+        channel_id: int | None,
+        locale: str | None,
+        filesize_limit: int,
+        modlog: ModLog | None = None,
+        modlog_channel: int | None = None,
+        guild_locale: str | None = None,
+    ) -> None:
+        self._client = client
+        self._webhook = webhook
+        self.job_id = job_id
+        self.user_id = user_id
+        self.guild_id = guild_id
+        self.channel_id = channel_id
+        self.locale = locale
+        self.filesize_limit = filesize_limit
+        self._modlog = modlog
+        self._modlog_channel = modlog_channel
+        self._guild_locale = guild_locale
+        #: The interaction's first message shows a status (a place in line) rather than
+        #: "thinking…": the next message replaces it instead of following it.
+        self.status_shown = False
+        #: The token is dead (or there is none): messages go to the channel.
+        self.in_channel = webhook is None
+        #: The missing permissions were named once already.
+        self._permissions_reported = False
+
+    @property
+    def _ephemeral_ok(self) -> bool:
+        # A webhook rebuilt from a token is not known as the application's own, and
+        # discord.py sends ephemeral messages only through the application's.
+        return self._webhook is not None and self._webhook.type is discord.WebhookType.application
+
+    def _token_died(self, failure: discord.HTTPException) -> None:
+        if not self.in_channel:
+            log.warning(
+                "job %s: the interaction token no longer works (HTTP %s, code %s); "
+                "posting in channel %s instead",
+                self.job_id,
+                failure.status,
+                failure.code,
+                self.channel_id,
+            )
+        self.in_channel = True
+
+    async def status(self, content: str, view: discord.ui.View | None = None) -> None:
+        """Show ``content`` in the interaction's first message (best effort)."""
+        if self._webhook is None or self.in_channel:
+            return
+        try:
+            await self._webhook.edit_message(
+                ORIGINAL, content=content, view=view, allowed_mentions=NO_MENTIONS
+            )
+        except discord.HTTPException as failure:
+            if token_is_dead(failure):
+                self._token_died(failure)
+                return
+            log.warning(
+                "job %s: could not show a status: HTTP %s (code %s)",
+                self.job_id,
+                failure.status,
+                failure.code,
+            )
+            return
+        self.status_shown = True
+
+    async def send(
+        self,
+        *,
+        files: FilesFactory,
+        embed: discord.Embed | None = None,
+        view: discord.ui.View | None = None,
+    ) -> discord.Message:
+        """Post one message of the result. Raises ``discord.HTTPException`` as Discord
+        answered (a 413 among them), after moving to the channel if the token died."""
+        if self._webhook is not None and not self.in_channel:
+            try:
+                if self.status_shown:
+                    message: discord.Message = await self._webhook.edit_message(
+                        ORIGINAL,
+                        content=None,
+                        embed=embed,
+                        attachments=files(),
+                        view=view,
+                        allowed_mentions=NO_MENTIONS,
+                    )
+                    self.status_shown = False
+                    return message
+                return await self._send_followup(
+                    self._webhook, files=files(), embed=embed, view=view
+                )
+            except discord.HTTPException as failure:
+                if not token_is_dead(failure):
+                    raise
+                self._token_died(failure)
+        return await self._send_in_channel(files=files, embed=embed, view=view)
+
+    @staticmethod
+    async def _send_followup(
+        webhook: discord.Webhook,
+        *,
+        files: list[discord.File],
+        embed: discord.Embed | None,
+        view: discord.ui.View | None,
+    ) -> discord.Message:
+        if embed is not None and view is not None:
+            return await webhook.send(
+                embed=embed, files=files, view=view, allowed_mentions=NO_MENTIONS, wait=True
+            )
+        if embed is not None:
+            return await webhook.send(
+                embed=embed, files=files, allowed_mentions=NO_MENTIONS, wait=True
+            )
+        return await webhook.send(files=files, allowed_mentions=NO_MENTIONS, wait=True)
+
+    async def _send_in_channel(
+        self,
+        *,
+        files: FilesFactory,
+        embed: discord.Embed | None,
+        view: discord.ui.View | None,
+    ) -> discord.Message:
+        if self.channel_id is None:
+            raise errors.DeliveryFailed("the token is dead and the job has no channel")
+        channel = self._client.get_partial_messageable(self.channel_id, guild_id=self.guild_id)
+        content = text("result_for", self.locale, user=f"<@{self.user_id}>")
+        try:
+            if embed is not None and view is not None:
+                return await channel.send(
+                    content, embed=embed, files=files(), view=view, allowed_mentions=NO_MENTIONS
+                )
+            if embed is not None:
+                return await channel.send(
+                    content, embed=embed, files=files(), allowed_mentions=NO_MENTIONS
+                )
+            return await channel.send(files=files(), allowed_mentions=NO_MENTIONS)
+        except discord.Forbidden as failure:
+            await self._report_permissions(failure)
+            raise
+
+    async def say(self, content: str, *, private: bool = True) -> None:
+        """Tell the requester something (an error, a notice), wherever that still works.
+
+        ``private`` asks for an ephemeral follow-up where one can be had (the first message
+        after a public "thinking…" is public whatever is asked)."""
+        if self._webhook is not None and not self.in_channel:
+            try:
+                if self.status_shown:
+                    await self._webhook.edit_message(
+                        ORIGINAL, content=content, view=None, allowed_mentions=NO_MENTIONS
+                    )
+                elif private and self._ephemeral_ok:
+                    await self._webhook.send(
+                        content, ephemeral=True, allowed_mentions=NO_MENTIONS, wait=True
+                    )
+                else:
+                    await self._webhook.send(content, allowed_mentions=NO_MENTIONS, wait=True)
+                return
+            except discord.HTTPException as failure:
+                if not token_is_dead(failure):
+                    log.warning(
+                        "job %s: could not tell user %s: HTTP %s (code %s)",
+                        self.job_id,
+                        self.user_id,
+                        failure.status,
+                        failure.code,
+                    )
+                    return
+                self._token_died(failure)
+        if not self._permissions_reported:
+            await self.say_in_channel(f"<@{self.user_id}> {content}")
+
+    async def say_in_channel(self, content: str) -> bool:
+        """Post ``content`` in the job's channel; False (and a log line) if that failed."""
+        if self.channel_id is None:
+            return False
+        channel = self._client.get_partial_messageable(self.channel_id, guild_id=self.guild_id)
+        try:
+            await channel.send(content, allowed_mentions=NO_MENTIONS)
+        except discord.Forbidden as failure:
+            await self._report_permissions(failure, text_only=True)
+            return False
+        except discord.HTTPException as failure:
+            log.warning(
+                "job %s: could not post in channel %s: HTTP %s (code %s)",
+                self.job_id,
+                self.channel_id,
+                failure.status,
+                failure.code,
+            )
+            return False
+        return True
+
+    async def _report_permissions(
+        self, failure: discord.HTTPException, *, text_only: bool = False
+    ) -> None:
+        """Name the permissions the bot lacks: in the log, and to the server where possible."""
+        if self._permissions_reported:
+            return
+        self._permissions_reported = True
+        missing = missing_permissions(self._client, self.channel_id)
+        if not missing:
+            # The cache saw nothing missing (or knows nothing): name everything a result needs.
+            missing = [key for _, key in RESULT_PERMISSIONS]
+        if text_only:
+            missing = [key for key in missing if key in _POSTING] or missing
+        log.warning(
+            "job %s: Discord refused a message in channel %s (HTTP %s, code %s): the bot "
+            "needs the permission(s) %s there",
+            self.job_id,
+            self.channel_id,
+            failure.status,
+            failure.code,
+            permission_names(missing, None),
+        )
+        if not text_only and not _POSTING.intersection(missing):
+            # The bot may post text there: say what it lacks where the requester looks.
+            notice = text(
+                "missing_permissions",
+                self.locale,
+                job_id=self.job_id,
+                permissions=permission_names(missing, self.locale),
+            )
+            if await self.say_in_channel(notice):
+                return
+        if self._modlog is not None and self._modlog_channel is not None:
+            notice = text(
+                "modlog_missing_permissions",
+                self._guild_locale,
+                job_id=self.job_id,
+                channel=f"<#{self.channel_id}>",
+                permissions=permission_names(missing, self._guild_locale),
+            )
+            await self._modlog.post(
+                self._modlog_channel,
+                discord.Embed(description=notice, colour=discord.Colour.orange()),
+            )
+
+
+@dataclass
+class Job:
+    """One accepted job: what running, delivering and closing it take."""
+
+    id: str
+    user_id: int
+    guild_id: int | None
+    channel_id: int | None
+    locale: str | None
+    request: GenerationRequest
+    reply: Reply
+    report: JobReport
+    cooldown_seconds: float
+    reservation: Reservation | None
+    server: GuildSettings | None
+    #: The server's language, in which its mod log is written.
+    guild_locale: str | None = None
+    interaction: InteractionRef | None = None
+    #: Taken over from the journal (after a restart) rather than from a live interaction.
+    resumed: bool = False
+    #: Written to the job journal (so closing it there decides who refunds).
+    journaled: bool = False
+
+    @property
+    def spoiler(self) -> bool:
+        return self.server is not None and self.server.spoilers
