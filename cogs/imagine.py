@@ -343,12 +343,14 @@ class ImagineCog(commands.Cog):
         self._background: set[asyncio.Task[Any]] = set()
         #: When each server's mod log last heard that the API ran out of credits.
         self._credits_noticed: dict[int, float] = {}
+        #: The journal sweep (see :meth:`_sweep_journal`).
+        self._sweeper: asyncio.Task[Any] | None = None
 
     async def cog_load(self) -> None:
         self.bot.tree.add_command(self.command)
         self.bot.tree.add_command(self.quota_command)
         self.bot.add_dynamic_items(RerollButton, DeleteButton, CancelButton)
-        self._spawn(self._sweep_journal())
+        self._sweeper = self._spawn(self._sweep_journal())
 
     async def cog_unload(self) -> None:
         self.bot.tree.remove_command(self.command.name)
@@ -357,10 +359,11 @@ class ImagineCog(commands.Cog):
         for task in self._background:
             task.cancel()
 
-    def _spawn(self, coroutine: Coroutine[Any, Any, Any]) -> None:
+    def _spawn(self, coroutine: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         task = asyncio.create_task(coroutine)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+        return task
 
     def _where(self, command: CommandT) -> CommandT:
         """Servers only, unless the operator allows direct messages (ALLOW_DMS)."""
@@ -634,6 +637,13 @@ class ImagineCog(commands.Cog):
         task = asyncio.current_task()
         if task is not None:
             self._jobs[job.id] = task
+        try:
+            await self._run_job(job, ticket)
+        finally:
+            # Only now: a stopping bot waits for the job's bookkeeping too.
+            self._jobs.pop(job.id, None)
+
+    async def _run_job(self, job: Job, ticket: Ticket) -> None:
         report = job.report
         close = True
         failure: BaseException | None = None
@@ -682,7 +692,6 @@ class ImagineCog(commands.Cog):
             if isinstance(failure, errors.QuotaExceeded):
                 self._tell_admins_out_of_credits(job)
         finally:
-            self._jobs.pop(job.id, None)
             self.queue.release(ticket)
             if close:
                 await self._close(job)
@@ -778,9 +787,10 @@ class ImagineCog(commands.Cog):
             )
             for task in list(self._jobs.values()):
                 task.cancel()
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+        # Let every job finish its bookkeeping (and those that lost their place say so).
         tasks = set(self._jobs.values()) | self._background
-        for task in self._background:
-            task.cancel()
         if tasks:
             await asyncio.wait(tasks, timeout=SUSPEND_NOTICE_SECONDS)
 
