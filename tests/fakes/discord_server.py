@@ -1198,6 +1198,21 @@ class FakeDiscord:
         self._spawn(self._broadcast(g.id, "GUILD_ROLE_CREATE", data, INTENT_GUILDS))
         return rid
 
+    def bot_role_id(self, guild_id: int | None = None) -> int:
+        """The id of the bot's own (managed) role in a guild."""
+        g = self._guilds[guild_id or self.guild_id]
+        return next(role.id for role in g.roles.values() if role.managed)
+
+    def set_role_permissions(
+        self, role_id: int, permissions: int, *, guild_id: int | None = None
+    ) -> None:
+        """Change a role's permissions (the guild's id is @everyone) and tell the bot."""
+        g = self._guilds[guild_id or self.guild_id]
+        role = g.roles[role_id]
+        role.permissions = permissions
+        data = {"guild_id": str(g.id), "role": role.to_json()}
+        self._spawn(self._broadcast(g.id, "GUILD_ROLE_UPDATE", data, INTENT_GUILDS))
+
     def add_member(
         self,
         user_id: int,

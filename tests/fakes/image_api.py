@@ -296,6 +296,9 @@ class FakeImageAPI:
         self.b64_style: B64Style = b64_style
         self.jpeg_quality = jpeg_quality
         self.requests: list[RecordedCall] = []
+        #: Generation calls being answered now, and the most ever at once.
+        self.in_flight = 0
+        self.max_in_flight = 0
         #: Paths of file downloads, in order.
         self.downloads: list[str] = []
         self._queue: collections.deque[Scripted] = collections.deque()
@@ -370,6 +373,14 @@ class FakeImageAPI:
     # -- handlers ---------------------------------------------------------------------
 
     async def _generations(self, request: web.Request) -> web.StreamResponse:
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            return await self._answer_generation(request)
+        finally:
+            self.in_flight -= 1
+
+    async def _answer_generation(self, request: web.Request) -> web.StreamResponse:
         raw = await request.read()
         call = RecordedCall(
             method=request.method,
