@@ -3,6 +3,7 @@ GenerationError, never another exception."""
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
@@ -11,9 +12,11 @@ from hypothesis import strategies as st
 
 from core.classify import MAX_DETAIL_CHARS, MAX_RETRY_AFTER, classify_error, parse_retry_after
 from core.decode import (
+    ParsedItem,
     ParsedResponse,
     _load_json,
     _load_with_lifted_payloads,
+    decode_and_verify,
     decode_b64,
     parse_generation_response,
     verify_image,
@@ -190,3 +193,72 @@ def test_lifting_payloads_on_any_bytes(payload: bytes, insert: bool) -> None:
     if insert:
         payload = payload[:50] + b'"b64_json": "QUJDREVGR0hJSktM"' + payload[50:]
     _load_with_lifted_payloads(payload, min_chars=4)
+
+
+any_headers = st.dictionaries(
+    st.text(min_size=1, max_size=20)
+    | st.sampled_from(["Retry-After", "retry-after-ms", "x-ratelimit-reset-requests"]),
+    st.text(max_size=40) | st.from_regex(r"-?[0-9]{1,12}(\.[0-9]{1,6})?", fullmatch=True),
+    max_size=4,
+)
+
+
+@SETTINGS
+@given(
+    status=st.sampled_from([400, 401, 403, 404, 408, 409, 413, 415, 422, 429, 500, 502, 503]),
+    document=json_values | documents,
+    headers=any_headers,
+    now=st.none() | st.floats(0, 4e9),
+)
+def test_classify_error_on_any_answer_and_headers(
+    status: int, document: Any, headers: dict[str, str], now: float | None
+) -> None:
+    error = classify_error(status, json.dumps(document), headers, api_key=KEY, now=now)
+    assert isinstance(error, GenerationError)
+    assert error.retry_after is None or 0 <= error.retry_after <= MAX_RETRY_AFTER
+    assert KEY not in error.detail
+
+
+item_texts = st.none() | st.text(max_size=60) | base64_text
+magic_b64 = st.sampled_from(MAGIC).map(lambda magic: base64.b64encode(magic + b"\0" * 40).decode())
+
+
+@SETTINGS
+@given(
+    b64=item_texts | magic_b64,
+    url=st.none() | st.text(max_size=30),
+    withheld=st.booleans(),
+    mime_type=st.none() | st.text(max_size=20),
+)
+def test_decode_and_verify_on_any_item(
+    b64: str | None, url: str | None, withheld: bool, mime_type: str | None
+) -> None:
+    item = ParsedItem(b64=b64, url=url, withheld=withheld, mime_type=mime_type)
+    try:
+        image = decode_and_verify(item)
+    except BadResponse:
+        return
+    assert isinstance(image, ImageFile)
+    assert image.size > 0
+
+
+@SETTINGS
+@given(document=documents | json_values, raw=st.booleans(), cut=st.integers(0, 200))
+def test_any_answer_decodes_to_images_or_classified_errors(
+    document: Any, raw: bool, cut: int
+) -> None:
+    # The whole path of a 200 answer, as the client runs it: parse, then decode each item.
+    payload = json.dumps(document).encode()
+    if raw:
+        payload = payload[:cut]  # cut short, as a dropped connection leaves it
+    try:
+        parsed = parse_generation_response(payload)
+    except BadResponse:
+        return
+    for item in parsed.items:
+        if item.withheld or item.b64 is None:
+            continue
+        try:
+            decode_and_verify(item)
+        except BadResponse:
+            continue
