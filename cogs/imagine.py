@@ -837,7 +837,7 @@ class ImagineCog(commands.Cog):
                 return
         if self.stopping:
             return
-        self._spawn(self._close_interrupted(record, server, job, action))
+        self._spawn(self._close_interrupted(record, job, action))
 
     def _job_of(self, record: JobRecord, server: GuildSettings | None) -> Job | None:
         """A job rebuilt from its journal entry; None if its options are no longer valid."""
@@ -906,11 +906,11 @@ class ImagineCog(commands.Cog):
     async def _close_interrupted(
         self,
         record: JobRecord,
-        server: GuildSettings | None,
         job: Job | None,
         action: journal.ResumeAction,
     ) -> None:
-        """Close a journaled job that will not run again; tell the requester if it is recent."""
+        """Close a journaled job that will not run again; tell the requester unless the job
+        is too old for that (``DROP``): it could not be finished."""
         try:
             closed = await self.bot.store.close_job(record.id, outcome="interrupted")
         except Exception:
@@ -933,9 +933,11 @@ class ImagineCog(commands.Cog):
         if job is not None:
             job.report = report
             self._log_job(job)
-        if action is not journal.ResumeAction.NOTIFY:
+        if action is journal.ResumeAction.DROP:
             return
         if job is not None:
+            # An upload cut short may have filled the first message: say it below instead.
+            job.reply.status_shown = record.state != journal.DELIVERING
             await job.reply.say(text("interrupted", record.locale, job_id=record.id))
             return
         reply = Reply(
