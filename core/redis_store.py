@@ -19,7 +19,9 @@ Keys, under a prefix (``imagine:`` by default):
 * ``job:{id}``: hash of one job record (with its journal: interaction, reservation,
   owner and hold); ``guild-jobs:{guild}``: sorted set of the server's job ids by creation
   time, for the usage figures; ``unfinished``: sorted set of the ids of jobs not closed
-  yet, by creation time.
+  yet, by creation time;
+* ``slots``: sorted set of the jobs holding an API slot, each scored by when its lease
+  runs out.
 
 The journal's scripts walk ``unfinished`` and name each job's key from the prefix, so the
 store wants one Redis server (or a primary with replicas), not a Redis Cluster.
@@ -224,6 +226,22 @@ return count
 """
 
 
+#: KEYS[1] slots set; ARGV: job id, cap, now, lease until. Drops the slots whose lease ran
+#: out, then renews the job's slot or takes a free one; returns 1 if the job holds a slot.
+_ACQUIRE_SLOT = """
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[3])
+if redis.call('ZSCORE', KEYS[1], ARGV[1]) then
+    redis.call('ZADD', KEYS[1], ARGV[4], ARGV[1])
+    return 1
+end
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then
+    return 0
+end
+redis.call('ZADD', KEYS[1], ARGV[4], ARGV[1])
+return 1
+"""
+
+
 class _Scripts:
     """The scripts, registered with one client (sent by hash, loaded again if missing)."""
 
@@ -237,6 +255,7 @@ class _Scripts:
         self.journal_state = client.register_script(_JOURNAL_STATE)
         self.adopt_jobs = client.register_script(_ADOPT_JOBS)
         self.hold_jobs = client.register_script(_HOLD_JOBS)
+        self.acquire_slot = client.register_script(_ACQUIRE_SLOT)
 
 
 _INTERACTION_FIELDS = ("interaction_id", "application_id", "interaction_token", "token_expires_at")
@@ -688,6 +707,30 @@ class RedisStore:
             args=[self._key("job", ""), owner, "", _time(self._clock())],
         )
         return int(count)
+
+    # -- API slots shared by every process ---------------------------------------------
+
+    async def acquire_slot(self, job_id: str, *, cap: int, lease_seconds: float) -> bool:
+        """Take one of ``cap`` slots for ``job_id`` if one is free, after dropping the
+        slots whose lease ran out; a job already holding one keeps it (renewed). One
+        script, so processes taking slots at once never hold more than ``cap``."""
+        now = self._clock()
+        taken = await self.scripts.acquire_slot(
+            keys=[self._key("slots")],
+            args=[job_id, cap, _time(now), _time(now + lease_seconds)],
+        )
+        return bool(taken)
+
+    async def release_slot(self, job_id: str) -> None:
+        """Free ``job_id``'s slot; nothing if it holds none."""
+        await self.redis.zrem(self._key("slots"), job_id)
+
+    async def renew_slots(self, job_ids: Sequence[str], *, lease_seconds: float) -> None:
+        """Extend the lease of the slots these jobs hold (``XX``: a dropped one stays out)."""
+        if not job_ids:
+            return
+        until = self._clock() + lease_seconds
+        await self.redis.zadd(self._key("slots"), dict.fromkeys(job_ids, until), xx=True)
 
     # -- server settings ---------------------------------------------------------------
 

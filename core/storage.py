@@ -88,6 +88,14 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE jobs ADD COLUMN updated_at REAL;
     CREATE INDEX jobs_unfinished ON jobs (created_at) WHERE state != 'done';
     """,
+    # The slots of jobs calling the API, shared by every process on the file: a job holds
+    # its slot until lease_until, renewed while its process lives.
+    """
+    CREATE TABLE slots (
+        job_id TEXT PRIMARY KEY,
+        lease_until REAL NOT NULL
+    );
+    """,
 )
 
 
@@ -496,6 +504,46 @@ class SqliteStore:
                 (self._clock(), owner),
             )
             return cursor.rowcount
+
+    # -- API slots shared by every process ---------------------------------------------
+
+    async def acquire_slot(self, job_id: str, *, cap: int, lease_seconds: float) -> bool:
+        """Take one of ``cap`` slots for ``job_id`` if one is free, after dropping the
+        slots whose lease ran out; a job already holding one keeps it (renewed)."""
+        now = self._clock()
+        async with self._transaction() as db:
+            await db.execute("DELETE FROM slots WHERE lease_until < ?", (now,))
+            cursor = await db.execute(
+                "UPDATE slots SET lease_until = ? WHERE job_id = ?",
+                (now + lease_seconds, job_id),
+            )
+            if cursor.rowcount == 1:
+                return True
+            async with db.execute("SELECT COUNT(*) FROM slots") as counted:
+                row = await counted.fetchone()
+            if row is not None and int(row[0]) >= cap:
+                return False
+            await db.execute(
+                "INSERT INTO slots (job_id, lease_until) VALUES (?, ?)",
+                (job_id, now + lease_seconds),
+            )
+            return True
+
+    async def release_slot(self, job_id: str) -> None:
+        """Free ``job_id``'s slot; nothing if it holds none."""
+        async with self._transaction() as db:
+            await db.execute("DELETE FROM slots WHERE job_id = ?", (job_id,))
+
+    async def renew_slots(self, job_ids: Sequence[str], *, lease_seconds: float) -> None:
+        """Extend the lease of the slots these jobs hold."""
+        if not job_ids:
+            return
+        until = self._clock() + lease_seconds
+        async with self._transaction() as db:
+            await db.executemany(
+                "UPDATE slots SET lease_until = ? WHERE job_id = ?",
+                [(until, job_id) for job_id in job_ids],
+            )
 
     # -- server settings ---------------------------------------------------------------
 

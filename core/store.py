@@ -29,9 +29,9 @@ class StoreUnavailable(RuntimeError):
 
 
 class Store(Protocol):
-    """Everything the bot keeps: cooldowns, job records, small settings, server settings
-    and daily image counters. Every method that checks and changes is atomic, across
-    processes sharing the backend too."""
+    """Everything the bot keeps: cooldowns, job records, small settings, server settings,
+    daily image counters and the slots of jobs calling the API. Every method that checks
+    and changes is atomic, across processes sharing the backend too."""
 
     async def open(self) -> None:
         """Connect (and create or migrate what needs it)."""
@@ -148,6 +148,20 @@ class Store(Protocol):
 
     async def release_jobs(self, owner: str) -> int:
         """Hand back ``owner``'s unfinished jobs (at shutdown), free for the next process."""
+
+    # -- API slots shared by every process ---------------------------------------------
+
+    async def acquire_slot(self, job_id: str, *, cap: int, lease_seconds: float) -> bool:
+        """Take one of ``cap`` slots for ``job_id`` if one is free, after dropping the
+        slots whose lease ran out (their process died); held until ``release_slot`` or
+        for ``lease_seconds`` unless renewed. A job that holds a slot already keeps it
+        (renewed) and gets True."""
+
+    async def release_slot(self, job_id: str) -> None:
+        """Free ``job_id``'s slot; nothing if it holds none."""
+
+    async def renew_slots(self, job_ids: Sequence[str], *, lease_seconds: float) -> None:
+        """Extend the lease of the slots these jobs hold (not of slots already dropped)."""
 
     # -- server settings ---------------------------------------------------------------
 

@@ -661,7 +661,84 @@ async def test_the_journal_outlives_the_process(backend: Backend) -> None:
     assert job.interaction.token == TOKEN
 
 
+# -- API slots shared by every process -------------------------------------------------
+
+LEASE = journal.LEASE_SECONDS
+
+
+async def test_fifty_parallel_acquires_take_exactly_the_cap(store: Store) -> None:
+    taken = await asyncio.gather(
+        *(store.acquire_slot(f"job{i}", cap=3, lease_seconds=LEASE) for i in range(50))
+    )
+    assert taken.count(True) == 3
+
+
+async def test_acquiring_again_keeps_the_slot_and_renews_it(store: Store, clock: Clock) -> None:
+    assert await store.acquire_slot("a", cap=1, lease_seconds=LEASE)
+    clock.now += LEASE - 1
+    assert await store.acquire_slot("a", cap=1, lease_seconds=LEASE)  # renewed from now
+    clock.now += LEASE - 1
+    assert not await store.acquire_slot("b", cap=1, lease_seconds=LEASE)
+    # A full set of slots still lets their holders in.
+    assert await store.acquire_slot("a", cap=1, lease_seconds=LEASE)
+
+
+async def test_releasing_frees_the_slot(store: Store) -> None:
+    assert await store.acquire_slot("a", cap=2, lease_seconds=LEASE)
+    assert await store.acquire_slot("b", cap=2, lease_seconds=LEASE)
+    assert not await store.acquire_slot("c", cap=2, lease_seconds=LEASE)
+    await store.release_slot("a")
+    await store.release_slot("a")  # twice, or for a job holding none: nothing
+    await store.release_slot("never")
+    assert await store.acquire_slot("c", cap=2, lease_seconds=LEASE)
+    assert not await store.acquire_slot("d", cap=2, lease_seconds=LEASE)
+
+
+async def test_a_lapsed_slot_is_dropped_and_a_renewed_one_kept(store: Store, clock: Clock) -> None:
+    assert await store.acquire_slot("alive", cap=2, lease_seconds=LEASE)
+    assert await store.acquire_slot("dead", cap=2, lease_seconds=LEASE)
+    clock.now += LEASE / 2
+    await store.renew_slots(["alive", "unknown"], lease_seconds=LEASE)
+    await store.renew_slots([], lease_seconds=LEASE)
+    assert not await store.acquire_slot("new", cap=2, lease_seconds=LEASE)
+    clock.now += LEASE / 2 + 1  # the dead process's lease ran out, not the renewed one
+    assert await store.acquire_slot("new", cap=2, lease_seconds=LEASE)
+    assert not await store.acquire_slot("dead", cap=2, lease_seconds=LEASE)
+    # A renewal never brings back a slot that was dropped.
+    await store.renew_slots(["dead"], lease_seconds=LEASE)
+    await store.release_slot("new")
+    assert await store.acquire_slot("other", cap=2, lease_seconds=LEASE)
+    assert not await store.acquire_slot("more", cap=2, lease_seconds=LEASE)
+
+
+async def test_a_lowered_cap_lets_nobody_new_in_until_enough_leave(store: Store) -> None:
+    for job in ("a", "b", "c"):
+        assert await store.acquire_slot(job, cap=3, lease_seconds=LEASE)
+    assert not await store.acquire_slot("d", cap=2, lease_seconds=LEASE)
+    await store.release_slot("a")
+    assert not await store.acquire_slot("d", cap=2, lease_seconds=LEASE)
+    await store.release_slot("b")
+    assert await store.acquire_slot("d", cap=2, lease_seconds=LEASE)
+
+
 # -- several processes on one backend --------------------------------------------------
+
+
+async def test_two_processes_share_the_slots(backend: Backend) -> None:
+    first, second = await backend.open(), await backend.open()
+    taken = await asyncio.gather(
+        *(
+            (first if i % 2 else second).acquire_slot(f"job{i}", cap=4, lease_seconds=LEASE)
+            for i in range(40)
+        )
+    )
+    assert taken.count(True) == 4
+    holders = [f"job{i}" for i, got in enumerate(taken) if got]
+    await second.release_slot(holders[0])
+    assert await first.acquire_slot("late", cap=4, lease_seconds=LEASE)
+    assert not await second.acquire_slot("later", cap=4, lease_seconds=LEASE)
+    # A slot held through one process is the same job's in the other.
+    assert await second.acquire_slot(holders[1], cap=4, lease_seconds=LEASE)
 
 
 async def test_two_processes_claim_once_between_them(backend: Backend) -> None:
