@@ -115,16 +115,20 @@ class BotProcess:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
     async def wait_for_job(
-        self, user_id: int, outcome: str = "delivered", timeout: float = 30
+        self, user_id: int, outcome: str = "delivered", timeout: float = 30, *, nth: int = 1
     ) -> str:
-        """Wait for the job log line of ``user_id`` with ``outcome``; the line is the last
-        thing a job does, so its cooldown is settled once it shows."""
+        """Wait for the ``nth`` job log line of ``user_id`` with ``outcome``; the line is
+        the last thing a job does, so its cooldown is settled once it shows."""
         needle = f"user={user_id} "
         deadline = asyncio.get_running_loop().time() + timeout
         while True:
-            for line in self.output().splitlines():
-                if needle in line and f"outcome={outcome} " in line:
-                    return line
+            lines = [
+                line
+                for line in self.output().splitlines()
+                if needle in line and f"outcome={outcome} " in line
+            ]
+            if len(lines) >= nth:
+                return lines[nth - 1]
             if asyncio.get_running_loop().time() > deadline:
                 raise AssertionError(f"no job line for {user_id} ({outcome}):\n{self.output()}")
             await asyncio.sleep(0.05)

@@ -330,7 +330,7 @@ async def test_limits_on_n_models_resolutions_and_cooldown(
 
     await admin(fake_discord, server, {"cooldown": {"seconds": 600}})
     await delivered(await imagine(fake_discord, server, user))
-    await bot.wait_for_job(user)
+    await bot.wait_for_job(user, nth=2)  # this job's line, not the first one's
     content = await refused_privately(await imagine(fake_discord, server, user))
     assert "cooldown" in content
 
