@@ -8,7 +8,10 @@ user is already guaranteed by the cooldown claim taken before a job enters.
 
 The queue is per process and knows nothing of Discord: the cog shows positions and offers
 a Cancel button, and a job that never got its slot when the process stops stays in the job
-journal for the next one.
+journal for the next one. Several processes sharing a store also share its API slots
+(``Store.acquire_slot``): a job granted a slot here may be *held back* while it waits for
+one of those, and until it goes on it can still be cancelled, or stopped by :meth:`close`,
+like a job in line.
 """
 
 from __future__ import annotations
@@ -41,6 +44,9 @@ class Ticket:
     job_id: str
     user_id: int
     granted: bool = False
+    #: Granted, but waiting for something outside the queue before it starts (see
+    #: :meth:`JobQueue.hold_back`).
+    held_back: bool = False
     released: bool = False
     error: QueueError | None = None
     #: Set whenever something that concerns this ticket changed (its position, a grant, an
@@ -50,6 +56,13 @@ class Ticket:
     @property
     def waiting(self) -> bool:
         return not self.granted and self.error is None and not self.released
+
+    @property
+    def cancellable(self) -> bool:
+        """In line, or granted but held back: the job has not started."""
+        if self.error is not None or self.released:
+            return False
+        return not self.granted or self.held_back
 
 
 class JobQueue:
@@ -165,14 +178,29 @@ class JobQueue:
                 await asyncio.wait_for(ticket.changed.wait(), timeout)
 
     def cancel(self, job_id: str) -> bool:
-        """Take a job out of line; False if it is not waiting (it may already run)."""
+        """Take a job out of line, or stop a held-back one; False if it is neither (it
+        may already run)."""
         ticket = next((t for t in self._line if t.job_id == job_id), None)
-        if ticket is None:
-            return False
-        self._remove_waiting(ticket)
+        if ticket is not None:
+            self._remove_waiting(ticket)
+        else:
+            ticket = self._holding.get(job_id)
+            if ticket is None or not ticket.cancellable:
+                return False
         ticket.error = Cancelled(job_id)
         ticket.changed.set()
         return True
+
+    def hold_back(self, ticket: Ticket) -> None:
+        """The granted ``ticket`` waits for something else before its job starts: until
+        :meth:`go_on`, it may be cancelled and :meth:`close` stops it. It keeps its slot
+        (the holder releases it as usual)."""
+        if ticket.granted and not ticket.released:
+            ticket.held_back = True
+
+    def go_on(self, ticket: Ticket) -> None:
+        """The held-back ``ticket``'s job starts: no longer cancellable."""
+        ticket.held_back = False
 
     def release(self, ticket: Ticket) -> None:
         """The job is over: free its slot (or its place in line) for the next one."""
@@ -190,12 +218,14 @@ class JobQueue:
     def close(self) -> list[Ticket]:
         """Stop: no new job enters and nobody in line gets a slot any more.
 
-        Jobs holding a slot go on. Returns the tickets that were in line (each of them
-        now raises :class:`QueueClosed` from :meth:`wait_turn`).
+        Jobs holding a slot go on, except those held back. Returns the tickets that were
+        in line, then the held-back ones (each of them now has :class:`QueueClosed` as
+        its error; those in line raise it from :meth:`wait_turn`).
         """
         self._closed = True
         left = list(self._line)
         self._line.clear()
+        left += [t for t in self._holding.values() if t.held_back and t.error is None]
         for ticket in left:
             ticket.error = QueueClosed(ticket.job_id)
             ticket.changed.set()

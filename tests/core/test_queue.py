@@ -101,6 +101,36 @@ async def test_closing_stops_the_line_but_not_the_running() -> None:
     assert queue.running == 0
 
 
+async def test_a_held_back_job_can_be_cancelled_until_it_goes_on() -> None:
+    queue = JobQueue(max_running=2, max_waiting=5)
+    first, second, third = enter_all(queue, 3)
+    assert not first.cancellable  # granted: running
+    queue.hold_back(first)
+    queue.hold_back(second)
+    assert [t.cancellable for t in (first, second, third)] == [True, True, True]
+    queue.go_on(second)
+    assert not queue.cancel("job1")  # it went on: too late
+    assert queue.cancel("job0")
+    assert isinstance(first.error, Cancelled)
+    assert not first.cancellable
+    assert not queue.cancel("job0")
+    # It keeps its slot until its holder lets go.
+    assert (queue.running, queue.position(third)) == (2, 1)
+    queue.release(first)
+    assert third.granted
+
+
+async def test_closing_stops_the_held_back_but_not_those_that_went_on() -> None:
+    queue = JobQueue(max_running=2, max_waiting=5)
+    held, running, waiting = enter_all(queue, 3)
+    queue.hold_back(held)
+    assert queue.close() == [waiting, held]
+    assert isinstance(held.error, QueueClosed)
+    assert running.error is None
+    queue.hold_back(waiting)  # not granted: nothing
+    assert not waiting.held_back
+
+
 async def test_places_are_shown_when_they_change_at_most_once_an_interval() -> None:
     queue = JobQueue(max_running=1, max_waiting=20)
     tickets = enter_all(queue, 12)
