@@ -3,10 +3,12 @@
 The flow of one job, in three parts. *Admit*: validate the options, check the server's
 rules, claim the user's cooldown, reserve the images against the daily quotas and take a
 place in the queue (all quick, before any answer, so a refusal can be ephemeral), then
-defer and write the job to the journal. *Run*: wait for a slot (showing the place in line,
-with a Cancel button), call the image API, fit the images into Discord's limits and upload
-them with a result embed and the Re-roll and Delete buttons. *Finish*: close the journal
-entry, give back the images not delivered, log one line and write the server's mod log.
+defer and write the job to the journal. *Run*: wait for a slot in this process's line,
+then for one of the API slots every process on the store shares (showing the place in
+line, with a Cancel button, meanwhile), call the image API, fit the images into Discord's
+limits and upload them with a result embed and the Re-roll and Delete buttons. *Finish*:
+close the journal entry, give back the images not delivered, log one line and write the
+server's mod log.
 A job taken over from the journal after a restart goes through the same run and finish.
 Errors are ``core.errors`` values turned into words in one place (``cogs.errors``).
 """
@@ -17,6 +19,7 @@ import asyncio
 import contextlib
 import io
 import logging
+import random
 import re
 import secrets
 import time
@@ -71,6 +74,10 @@ CANCEL_TEMPLATE = r"imagine:cancel:(?P<job>[0-9a-f]{6,32})"
 #: A waiting job's place in line is shown at most this often (Discord rate-limits edits,
 #: and a long line moving fast would otherwise flood it).
 PLACE_EDIT_SECONDS = 3.0
+#: A job waiting for an API slot another process holds asks again after this long at
+#: first, doubling up to the most (each wait shortened at random, so processes spread out).
+SLOT_POLL_SECONDS = 0.2
+SLOT_POLL_MAX_SECONDS = 1.0
 #: At shutdown, how long the jobs that lost their place get to say so before the bot closes.
 SUSPEND_NOTICE_SECONDS = 5.0
 #: A server's mod log hears that the API account ran out of credits at most this often.
@@ -345,6 +352,9 @@ class ImagineCog(commands.Cog):
         self._credits_noticed: dict[int, float] = {}
         #: The journal sweep (see :meth:`_sweep_journal`).
         self._sweeper: asyncio.Task[Any] | None = None
+        #: The jobs of this process holding an API slot in the store (renewed by the sweep).
+        self._slots: set[str] = set()
+        self._jitter = random.Random()
 
     async def cog_load(self) -> None:
         self.bot.tree.add_command(self.command)
@@ -647,9 +657,15 @@ class ImagineCog(commands.Cog):
         report = job.report
         close = True
         failure: BaseException | None = None
+        slot_asked = False
         try:
-            if ticket.waiting:
+            waited = ticket.waiting
+            if waited:
                 await self._wait_for_slot(job, ticket)
+            slot_asked = True
+            if await self._take_api_slot(job, ticket, queued=waited):
+                waited = True
+            if waited:
                 await self._journal_state(job, journal.RUNNING)
                 await job.reply.status(text("queue_started", job.locale))
             async with asyncio.timeout(JOB_DEADLINE_SECONDS):
@@ -692,7 +708,12 @@ class ImagineCog(commands.Cog):
             if isinstance(failure, errors.QuotaExceeded):
                 self._tell_admins_out_of_credits(job)
         finally:
-            self.queue.release(ticket)
+            try:
+                if slot_asked:
+                    # The shared slot first: the next job in this line then finds it free.
+                    await self._release_api_slot(job.id)
+            finally:
+                self.queue.release(ticket)
             if close:
                 await self._close(job)
             else:
@@ -709,6 +730,52 @@ class ImagineCog(commands.Cog):
             places.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await places
+
+    async def _take_api_slot(self, job: Job, ticket: Ticket, *, queued: bool) -> bool:
+        """Hold one of the ``MAX_CONCURRENT_JOBS`` API slots shared by every process on the
+        store; whether the job had to wait for it.
+
+        With one process a slot is always free here (this process's own line lets no more
+        jobs through). With several, the job asks again, backing off, while its message
+        says it waits first in line, with the Cancel button; a Cancel or a stop ends the
+        wait. The caller releases the slot (see :meth:`_release_api_slot`).
+        """
+        store = self.bot.store
+        cap = self.settings.max_concurrent_jobs
+        self.queue.hold_back(ticket)
+        waited = False
+        delay = SLOT_POLL_SECONDS
+        while True:
+            ticket.changed.clear()
+            if ticket.error is not None:
+                raise ticket.error
+            if await store.acquire_slot(job.id, cap=cap, lease_seconds=journal.LEASE_SECONDS):
+                self._slots.add(job.id)
+                if ticket.error is not None:
+                    raise ticket.error  # cancelled meanwhile; the caller frees the slot
+                self.queue.go_on(ticket)
+                return waited
+            if not waited:
+                waited = True
+                if not queued:
+                    await self._journal_state(job, journal.QUEUED)
+                await job.reply.status(
+                    text("queue_place", job.locale, place=1), view=cancel_view(job.id, job.locale)
+                )
+                continue  # the status edit took a while: ask again at once
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    ticket.changed.wait(), delay * self._jitter.uniform(0.5, 1.0)
+                )
+            delay = min(SLOT_POLL_MAX_SECONDS, delay * 2)
+
+    async def _release_api_slot(self, job_id: str) -> None:
+        self._slots.discard(job_id)
+        try:
+            await self.bot.store.release_slot(job_id)
+        except Exception:
+            # Its lease runs out instead: the slot is free again within a minute or two.
+            log.exception("job %s: could not free its API slot", job_id)
 
     async def _show_places(self, job: Job, ticket: Ticket) -> None:
         view = cancel_view(job.id, job.locale)
@@ -800,6 +867,10 @@ class ImagineCog(commands.Cog):
         await self.bot.wait_until_ready()
         while not self.stopping:
             try:
+                if self._slots:
+                    await self.bot.store.renew_slots(
+                        list(self._slots), lease_seconds=journal.LEASE_SECONDS
+                    )
                 await self.bot.store.renew_leases(self.bot.journal_owner)
                 for record in await self.bot.store.adopt_jobs(self.bot.journal_owner):
                     await self._take_over(record)
@@ -918,6 +989,8 @@ class ImagineCog(commands.Cog):
             return
         if not closed:
             return
+        # A slot its process took before it stopped or died is free now, not at its lease's end.
+        await self._release_api_slot(record.id)
         if record.reservation is not None:
             await self._refund_quietly(record.reservation, record.reservation.images)
         try:
@@ -961,7 +1034,7 @@ class ImagineCog(commands.Cog):
         locale = str(interaction.locale)
         try:
             ticket = self.queue.ticket(job_id)
-            if ticket is None or not ticket.waiting:
+            if ticket is None or not ticket.cancellable:
                 await reply(interaction, text("cancel_too_late", locale))
                 return
             if ticket.user_id != interaction.user.id:
