@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import json
 import logging
+import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 
@@ -28,6 +30,8 @@ from core.journal import InteractionRef
 from core.stats import OutcomeCount
 
 log = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
 
 #: Each entry moves the schema one version up; ``PRAGMA user_version`` says where a file is.
 MIGRATIONS: tuple[str, ...] = (
@@ -153,6 +157,10 @@ class SqliteStore:
         # isolation_level=None: transactions are explicit, so BEGIN IMMEDIATE means what it says.
         self._db = await aiosqlite.connect(self.path, isolation_level=None, timeout=10)
         await self._db.execute("PRAGMA journal_mode=WAL")
+        # Under WAL, NORMAL syncs at checkpoints rather than at every commit: a commit stays
+        # atomic and survives the process dying or restarting (only a power cut can take
+        # back the last few), and claims no longer wait on the disk one after another.
+        await self._db.execute("PRAGMA synchronous=NORMAL")
         await self._db.execute("PRAGMA busy_timeout=10000")
         await self._migrate()
 
@@ -193,51 +201,72 @@ class SqliteStore:
                 raise
             await self.db.execute("COMMIT")
 
+    async def _in_thread(self, work: Callable[[sqlite3.Connection], _T]) -> _T:
+        """Run ``work`` with the raw connection on the database's own thread.
+
+        aiosqlite runs every call on that one thread, each call a round trip through the
+        event loop; ``work`` joins the same queue, so all its statements cost one round
+        trip. Under a burst of interactions every round trip waits for a turn of a busy
+        loop: what runs before a deferral (settings, claim, quota) is done this way.
+        """
+        db = self.db
+        # aiosqlite 0.22 has no public call for this; its private queue is what every
+        # public method uses, and the tests of this module cover it.
+        result: _T = await db._execute(work, db._conn)
+        return result
+
+    async def _write(self, work: Callable[[sqlite3.Connection], _T]) -> _T:
+        """``work`` as one write transaction, like :meth:`_transaction`, in one round trip."""
+        transaction = functools.partial(_immediate, work)
+        if not self._lock.locked():
+            # No transaction is open across round trips, and the database thread runs what
+            # is queued one call at a time: this one cannot interleave with another, so it
+            # need not queue for the lock behind the other one-trip writes of a burst.
+            return await self._in_thread(transaction)
+        async with self._lock:
+            return await self._in_thread(transaction)
+
     # -- cooldowns ---------------------------------------------------------------------
 
     async def _read_cooldown(self, user_id: int) -> CooldownState:
-        async with self.db.execute(
-            "SELECT available_at, running_job, running_since FROM cooldowns WHERE user_id = ?",
-            (user_id,),
-        ) as cursor:
-            row = await cursor.fetchone()
-        if row is None:
-            return CooldownState()
-        return CooldownState(available_at=row[0], running_job=row[1], running_since=row[2])
-
-    async def _write_cooldown(self, user_id: int, state: CooldownState) -> None:
-        await self.db.execute(
-            "INSERT INTO cooldowns (user_id, available_at, running_job, running_since)"
-            " VALUES (?, ?, ?, ?) ON CONFLICT(user_id) DO UPDATE SET"
-            " available_at = excluded.available_at, running_job = excluded.running_job,"
-            " running_since = excluded.running_since",
-            (user_id, state.available_at, state.running_job, state.running_since),
-        )
+        return await self._in_thread(functools.partial(_cooldown_of, user_id=user_id))
 
     async def claim(self, user_id: int, job_id: str) -> Decision:
         """Atomically check the user's cooldown and, if allowed, mark ``job_id`` running."""
-        async with self._transaction():
-            now = self._clock()
-            state = await self._read_cooldown(user_id)
-            decision = decide(state, now)
-            if decision.allowed:
-                await self._write_cooldown(
-                    user_id,
-                    CooldownState(state.available_at, running_job=job_id, running_since=now),
-                )
+        return await self._write(
+            functools.partial(self._claim, user_id=user_id, job_id=job_id, exempt=False)
+        )
+
+    def _claim(
+        self, db: sqlite3.Connection, *, user_id: int, job_id: str, exempt: bool
+    ) -> Decision:
+        now = self._clock()
+        state = _cooldown_of(db, user_id=user_id)
+        # An exempt member skips the cooldown, not the one-job-at-a-time rule.
+        seen = CooldownState(0.0, state.running_job, state.running_since) if exempt else state
+        decision = decide(seen, now)
+        if decision.allowed:
+            _store_cooldown(
+                db,
+                user_id,
+                CooldownState(state.available_at, running_job=job_id, running_since=now),
+            )
         return decision
 
     async def release(
         self, user_id: int, job_id: str, *, delivered: bool, cooldown_seconds: float
     ) -> None:
         """End ``job_id``'s claim; a delivered job starts the user's cooldown."""
-        async with self._transaction():
-            state = await self._read_cooldown(user_id)
+
+        def work(db: sqlite3.Connection) -> None:
+            state = _cooldown_of(db, user_id=user_id)
             new_state = after_finish(
                 state, job_id, delivered=delivered, cooldown_seconds=cooldown_seconds
             )
             if new_state != state:
-                await self._write_cooldown(user_id, new_state)
+                _store_cooldown(db, user_id, new_state)
+
+        await self._write(work)
 
     async def cooldown_state(self, user_id: int) -> CooldownState:
         return await self._read_cooldown(user_id)
@@ -245,16 +274,9 @@ class SqliteStore:
     async def claim_exempt(self, user_id: int, job_id: str) -> Decision:
         """Like ``claim`` for a member exempt from the cooldown: only one job at a time
         holds. The stored cooldown is kept for when the exemption ends."""
-        async with self._transaction():
-            now = self._clock()
-            state = await self._read_cooldown(user_id)
-            decision = decide(CooldownState(0.0, state.running_job, state.running_since), now)
-            if decision.allowed:
-                await self._write_cooldown(
-                    user_id,
-                    CooldownState(state.available_at, running_job=job_id, running_since=now),
-                )
-        return decision
+        return await self._write(
+            functools.partial(self._claim, user_id=user_id, job_id=job_id, exempt=True)
+        )
 
     # -- small settings ----------------------------------------------------------------
 
@@ -284,8 +306,8 @@ class SqliteStore:
         params: dict[str, Any],
         locale: str | None = None,
     ) -> None:
-        async with self._transaction() as db:
-            await db.execute(
+        def work(db: sqlite3.Connection) -> None:
+            db.execute(
                 "INSERT INTO jobs (id, user_id, guild_id, channel_id, prompt, params, state,"
                 " created_at, locale) VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?)",
                 (
@@ -300,6 +322,8 @@ class SqliteStore:
                 ),
             )
 
+        await self._write(work)
+
     async def finish_job(
         self,
         job_id: str,
@@ -309,8 +333,8 @@ class SqliteStore:
         cost_usd_ticks: int | None = None,
         message_ids: Sequence[int] = (),
     ) -> None:
-        async with self._transaction() as db:
-            await db.execute(
+        def work(db: sqlite3.Connection) -> None:
+            db.execute(
                 "UPDATE jobs SET state = 'done', outcome = ?, images = ?, cost_usd_ticks = ?,"
                 " finished_at = ?, message_ids = ? WHERE id = ?",
                 (
@@ -322,6 +346,8 @@ class SqliteStore:
                     job_id,
                 ),
             )
+
+        await self._write(work)
 
     async def get_job(self, job_id: str) -> JobRecord | None:
         async with self.db.execute(
@@ -375,8 +401,9 @@ class SqliteStore:
         if state not in journal.UNFINISHED:
             raise ValueError(f"a job is journaled unfinished, not {state!r}")
         now = self._clock()
-        async with self._transaction() as db:
-            await db.execute(
+
+        def work(db: sqlite3.Connection) -> None:
+            db.execute(
                 "INSERT INTO jobs (id, user_id, guild_id, channel_id, prompt, params, state,"
                 " created_at, locale, interaction_id, application_id, interaction_token,"
                 " token_expires_at, reservation, cooldown_seconds, owner, lease_until,"
@@ -403,16 +430,21 @@ class SqliteStore:
                 ),
             )
 
+        await self._write(work)
+
     async def journal_state(self, job_id: str, state: str) -> bool:
         """Move an unfinished job to ``state``; False if it is closed or unknown."""
         if state not in journal.UNFINISHED:
             raise ValueError(f"use close_job to finish a job, not state {state!r}")
-        async with self._transaction() as db:
-            cursor = await db.execute(
+
+        def work(db: sqlite3.Connection) -> bool:
+            cursor = db.execute(
                 "UPDATE jobs SET state = ?, updated_at = ? WHERE id = ? AND state != 'done'",
                 (state, self._clock(), job_id),
             )
             return cursor.rowcount == 1
+
+        return await self._write(work)
 
     async def close_job(
         self,
@@ -429,8 +461,9 @@ class SqliteStore:
         say) or is unknown, so that a job is closed, refunded and told about only once.
         """
         now = self._clock()
-        async with self._transaction() as db:
-            cursor = await db.execute(
+
+        def work(db: sqlite3.Connection) -> bool:
+            cursor = db.execute(
                 "UPDATE jobs SET state = 'done', outcome = ?, images = ?, cost_usd_ticks = ?,"
                 " finished_at = ?, message_ids = ?, interaction_token = NULL, owner = NULL,"
                 " lease_until = NULL, updated_at = ? WHERE id = ? AND state != 'done'",
@@ -445,6 +478,8 @@ class SqliteStore:
                 ),
             )
             return cursor.rowcount == 1
+
+        return await self._write(work)
 
     async def unfinished_jobs(self) -> list[JobRecord]:
         """Every job not closed yet, oldest first, whoever holds it."""
@@ -549,11 +584,12 @@ class SqliteStore:
 
     async def get_guild_settings(self, guild_id: int) -> GuildSettings:
         """A server's settings; the defaults for a server that never changed any."""
-        async with self.db.execute(
-            "SELECT document FROM guild_settings WHERE guild_id = ?", (guild_id,)
-        ) as cursor:
-            row = await cursor.fetchone()
-        return GuildSettings.from_json(None if row is None else str(row[0]))
+        rows = list(
+            await self.db.execute_fetchall(
+                "SELECT document FROM guild_settings WHERE guild_id = ?", (guild_id,)
+            )
+        )
+        return GuildSettings.from_json(str(rows[0][0]) if rows else None)
 
     async def update_guild_settings(
         self, guild_id: int, change: Callable[[GuildSettings], GuildSettings]
@@ -582,18 +618,7 @@ class SqliteStore:
     # -- daily image counters ----------------------------------------------------------
 
     async def _read_usage(self, day: str, scope: str) -> int:
-        async with self.db.execute(
-            "SELECT images FROM usage WHERE day = ? AND scope = ?", (day, scope)
-        ) as cursor:
-            row = await cursor.fetchone()
-        return 0 if row is None else int(row[0])
-
-    async def _add_usage(self, day: str, scope: str, images: int) -> None:
-        await self.db.execute(
-            "INSERT INTO usage (day, scope, images) VALUES (?, ?, ?)"
-            " ON CONFLICT(day, scope) DO UPDATE SET images = MAX(0, images + excluded.images)",
-            (day, scope, images),
-        )
+        return await self._in_thread(functools.partial(_usage_of, day=day, scope=scope))
 
     async def reserve_images(
         self,
@@ -610,11 +635,12 @@ class SqliteStore:
         limit. A limit of 0 is no limit (the images are still counted). In a direct message
         (``guild_id`` None) only the member's counter applies.
         """
-        async with self._transaction():
+
+        def work(db: sqlite3.Connection) -> quota.QuotaDecision:
             now = self._clock()
             day = quota.day_key(now)
             if self._pruned_day != day:
-                await self.db.execute(
+                db.execute(
                     "DELETE FROM usage WHERE day < ?",
                     (quota.day_key(now - quota.KEEP_DAYS * quota.SECONDS_PER_DAY),),
                 )
@@ -623,31 +649,36 @@ class SqliteStore:
             server = None if guild_id is None else quota.guild_scope(guild_id)
             decision = quota.decide(
                 images,
-                user_used=await self._read_usage(day, user),
+                user_used=_usage_of(db, day=day, scope=user),
                 user_limit=user_limit,
-                guild_used=0 if server is None else await self._read_usage(day, server),
+                guild_used=0 if server is None else _usage_of(db, day=day, scope=server),
                 guild_limit=0 if server is None else guild_limit,
                 resets_at=quota.next_reset(now),
             )
             if not decision.allowed:
                 return decision
-            await self._add_usage(day, user, images)
+            _add_usage(db, day, user, images)
             if server is not None:
-                await self._add_usage(day, server, images)
-        reservation = quota.Reservation(day, user, server, images)
-        return quota.QuotaDecision(
-            decision.verdict, resets_at=decision.resets_at, reservation=reservation
-        )
+                _add_usage(db, day, server, images)
+            reservation = quota.Reservation(day, user, server, images)
+            return quota.QuotaDecision(
+                decision.verdict, resets_at=decision.resets_at, reservation=reservation
+            )
+
+        return await self._write(work)
 
     async def refund_images(self, reservation: quota.Reservation, images: int) -> None:
         """Give back ``images`` of a reservation, to the day it was made on."""
         images = min(images, reservation.images)
         if images <= 0:
             return
-        async with self._transaction():
-            await self._add_usage(reservation.day, reservation.user_scope, -images)
+
+        def work(db: sqlite3.Connection) -> None:
+            _add_usage(db, reservation.day, reservation.user_scope, -images)
             if reservation.guild_scope is not None:
-                await self._add_usage(reservation.day, reservation.guild_scope, -images)
+                _add_usage(db, reservation.day, reservation.guild_scope, -images)
+
+        await self._write(work)
 
     async def usage_today(self, guild_id: int | None, user_id: int) -> quota.Usage:
         """Today's counters of a member where they are, and when they start again."""
@@ -656,6 +687,56 @@ class SqliteStore:
         user = await self._read_usage(day, quota.user_scope(guild_id, user_id))
         server = 0 if guild_id is None else await self._read_usage(day, quota.guild_scope(guild_id))
         return quota.Usage(day, user, server, quota.next_reset(now))
+
+
+# -- statements run on the database thread (see SqliteStore._in_thread) -----------------
+
+
+def _immediate(work: Callable[[sqlite3.Connection], _T], db: sqlite3.Connection) -> _T:
+    """``work`` between ``BEGIN IMMEDIATE`` and ``COMMIT``; ``ROLLBACK`` if it raises."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        result = work(db)
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+    return result
+
+
+def _cooldown_of(db: sqlite3.Connection, *, user_id: int) -> CooldownState:
+    row = db.execute(
+        "SELECT available_at, running_job, running_since FROM cooldowns WHERE user_id = ?",
+        (user_id,),
+    ).fetchone()
+    if row is None:
+        return CooldownState()
+    return CooldownState(available_at=row[0], running_job=row[1], running_since=row[2])
+
+
+def _store_cooldown(db: sqlite3.Connection, user_id: int, state: CooldownState) -> None:
+    db.execute(
+        "INSERT INTO cooldowns (user_id, available_at, running_job, running_since)"
+        " VALUES (?, ?, ?, ?) ON CONFLICT(user_id) DO UPDATE SET"
+        " available_at = excluded.available_at, running_job = excluded.running_job,"
+        " running_since = excluded.running_since",
+        (user_id, state.available_at, state.running_job, state.running_since),
+    )
+
+
+def _usage_of(db: sqlite3.Connection, *, day: str, scope: str) -> int:
+    row = db.execute(
+        "SELECT images FROM usage WHERE day = ? AND scope = ?", (day, scope)
+    ).fetchone()
+    return 0 if row is None else int(row[0])
+
+
+def _add_usage(db: sqlite3.Connection, day: str, scope: str, images: int) -> None:
+    db.execute(
+        "INSERT INTO usage (day, scope, images) VALUES (?, ?, ?)"
+        " ON CONFLICT(day, scope) DO UPDATE SET images = MAX(0, images + excluded.images)",
+        (day, scope, images),
+    )
 
 
 # -- job rows -------------------------------------------------------------------------
