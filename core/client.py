@@ -2,19 +2,23 @@
 
 One :class:`ImageClient` per process, sharing the bot's ``aiohttp.ClientSession``. It
 retries what is worth retrying per :class:`RetryPolicy`, downloads URL answers at once,
-verifies every image off the event loop, and turns every API-side failure into a
+verifies every image off the event loop (on a few threads of its own, see
+:data:`DECODE_THREADS`), and turns every API-side failure into a
 :class:`GenerationError` whose detail never carries the key.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
+import os
 import random
 import time
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 import aiohttp
 import yarl
@@ -49,6 +53,12 @@ MAX_DOWNLOAD_PAUSE = 2.0
 #: Redirects followed (each hop checked against the URL policy) when downloading.
 MAX_DOWNLOAD_REDIRECTS = 3
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
+#: Threads that decode and verify images, for all jobs together: as many as there are
+#: cores, so one large answer uses them all, and no more, so that under load the threads
+#: leave the event loop its share of the interpreter (a dozen of them starve it).
+DECODE_THREADS = max(1, os.cpu_count() or 1)
+
+_T = TypeVar("_T")
 
 
 class ImageClient:
@@ -94,6 +104,7 @@ class ImageClient:
         self._download_timeout = aiohttp.ClientTimeout(
             total=download_timeout, sock_connect=min(CONNECT_TIMEOUT, download_timeout)
         )
+        self._decoding = asyncio.Semaphore(DECODE_THREADS)
         self._headers = {
             "Authorization": f"Bearer {api_key}",
             "Content-Type": "application/json",
@@ -135,11 +146,24 @@ class ImageClient:
         payload, request_id, attempts = await self._post_with_retries(body, started)
         api_seconds = time.monotonic() - started
 
-        decode_started = time.monotonic()
-        # Answers run to tens of MB: JSON, base64 and image decoding all leave the event
-        # loop, in a single thread hop.
-        parsed, decoded = await asyncio.to_thread(_parse_and_decode, payload)
-        decode_seconds = time.monotonic() - decode_started
+        # Answers run to tens of MB: the JSON and every image are decoded off the event
+        # loop, the images side by side on the decode threads. A few answers at a time,
+        # in the order they came: the others wait as they arrived rather than all being
+        # turned into text at once (which would hold each twice in memory).
+        async with self._decoding:
+            decode_started = time.monotonic()
+            parsed = await _off_loop(_parse_answer, payload)
+            del payload  # the items carry what is needed; the answer itself can go
+            b64_indices = [
+                i
+                for i, item in enumerate(parsed.items)
+                if not item.withheld and item.b64 is not None
+            ]
+            outcomes = await asyncio.gather(
+                *(_off_loop(_decode_item, parsed.items[i]) for i in b64_indices)
+            )
+            decode_seconds = time.monotonic() - decode_started
+        decoded: dict[int, ImageFile | str] = dict(zip(b64_indices, outcomes, strict=True))
 
         url_indices = [
             i
@@ -151,7 +175,7 @@ class ImageClient:
             blobs = await asyncio.gather(*(self._download(parsed.items[i]) for i in url_indices))
             api_seconds += time.monotonic() - download_started
             verify_started = time.monotonic()
-            verified = await asyncio.to_thread(_verify_many, blobs)
+            verified = await asyncio.gather(*(_off_loop(_verify_blob, blob) for blob in blobs))
             decode_seconds += time.monotonic() - verify_started
             for index, outcome in zip(url_indices, verified, strict=True):
                 decoded[index] = outcome
@@ -228,7 +252,7 @@ class ImageClient:
 
     async def _post_with_retries(
         self, body: bytes, started: float
-    ) -> tuple[bytes, str | None, int]:
+    ) -> tuple[list[bytes], str | None, int]:
         attempt = 0
         while True:
             attempt += 1
@@ -260,7 +284,7 @@ class ImageClient:
             else:
                 return payload, request_id, attempt
 
-    async def _post_once(self, body: bytes) -> tuple[bytes, str | None]:
+    async def _post_once(self, body: bytes) -> tuple[list[bytes], str | None]:
         try:
             async with self._session.post(
                 self._endpoint,
@@ -271,7 +295,8 @@ class ImageClient:
             ) as resp:
                 request_id = resp.headers.get("x-request-id")
                 if 200 <= resp.status < 300:
-                    return await _read_capped(resp, self._max_response_bytes, "answer"), request_id
+                    chunks = await _read_chunks(resp, self._max_response_bytes, "answer")
+                    return chunks, request_id
                 error_body = await _read_prefix(resp, MAX_ERROR_BODY_BYTES)
                 raise classify_error(resp.status, error_body, resp.headers, api_key=self._api_key)
         except GenerationError:
@@ -370,6 +395,12 @@ def _origin(url: yarl.URL) -> tuple[str, str, int | None]:
 
 
 async def _read_capped(resp: aiohttp.ClientResponse, cap: int, what: str) -> bytes:
+    return b"".join(await _read_chunks(resp, cap, what))
+
+
+async def _read_chunks(resp: aiohttp.ClientResponse, cap: int, what: str) -> list[bytes]:
+    """The body as it arrived, at most ``cap`` bytes; joining tens of MB is left to a
+    thread (``bytes.join`` lets go of the GIL), since on the event loop it stalls it."""
     length = resp.content_length
     if length is not None and length > cap:
         raise BadResponse(f"{what} of {length} bytes exceeds the {cap}-byte limit")
@@ -381,7 +412,7 @@ async def _read_capped(resp: aiohttp.ClientResponse, cap: int, what: str) -> byt
             # Leaving the context closes the connection instead of draining the rest.
             raise BadResponse(f"{what} exceeds the {cap}-byte limit")
         chunks.append(chunk)
-    return b"".join(chunks)
+    return chunks
 
 
 async def _read_prefix(resp: aiohttp.ClientResponse, limit: int) -> bytes:
@@ -398,29 +429,34 @@ async def _read_prefix(resp: aiohttp.ClientResponse, limit: int) -> bytes:
     return bytes(buffer)
 
 
-def _parse_and_decode(payload: bytes) -> tuple[ParsedResponse, dict[int, ImageFile | str]]:
-    """Parse an answer and verify its base64 images; URL items are left for download."""
-    parsed = parse_generation_response(payload)
-    decoded: dict[int, ImageFile | str] = {}
-    for index, item in enumerate(parsed.items):
-        if item.withheld or item.b64 is None:
-            continue
-        try:
-            decoded[index] = decode_and_verify(item)
-        except BadResponse as exc:
-            decoded[index] = exc.detail
-    return parsed, decoded
+@functools.cache
+def _decode_pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=DECODE_THREADS, thread_name_prefix="image-decode")
 
 
-def _verify_many(blobs: Sequence[bytes | str]) -> list[ImageFile | str]:
-    """Verify downloaded images; reasons for failed downloads pass through."""
-    results: list[ImageFile | str] = []
-    for blob in blobs:
-        if isinstance(blob, str):
-            results.append(blob)
-            continue
-        try:
-            results.append(verify_image(blob))
-        except BadResponse as exc:
-            results.append(exc.detail)
-    return results
+async def _off_loop(work: Callable[..., _T], *args: Any) -> _T:
+    """``work(*args)`` on a decode thread."""
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(_decode_pool(), functools.partial(work, *args))
+
+
+def _parse_answer(chunks: list[bytes]) -> ParsedResponse:
+    return parse_generation_response(b"".join(chunks))
+
+
+def _decode_item(item: ParsedItem) -> ImageFile | str:
+    """The verified image of a base64 item, or the reason it is unusable."""
+    try:
+        return decode_and_verify(item)
+    except BadResponse as exc:
+        return exc.detail
+
+
+def _verify_blob(blob: bytes | str) -> ImageFile | str:
+    """A downloaded image verified; the reason a download failed passes through."""
+    if isinstance(blob, str):
+        return blob
+    try:
+        return verify_image(blob)
+    except BadResponse as exc:
+        return exc.detail
