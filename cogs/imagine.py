@@ -24,6 +24,7 @@ import re
 import secrets
 import time
 from collections.abc import Coroutine
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import discord
@@ -67,9 +68,7 @@ JOB_DEADLINE_SECONDS = 12 * 60.0
 MAX_REPLANS = 12
 
 #: Result buttons: the job id in the custom id is all they need, so they outlive restarts.
-REROLL_TEMPLATE = r"imagine:reroll:(?P<job>[0-9a-f]{6,32})"
-DELETE_TEMPLATE = r"imagine:delete:(?P<job>[0-9a-f]{6,32})"
-CANCEL_TEMPLATE = r"imagine:cancel:(?P<job>[0-9a-f]{6,32})"
+JOB_BUTTON_TEMPLATE = r"imagine:(?P<action>reroll|delete|cancel):(?P<job>[0-9a-f]{6,32})"
 
 #: A waiting job's place in line is shown at most this often (Discord rate-limits edits,
 #: and a long line moving fast would otherwise flood it).
@@ -175,20 +174,40 @@ def fit_images(images: list[ImageFile | None], max_bytes: int) -> list[ImageFile
     return [None if image is None else shrink_image(image, max_bytes) for image in images]
 
 
-class RerollButton(
-    discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]], template=REROLL_TEMPLATE
-):
-    """Re-roll: the same parameters again, for whoever presses (under their own limits)."""
+@dataclass(frozen=True, slots=True)
+class _ButtonKind:
+    label_key: str
+    emoji: str | None
+    #: The cog's method that handles a press: ``(interaction, job_id) -> None``.
+    handler: str
 
-    def __init__(self, job_id: str, label: str | None = None) -> None:
+
+_BUTTON_KINDS = {
+    "reroll": _ButtonKind("button_reroll", "🎲", "reroll"),
+    "delete": _ButtonKind("button_delete", "🗑️", "delete_result"),
+    "cancel": _ButtonKind("button_cancel", None, "cancel_job"),
+}
+
+
+class JobButton(
+    discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]], template=JOB_BUTTON_TEMPLATE
+):
+    """A button acting on one job: Re-roll (the same parameters again, under the presser's
+    own limits), Delete (the requester or Manage Messages removes the result) or Cancel (the
+    requester takes a waiting job out of the line). All it needs is in its custom id, so it
+    keeps working after a restart."""
+
+    def __init__(self, action: str, job_id: str, label: str | None = None) -> None:
+        kind = _BUTTON_KINDS[action]
         super().__init__(
             discord.ui.Button(
-                label=label or text("button_reroll"),
-                emoji="🎲",
+                label=label or text(kind.label_key),
+                emoji=kind.emoji,
                 style=discord.ButtonStyle.secondary,
-                custom_id=f"imagine:reroll:{job_id}",
+                custom_id=f"imagine:{action}:{job_id}",
             )
         )
+        self.action = action
         self.job_id = job_id
 
     @classmethod
@@ -198,76 +217,13 @@ class RerollButton(
         item: discord.ui.Item[Any],
         match: re.Match[str],
         /,
-    ) -> RerollButton:
-        return cls(match["job"])
+    ) -> JobButton:
+        return cls(match["action"], match["job"])
 
     async def callback(self, interaction: discord.Interaction) -> None:
         cog = _cog_of(interaction)
         if cog is not None:
-            await cog.reroll(interaction, self.job_id)
-
-
-class DeleteButton(
-    discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]], template=DELETE_TEMPLATE
-):
-    """Delete: the requester, or anyone with Manage Messages, removes the result."""
-
-    def __init__(self, job_id: str, label: str | None = None) -> None:
-        super().__init__(
-            discord.ui.Button(
-                label=label or text("button_delete"),
-                emoji="🗑️",
-                style=discord.ButtonStyle.secondary,
-                custom_id=f"imagine:delete:{job_id}",
-            )
-        )
-        self.job_id = job_id
-
-    @classmethod
-    async def from_custom_id(
-        cls,
-        interaction: discord.Interaction,
-        item: discord.ui.Item[Any],
-        match: re.Match[str],
-        /,
-    ) -> DeleteButton:
-        return cls(match["job"])
-
-    async def callback(self, interaction: discord.Interaction) -> None:
-        cog = _cog_of(interaction)
-        if cog is not None:
-            await cog.delete_result(interaction, self.job_id)
-
-
-class CancelButton(
-    discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]], template=CANCEL_TEMPLATE
-):
-    """Cancel: the requester takes a waiting job out of the line."""
-
-    def __init__(self, job_id: str, label: str | None = None) -> None:
-        super().__init__(
-            discord.ui.Button(
-                label=label or text("button_cancel"),
-                style=discord.ButtonStyle.secondary,
-                custom_id=f"imagine:cancel:{job_id}",
-            )
-        )
-        self.job_id = job_id
-
-    @classmethod
-    async def from_custom_id(
-        cls,
-        interaction: discord.Interaction,
-        item: discord.ui.Item[Any],
-        match: re.Match[str],
-        /,
-    ) -> CancelButton:
-        return cls(match["job"])
-
-    async def callback(self, interaction: discord.Interaction) -> None:
-        cog = _cog_of(interaction)
-        if cog is not None:
-            await cog.cancel_job(interaction, self.job_id)
+            await getattr(cog, _BUTTON_KINDS[self.action].handler)(interaction, self.job_id)
 
 
 def _cog_of(interaction: discord.Interaction) -> ImagineCog | None:
@@ -279,15 +235,15 @@ def _cog_of(interaction: discord.Interaction) -> ImagineCog | None:
 def result_view(job_id: str, locale: str | None) -> discord.ui.View:
     """The buttons under a result, labelled in the requester's language."""
     view = discord.ui.View(timeout=None)
-    view.add_item(RerollButton(job_id, text("button_reroll", locale)))
-    view.add_item(DeleteButton(job_id, text("button_delete", locale)))
+    view.add_item(JobButton("reroll", job_id, text("button_reroll", locale)))
+    view.add_item(JobButton("delete", job_id, text("button_delete", locale)))
     return view
 
 
 def cancel_view(job_id: str, locale: str | None) -> discord.ui.View:
     """The Cancel button under a waiting job's place in line."""
     view = discord.ui.View(timeout=None)
-    view.add_item(CancelButton(job_id, text("button_cancel", locale)))
+    view.add_item(JobButton("cancel", job_id, text("button_cancel", locale)))
     return view
 
 
@@ -359,13 +315,13 @@ class ImagineCog(commands.Cog):
     async def cog_load(self) -> None:
         self.bot.tree.add_command(self.command)
         self.bot.tree.add_command(self.quota_command)
-        self.bot.add_dynamic_items(RerollButton, DeleteButton, CancelButton)
+        self.bot.add_dynamic_items(JobButton)
         self._sweeper = self._spawn(self._sweep_journal())
 
     async def cog_unload(self) -> None:
         self.bot.tree.remove_command(self.command.name)
         self.bot.tree.remove_command(self.quota_command.name)
-        self.bot.remove_dynamic_items(RerollButton, DeleteButton, CancelButton)
+        self.bot.remove_dynamic_items(JobButton)
         for task in self._background:
             task.cancel()
 
