@@ -13,39 +13,15 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
+from config.settings import Settings
 from tests.fakes.discord_server import FakeDiscord
 from tests.fakes.image_api import FakeImageAPI
 
 REPO = Path(__file__).resolve().parents[2]
 BOT_SCRIPT = REPO / "bot.py"
-#: Variables the bot reads; cleared from the inherited environment so a developer's shell
-#: cannot leak into a test.
-_BOT_VARIABLES = (
-    "DISCORD_TOKEN",
-    "GROK_API_KEY",
-    "GROK_API_BASE_URL",
-    "DISCORD_API_BASE_URL",
-    "DISCORD_GATEWAY_URL",
-    "DATABASE_PATH",
-    "REDIS_URL",
-    "COOLDOWN_SECONDS",
-    "GROK_MODELS",
-    "GROK_DEFAULT_MODEL",
-    "GROK_RESPONSE_FORMAT",
-    "GROK_TIMEOUT_SECONDS",
-    "GROK_MAX_ATTEMPTS",
-    "DEV_GUILD_ID",
-    "LOG_LEVEL",
-    "DAILY_USER_QUOTA",
-    "DAILY_GUILD_BUDGET",
-    "ALLOW_DMS",
-    "GROK_MAX_RESPONSE_MB",
-    "MAX_CONCURRENT_JOBS",
-    "MAX_QUEUED_JOBS",
-    "SHUTDOWN_GRACE_SECONDS",
-    "SHARD_COUNT",
-    "SHARD_IDS",
-)
+#: Variables the bot reads (one per setting); cleared from the inherited environment so a
+#: developer's shell cannot leak into a test.
+_BOT_VARIABLES = tuple(name.upper() for name in Settings.model_fields)
 
 
 def bot_environment(
