@@ -466,36 +466,41 @@ class ImagineCog(commands.Cog):
             raise errors.ShuttingDown() if self.queue.closed else errors.QueueFull()
         cooldown_seconds = self._cooldown(server, exempt=exempt)
 
-        claim = self.bot.store.claim_exempt if exempt else self.bot.store.claim
-        decision = await claim(user.id, job_id)
+        # The claim and the reservation in one step: a refused claim reserves nothing and a
+        # refused reservation takes no claim, so neither refusal leaves anything to undo.
+        admission = await self.bot.store.admit(
+            user_id=user.id,
+            job_id=job_id,
+            exempt=exempt,
+            guild_id=guild_id,
+            images=request.n,
+            user_limit=0 if exempt else self._user_limit(server),
+            guild_limit=self._guild_limit(server),
+        )
+        decision = admission.claim
         if not decision.allowed:
             report.outcome = decision.verdict.value
             report.log()
             if decision.retry_after > 0:
                 raise errors.OnCooldown(decision.retry_after)
             raise errors.AlreadyRunning()
+        quota = admission.quota
+        assert quota is not None
+        if not quota.allowed:
+            report.outcome = quota.verdict.value
+            report.log()
+            raise errors.DailyLimitReached(
+                quota.verdict.value,
+                limit=quota.limit,
+                left=quota.left,
+                needed=request.n,
+                resets_at=quota.resets_at,
+            )
 
-        reservation: Reservation | None = None
+        reservation = quota.reservation
         ticket: Ticket | None = None
         accepted = False
         try:
-            quota = await self.bot.store.reserve_images(
-                guild_id=guild_id,
-                user_id=user.id,
-                images=request.n,
-                user_limit=0 if exempt else self._user_limit(server),
-                guild_limit=self._guild_limit(server),
-            )
-            if not quota.allowed:
-                report.outcome = quota.verdict.value
-                raise errors.DailyLimitReached(
-                    quota.verdict.value,
-                    limit=quota.limit,
-                    left=quota.left,
-                    needed=request.n,
-                    resets_at=quota.resets_at,
-                )
-            reservation = quota.reservation
             ticket = self.queue.enter(job_id, user.id)
             if ticket is None:
                 report.outcome = "shutting_down" if self.queue.closed else "queue_full"

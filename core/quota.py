@@ -13,6 +13,8 @@ import datetime
 from dataclasses import dataclass
 from enum import Enum
 
+from core.cooldown import Decision
+
 SECONDS_PER_DAY = 24 * 3600
 #: How many days of counters the store keeps (the stats look at seven).
 KEEP_DAYS = 8
@@ -79,6 +81,22 @@ class QuotaDecision:
     @property
     def allowed(self) -> bool:
         return self.verdict is QuotaVerdict.ALLOWED
+
+
+@dataclass(frozen=True, slots=True)
+class Admission:
+    """A job's cooldown claim and image reservation, decided in one step (``Store.admit``).
+
+    ``quota`` is None when the claim was refused: nothing was reserved then. When the
+    reservation is refused, the claim was not taken either.
+    """
+
+    claim: Decision
+    quota: QuotaDecision | None = None
+
+    @property
+    def allowed(self) -> bool:
+        return self.claim.allowed and self.quota is not None and self.quota.allowed
 
 
 def decide(

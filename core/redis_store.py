@@ -131,6 +131,48 @@ end
 return {1, user_used, guild_used}
 """
 
+#: The claim and the reservation together (``_CLAIM`` then ``_RESERVE``), all or nothing.
+#: KEYS: cooldown hash, the member's counter [, the server's counter]; ARGV: now, job id,
+#: exempt (1/0), stale seconds, keep seconds, images, member limit, server limit, seconds to
+#: keep the counters. Returns {claimed (1/0), available_at, running_job, running_since} as
+#: read, then {reserved (1/0), member used, server used} as read (zeros if not claimed).
+_ADMIT = """
+local state = redis.call('HMGET', KEYS[1], 'available_at', 'running_job', 'running_since')
+local now = tonumber(ARGV[1])
+local available = tonumber(state[1]) or 0
+local since = tonumber(state[3])
+local running = state[2] and since and now - since < tonumber(ARGV[4])
+local waiting = ARGV[3] ~= '1' and available > now
+local a, r, s = state[1] or '', state[2] or '', state[3] or ''
+if running or waiting then
+    return {0, a, r, s, 0, 0, 0}
+end
+local images = tonumber(ARGV[6])
+local function fits(used, limit)
+    return limit <= 0 or images <= math.max(0, limit - used)
+end
+local user_used = tonumber(redis.call('GET', KEYS[2]) or '0')
+local guild_used = 0
+if KEYS[3] then
+    guild_used = tonumber(redis.call('GET', KEYS[3]) or '0')
+end
+local allowed = fits(user_used, tonumber(ARGV[7]))
+if KEYS[3] and not fits(guild_used, tonumber(ARGV[8])) then
+    allowed = false
+end
+if not allowed then
+    return {1, a, r, s, 0, user_used, guild_used}
+end
+redis.call('HSET', KEYS[1], 'running_job', ARGV[2], 'running_since', ARGV[1])
+local matters = math.max(available - now, tonumber(ARGV[4]))
+redis.call('EXPIRE', KEYS[1], math.ceil(matters + tonumber(ARGV[5])))
+for i = 2, #KEYS do
+    redis.call('INCRBY', KEYS[i], images)
+    redis.call('EXPIRE', KEYS[i], ARGV[9])
+end
+return {1, a, r, s, 1, user_used, guild_used}
+"""
+
 #: KEYS: counters; ARGV[1]: images to give back. A counter never goes below zero, and one
 #: already gone (its day long past) stays gone.
 _REFUND = """
@@ -249,6 +291,7 @@ class _Scripts:
         self.claim = client.register_script(_CLAIM)
         self.release = client.register_script(_RELEASE)
         self.reserve = client.register_script(_RESERVE)
+        self.admit = client.register_script(_ADMIT)
         self.refund = client.register_script(_REFUND)
         self.record_job = client.register_script(_RECORD_JOB)
         self.finish_job = client.register_script(_FINISH_JOB)
@@ -331,6 +374,49 @@ def _job_of(job_id: str, raw: Mapping[Any, Any]) -> JobRecord:
         lease_until=_float_or_none(record.get("lease_until")),
         updated_at=_float_or_none(record.get("updated_at")),
     )
+
+
+def _claim_decision(
+    now: float,
+    exempt: bool,
+    available: bytes | str | None,
+    running_job: bytes | str | None,
+    running_since: bytes | str | None,
+) -> Decision:
+    """The claim's decision from the cooldown a script read."""
+    state = CooldownState(
+        available_at=0.0 if exempt else _float_or_none(available) or 0.0,
+        running_job=_text(running_job) or None,
+        running_since=_float_or_none(running_since),
+    )
+    return decide(state, now)
+
+
+def _quota_decision(
+    images: int,
+    *,
+    day: str,
+    user: str,
+    server: str | None,
+    user_used: int,
+    user_limit: int,
+    guild_used: int,
+    guild_limit: int,
+    resets_at: float,
+) -> quota.QuotaDecision:
+    """The reservation's decision from the counters a script read."""
+    decision = quota.decide(
+        images,
+        user_used=user_used,
+        user_limit=user_limit,
+        guild_used=guild_used,
+        guild_limit=guild_limit,
+        resets_at=resets_at,
+    )
+    if not decision.allowed:
+        return decision
+    reservation = quota.Reservation(day, user, server, images)
+    return quota.QuotaDecision(decision.verdict, resets_at=resets_at, reservation=reservation)
 
 
 def _oldest_first(job: JobRecord) -> tuple[float, str]:
@@ -427,12 +513,68 @@ class RedisStore:
                 COOLDOWN_KEEP_SECONDS,
             ],
         )
-        state = CooldownState(
-            available_at=0.0 if exempt else _float_or_none(available) or 0.0,
-            running_job=running_job or None,
-            running_since=_float_or_none(running_since),
+        return _claim_decision(now, exempt, available, running_job, running_since)
+
+    async def admit(
+        self,
+        *,
+        user_id: int,
+        job_id: str,
+        exempt: bool,
+        guild_id: int | None,
+        images: int,
+        user_limit: int,
+        guild_limit: int,
+    ) -> quota.Admission:
+        """``claim`` (or ``claim_exempt``) and ``reserve_images`` in one script: a refused
+        claim reserves nothing, a refused reservation takes no claim, and no other process
+        sees one without the other."""
+        now = self._clock()
+        day, user, server, resets_at, keep = self._quota_scopes(now, guild_id, user_id)
+        if server is None:
+            guild_limit = 0
+        keys = [self._key("cooldown", user_id), self._counter(day, user)]
+        if server is not None:
+            keys.append(self._counter(day, server))
+        (
+            _,
+            available,
+            running_job,
+            running_since,
+            _,
+            user_used,
+            guild_used,
+        ) = await self.scripts.admit(
+            keys=keys,
+            args=[
+                _time(now),
+                job_id,
+                int(exempt),
+                _time(STALE_RUNNING_SECONDS),
+                COOLDOWN_KEEP_SECONDS,
+                images,
+                user_limit,
+                guild_limit,
+                keep,
+            ],
         )
-        return decide(state, now)
+        decision = _claim_decision(now, exempt, available, running_job, running_since)
+        if not decision.allowed:
+            return quota.Admission(decision)
+        return quota.Admission(
+            decision,
+            _quota_decision(
+                images,
+                day=day,
+                user=user,
+                server=server,
+                user_used=int(user_used),
+                user_limit=user_limit,
+                guild_used=int(guild_used),
+                guild_limit=guild_limit,
+                resets_at=resets_at,
+            ),
+        )
 
     async def release(
         self, user_id: int, job_id: str, *, delivered: bool, cooldown_seconds: float
@@ -787,31 +929,41 @@ class RedisStore:
         counted). In a direct message (``guild_id`` None) only the member's counter applies.
         """
         now = self._clock()
-        day = quota.day_key(now)
-        resets_at = quota.next_reset(now)
-        user = quota.user_scope(guild_id, user_id)
-        server = None if guild_id is None else quota.guild_scope(guild_id)
+        day, user, server, resets_at, keep = self._quota_scopes(now, guild_id, user_id)
         if server is None:
             guild_limit = 0
         keys = [self._counter(day, user)]
         if server is not None:
             keys.append(self._counter(day, server))
-        keep = math.ceil(resets_at - now + COUNTER_KEEP_SECONDS)
         _, user_used, guild_used = await self.scripts.reserve(
             keys=keys, args=[images, user_limit, guild_limit, keep]
         )
-        decision = quota.decide(
+        return _quota_decision(
             images,
+            day=day,
+            user=user,
+            server=server,
             user_used=int(user_used),
             user_limit=user_limit,
             guild_used=int(guild_used),
             guild_limit=guild_limit,
             resets_at=resets_at,
         )
-        if not decision.allowed:
-            return decision
-        reservation = quota.Reservation(day, user, server, images)
-        return quota.QuotaDecision(decision.verdict, resets_at=resets_at, reservation=reservation)
+
+    @staticmethod
+    def _quota_scopes(
+        now: float, guild_id: int | None, user_id: int
+    ) -> tuple[str, str, str | None, float, int]:
+        """Today, the member's and the server's scopes, the next reset, and how long the
+        counters are kept."""
+        resets_at = quota.next_reset(now)
+        return (
+            quota.day_key(now),
+            quota.user_scope(guild_id, user_id),
+            None if guild_id is None else quota.guild_scope(guild_id),
+            resets_at,
+            math.ceil(resets_at - now + COUNTER_KEEP_SECONDS),
+        )
 
     async def refund_images(self, reservation: quota.Reservation, images: int) -> None:
         """Give back ``images`` of a reservation, to the day it was made on."""

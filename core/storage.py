@@ -240,18 +240,54 @@ class SqliteStore:
     def _claim(
         self, db: sqlite3.Connection, *, user_id: int, job_id: str, exempt: bool
     ) -> Decision:
+        decision, take = self._check_claim(db, user_id=user_id, job_id=job_id, exempt=exempt)
+        if decision.allowed:
+            take()
+        return decision
+
+    def _check_claim(
+        self, db: sqlite3.Connection, *, user_id: int, job_id: str, exempt: bool
+    ) -> tuple[Decision, Callable[[], None]]:
+        """The claim's decision, and what takes it (to call only if it is allowed)."""
         now = self._clock()
         state = _cooldown_of(db, user_id=user_id)
         # An exempt member skips the cooldown, not the one-job-at-a-time rule.
         seen = CooldownState(0.0, state.running_job, state.running_since) if exempt else state
-        decision = decide(seen, now)
-        if decision.allowed:
-            _store_cooldown(
+        claimed = CooldownState(state.available_at, running_job=job_id, running_since=now)
+        return decide(seen, now), functools.partial(_store_cooldown, db, user_id, claimed)
+
+    async def admit(
+        self,
+        *,
+        user_id: int,
+        job_id: str,
+        exempt: bool,
+        guild_id: int | None,
+        images: int,
+        user_limit: int,
+        guild_limit: int,
+    ) -> quota.Admission:
+        """``claim`` (or ``claim_exempt``) and ``reserve_images`` in one transaction and
+        one round trip: a refused claim reserves nothing, a refused reservation takes no
+        claim."""
+
+        def work(db: sqlite3.Connection) -> quota.Admission:
+            decision, take = self._check_claim(db, user_id=user_id, job_id=job_id, exempt=exempt)
+            if not decision.allowed:
+                return quota.Admission(decision)
+            reserved = self._reserve(
                 db,
-                user_id,
-                CooldownState(state.available_at, running_job=job_id, running_since=now),
+                guild_id=guild_id,
+                user_id=user_id,
+                images=images,
+                user_limit=user_limit,
+                guild_limit=guild_limit,
             )
-        return decision
+            if reserved.allowed:
+                take()
+            return quota.Admission(decision, reserved)
+
+        return await self._write(work)
 
     async def release(
         self, user_id: int, job_id: str, *, delivered: bool, cooldown_seconds: float
@@ -636,36 +672,54 @@ class SqliteStore:
         (``guild_id`` None) only the member's counter applies.
         """
 
-        def work(db: sqlite3.Connection) -> quota.QuotaDecision:
-            now = self._clock()
-            day = quota.day_key(now)
-            if self._pruned_day != day:
-                db.execute(
-                    "DELETE FROM usage WHERE day < ?",
-                    (quota.day_key(now - quota.KEEP_DAYS * quota.SECONDS_PER_DAY),),
-                )
-                self._pruned_day = day
-            user = quota.user_scope(guild_id, user_id)
-            server = None if guild_id is None else quota.guild_scope(guild_id)
-            decision = quota.decide(
-                images,
-                user_used=_usage_of(db, day=day, scope=user),
+        return await self._write(
+            functools.partial(
+                self._reserve,
+                guild_id=guild_id,
+                user_id=user_id,
+                images=images,
                 user_limit=user_limit,
-                guild_used=0 if server is None else _usage_of(db, day=day, scope=server),
-                guild_limit=0 if server is None else guild_limit,
-                resets_at=quota.next_reset(now),
+                guild_limit=guild_limit,
             )
-            if not decision.allowed:
-                return decision
-            _add_usage(db, day, user, images)
-            if server is not None:
-                _add_usage(db, day, server, images)
-            reservation = quota.Reservation(day, user, server, images)
-            return quota.QuotaDecision(
-                decision.verdict, resets_at=decision.resets_at, reservation=reservation
-            )
+        )
 
-        return await self._write(work)
+    def _reserve(
+        self,
+        db: sqlite3.Connection,
+        *,
+        guild_id: int | None,
+        user_id: int,
+        images: int,
+        user_limit: int,
+        guild_limit: int,
+    ) -> quota.QuotaDecision:
+        now = self._clock()
+        day = quota.day_key(now)
+        if self._pruned_day != day:
+            db.execute(
+                "DELETE FROM usage WHERE day < ?",
+                (quota.day_key(now - quota.KEEP_DAYS * quota.SECONDS_PER_DAY),),
+            )
+            self._pruned_day = day
+        user = quota.user_scope(guild_id, user_id)
+        server = None if guild_id is None else quota.guild_scope(guild_id)
+        decision = quota.decide(
+            images,
+            user_used=_usage_of(db, day=day, scope=user),
+            user_limit=user_limit,
+            guild_used=0 if server is None else _usage_of(db, day=day, scope=server),
+            guild_limit=0 if server is None else guild_limit,
+            resets_at=quota.next_reset(now),
+        )
+        if not decision.allowed:
+            return decision
+        _add_usage(db, day, user, images)
+        if server is not None:
+            _add_usage(db, day, server, images)
+        reservation = quota.Reservation(day, user, server, images)
+        return quota.QuotaDecision(
+            decision.verdict, resets_at=decision.resets_at, reservation=reservation
+        )
 
     async def refund_images(self, reservation: quota.Reservation, images: int) -> None:
         """Give back ``images`` of a reservation, to the day it was made on."""

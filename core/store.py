@@ -192,6 +192,21 @@ class Store(Protocol):
         """Count ``images`` against today's member and server counters if both allow it,
         checked and counted in one step (a limit of 0 is no limit)."""
 
+    async def admit(
+        self,
+        *,
+        user_id: int,
+        job_id: str,
+        exempt: bool,
+        guild_id: int | None,
+        images: int,
+        user_limit: int,
+        guild_limit: int,
+    ) -> quota.Admission:
+        """What runs before a job is accepted, in one atomic step and one round trip:
+        ``claim`` (``claim_exempt`` if ``exempt``), then ``reserve_images``. A refused
+        claim reserves nothing (``quota`` is None); a refused reservation takes no claim."""
+
     async def refund_images(self, reservation: quota.Reservation, images: int) -> None:
         """Give back up to ``reservation.images`` images, to the day they were reserved on."""
 

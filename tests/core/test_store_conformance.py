@@ -228,6 +228,127 @@ async def test_a_refused_reservation_counts_nothing(store: Store) -> None:
     assert (usage.user_used, usage.guild_used) == (0, 2)
 
 
+# -- admitting a job: the claim and the reservation in one step ------------------------
+
+
+def admit(
+    store: Store,
+    user_id: int,
+    job_id: str,
+    *,
+    images: int = 1,
+    exempt: bool = False,
+    guild_id: int | None = 1,
+    user_limit: int = 0,
+    guild_limit: int = 0,
+) -> Any:
+    return store.admit(
+        user_id=user_id,
+        job_id=job_id,
+        exempt=exempt,
+        guild_id=guild_id,
+        images=images,
+        user_limit=user_limit,
+        guild_limit=guild_limit,
+    )
+
+
+async def test_an_admission_claims_and_reserves(store: Store, clock: Clock) -> None:
+    admission = await admit(store, 7, "a", images=2, user_limit=5, guild_limit=10)
+    assert admission.allowed
+    assert admission.claim.allowed
+    assert admission.quota is not None
+    assert admission.quota.reservation is not None
+    assert admission.quota.reservation.images == 2
+    state = await store.cooldown_state(7)
+    assert (state.running_job, state.running_since) == ("a", clock.now)
+    usage = await store.usage_today(1, 7)
+    assert (usage.user_used, usage.guild_used) == (2, 2)
+    # The same ending as a separate claim and reservation.
+    await store.refund_images(admission.quota.reservation, 2)
+    await store.release(7, "a", delivered=False, cooldown_seconds=60)
+    assert (await admit(store, 7, "b")).allowed
+
+
+async def test_fifty_parallel_admissions_never_overshoot(store: Store) -> None:
+    admissions = await asyncio.gather(
+        *(admit(store, 100 + i, f"job{i}", images=3, guild_limit=100) for i in range(50))
+    )
+    admitted = [a for a in admissions if a.allowed]
+    assert len(admitted) == 33
+    refused = [a for a in admissions if not a.allowed]
+    assert all(a.claim.allowed and a.quota is not None for a in refused)
+    assert all(a.quota.verdict is QuotaVerdict.GUILD and a.quota.left == 1 for a in refused)
+    assert (await store.usage_today(1, 100)).guild_used == 99
+    # Only the admitted hold a claim: the others may start again at once.
+    states = [await store.cooldown_state(100 + i) for i in range(50)]
+    assert sum(state.running_job is not None for state in states) == 33
+    again = await asyncio.gather(*(admit(store, 100 + i, f"again{i}", images=0) for i in range(50)))
+    assert sum(a.claim.verdict is Verdict.ALREADY_RUNNING for a in again) == 33
+
+
+async def test_parallel_admissions_of_one_member_let_exactly_one_through(store: Store) -> None:
+    admissions = await asyncio.gather(
+        *(admit(store, 7, f"job{i}", exempt=bool(i % 2), user_limit=50) for i in range(20))
+    )
+    assert sum(a.allowed for a in admissions) == 1
+    assert sum(a.claim.verdict is Verdict.ALREADY_RUNNING for a in admissions) == 19
+    assert all(a.quota is None for a in admissions if not a.claim.allowed)
+    assert (await store.usage_today(1, 7)).user_used == 1
+
+
+async def test_a_refused_claim_reserves_nothing(store: Store) -> None:
+    assert (await store.claim(7, "a")).allowed
+    await store.release(7, "a", delivered=True, cooldown_seconds=600)
+    admission = await admit(store, 7, "b", images=4)
+    assert admission.claim.verdict is Verdict.ON_COOLDOWN
+    assert admission.claim.retry_after == pytest.approx(600)
+    assert admission.quota is None
+    assert not admission.allowed
+    usage = await store.usage_today(1, 7)
+    assert (usage.user_used, usage.guild_used) == (0, 0)
+    assert (await store.cooldown_state(7)).running_job is None
+
+
+async def test_a_refused_reservation_takes_no_claim(store: Store) -> None:
+    assert (await admit(store, 7, "a", images=4, user_limit=5)).allowed
+    await store.release(7, "a", delivered=False, cooldown_seconds=60)
+    admission = await admit(store, 7, "b", images=2, user_limit=5)
+    assert admission.claim.allowed
+    assert not admission.allowed
+    assert admission.quota is not None
+    assert (admission.quota.verdict, admission.quota.left) == (QuotaVerdict.USER, 1)
+    assert admission.quota.reservation is None
+    assert (await store.cooldown_state(7)).running_job is None
+    assert (await store.usage_today(1, 7)).user_used == 4
+    # Nothing to undo: the next request that fits goes through.
+    assert (await admit(store, 7, "c", images=1, user_limit=5)).allowed
+
+
+async def test_an_exempt_admission_skips_the_cooldown_but_not_the_running_job(
+    store: Store,
+) -> None:
+    assert (await store.claim(7, "a")).allowed
+    await store.release(7, "a", delivered=True, cooldown_seconds=600)
+    assert (await admit(store, 7, "b")).claim.verdict is Verdict.ON_COOLDOWN
+    assert (await admit(store, 7, "c", exempt=True)).allowed
+    assert (await admit(store, 7, "d", exempt=True)).claim.verdict is Verdict.ALREADY_RUNNING
+    await store.release(7, "c", delivered=True, cooldown_seconds=0)
+    # The stored cooldown is kept for when the exemption ends.
+    decision = (await admit(store, 7, "e")).claim
+    assert decision.verdict is Verdict.ON_COOLDOWN
+    assert decision.retry_after == pytest.approx(600)
+
+
+async def test_an_admission_in_a_direct_message_has_no_server_budget(store: Store) -> None:
+    admission = await admit(store, 7, "a", images=3, guild_id=None, user_limit=3, guild_limit=1)
+    assert admission.allowed
+    assert admission.quota is not None
+    assert admission.quota.reservation is not None
+    assert admission.quota.reservation.guild_scope is None
+    assert (await store.usage_today(None, 7)).user_used == 3
+
+
 async def test_member_quota_and_refund(store: Store) -> None:
     first = await store.reserve_images(guild_id=1, user_id=7, images=4, user_limit=5, guild_limit=0)
     assert first.allowed
