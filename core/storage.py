@@ -138,6 +138,12 @@ class JobRecord:
         return self.state == journal.DONE
 
 
+#: Seconds a server's settings read from the file are used again before reading it anew.
+#: Changes made through the same store apply at once; this bounds how long another
+#: process sharing the file keeps using the settings it read before a change.
+SETTINGS_CACHE_SECONDS = 2.0
+
+
 class SqliteStore:
     """The bot's state in one SQLite file."""
 
@@ -149,6 +155,10 @@ class SqliteStore:
         self._lock = asyncio.Lock()
         #: The last day old usage counters were removed on (once a day is enough).
         self._pruned_day: str | None = None
+        #: Servers' settings as last read or written here, each with when to read it again.
+        self._settings: dict[int, tuple[float, GuildSettings]] = {}
+        #: Counts this store's settings changes: a read that a change overtook is not kept.
+        self._settings_changes = 0
 
     async def open(self) -> None:
         """Open (and create or migrate) the database file."""
@@ -619,13 +629,25 @@ class SqliteStore:
     # -- server settings ---------------------------------------------------------------
 
     async def get_guild_settings(self, guild_id: int) -> GuildSettings:
-        """A server's settings; the defaults for a server that never changed any."""
+        """A server's settings; the defaults for a server that never changed any.
+
+        Kept for :data:`SETTINGS_CACHE_SECONDS` after each read, so a burst of interactions
+        in one server reads the file once: every change made through this store applies at
+        once; one made by another process sharing the file, within that time.
+        """
+        cached = self._settings.get(guild_id)
+        if cached is not None and time.monotonic() < cached[0]:
+            return cached[1]
+        changes = self._settings_changes
         rows = list(
             await self.db.execute_fetchall(
                 "SELECT document FROM guild_settings WHERE guild_id = ?", (guild_id,)
             )
         )
-        return GuildSettings.from_json(str(rows[0][0]) if rows else None)
+        settings = GuildSettings.from_json(str(rows[0][0]) if rows else None)
+        if changes == self._settings_changes:
+            self._settings[guild_id] = (time.monotonic() + SETTINGS_CACHE_SECONDS, settings)
+        return settings
 
     async def update_guild_settings(
         self, guild_id: int, change: Callable[[GuildSettings], GuildSettings]
@@ -635,6 +657,8 @@ class SqliteStore:
         ``change`` runs inside the transaction: two admins changing settings at once both
         see their change kept. An exception from ``change`` leaves the settings as they were.
         """
+        self._settings_changes += 1
+        self._settings.pop(guild_id, None)
         async with self._transaction() as db:
             async with db.execute(
                 "SELECT document FROM guild_settings WHERE guild_id = ?", (guild_id,)
@@ -649,6 +673,9 @@ class SqliteStore:
                     " updated_at = excluded.updated_at",
                     (guild_id, after.to_json(), self._clock()),
                 )
+        # Counted again once written: a read begun while the change ran is not kept either.
+        self._settings_changes += 1
+        self._settings.pop(guild_id, None)
         return before, after
 
     # -- daily image counters ----------------------------------------------------------

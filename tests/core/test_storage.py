@@ -6,11 +6,13 @@ processes) is in ``test_store_conformance.py``, run against SQLite and Redis ali
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import aiosqlite
 import pytest
 
+from core import storage
 from core.cooldown import Verdict
 from core.guild_settings import GuildSettings
 from core.storage import MIGRATIONS, SqliteStore
@@ -84,3 +86,28 @@ async def test_an_old_database_is_migrated(tmp_path: Path) -> None:
         assert await store.get_guild_settings(1) == GuildSettings()
     finally:
         await store.close()
+
+
+async def test_server_settings_are_kept_briefly_and_dropped_on_a_change(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    now = [100.0]
+    monkeypatch.setattr(storage.time, "monotonic", lambda: now[0])
+    path = tmp_path / "db.sqlite3"
+    first, second = SqliteStore(path), SqliteStore(path)
+    await first.open()
+    await second.open()
+    try:
+        assert (await second.get_guild_settings(1)).max_n is None
+        # A change through a store applies to it at once.
+        await first.update_guild_settings(1, lambda s: replace(s, max_n=3))
+        assert (await first.get_guild_settings(1)).max_n == 3
+        await second.update_guild_settings(1, lambda s: replace(s, max_n=4))
+        assert (await second.get_guild_settings(1)).max_n == 4
+        # Another process's change, once the kept copy is out of date.
+        assert (await first.get_guild_settings(1)).max_n == 3
+        now[0] += storage.SETTINGS_CACHE_SECONDS
+        assert (await first.get_guild_settings(1)).max_n == 4
+    finally:
+        await first.close()
+        await second.close()
