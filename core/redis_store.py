@@ -69,24 +69,68 @@ SOCKET_TIMEOUT_SECONDS = 10.0
 # store turns what they read into a Decision with those very functions, and
 # tests/core/test_redis_store.py holds each script to its function over random states.
 
+# Lua shared by the claim, reservation and admission scripts, so that each rule is written
+# once: a script is this text followed by its own body.
+_CLAIM_LUA = """
+-- May a job claim this cooldown hash? Returns whether it is free, available_at as a
+-- number, and the three fields as read (empty strings where missing).
+local function read_claim(key, now, exempt, stale)
+    local state = redis.call('HMGET', key, 'available_at', 'running_job', 'running_since')
+    local available = tonumber(state[1]) or 0
+    local since = tonumber(state[3])
+    local running = state[2] and since and now - since < stale
+    local waiting = not exempt and available > now
+    return not (running or waiting), available, {state[1] or '', state[2] or '', state[3] or ''}
+end
+local function take_claim(key, job, now_text, now, available, stale, keep)
+    redis.call('HSET', key, 'running_job', job, 'running_since', now_text)
+    local matters = math.max(available - now, stale)
+    redis.call('EXPIRE', key, math.ceil(matters + keep))
+end
+"""
+
+_QUOTA_LUA = """
+-- Do ``images`` fit the member's counter and the server's (if any)? Returns whether they
+-- do and both counts as read.
+local function read_quota(user_key, guild_key, images, user_limit, guild_limit)
+    local function fits(used, limit)
+        return limit <= 0 or images <= math.max(0, limit - used)
+    end
+    local user_used = tonumber(redis.call('GET', user_key) or '0')
+    local guild_used = 0
+    if guild_key then
+        guild_used = tonumber(redis.call('GET', guild_key) or '0')
+    end
+    local allowed = fits(user_used, user_limit)
+    if guild_key and not fits(guild_used, guild_limit) then
+        allowed = false
+    end
+    return allowed, user_used, guild_used
+end
+local function take_quota(keys, first, images, keep)
+    for i = first, #keys do
+        redis.call('INCRBY', keys[i], images)
+        redis.call('EXPIRE', keys[i], keep)
+    end
+end
+"""
+
 #: KEYS[1] cooldown hash; ARGV: now, job id, exempt (1/0), stale seconds, keep seconds.
 #: Returns {claimed (1/0), available_at, running_job, running_since} as read.
-_CLAIM = """
-local state = redis.call('HMGET', KEYS[1], 'available_at', 'running_job', 'running_since')
+_CLAIM = (
+    _CLAIM_LUA
+    + """
 local now = tonumber(ARGV[1])
-local available = tonumber(state[1]) or 0
-local since = tonumber(state[3])
-local running = state[2] and since and now - since < tonumber(ARGV[4])
-local waiting = ARGV[3] ~= '1' and available > now
+local stale = tonumber(ARGV[4])
+local free, available, read = read_claim(KEYS[1], now, ARGV[3] == '1', stale)
 local claimed = 0
-if not running and not waiting then
-    redis.call('HSET', KEYS[1], 'running_job', ARGV[2], 'running_since', ARGV[1])
-    local matters = math.max(available - now, tonumber(ARGV[4]))
-    redis.call('EXPIRE', KEYS[1], math.ceil(matters + tonumber(ARGV[5])))
+if free then
+    take_claim(KEYS[1], ARGV[2], ARGV[1], now, available, stale, tonumber(ARGV[5]))
     claimed = 1
 end
-return {claimed, state[1] or '', state[2] or '', state[3] or ''}
+return {claimed, read[1], read[2], read[3]}
 """
+)
 
 #: KEYS[1] cooldown hash; ARGV: job id, delivered (1/0), cooldown seconds, now, keep seconds.
 _RELEASE = """
@@ -107,71 +151,46 @@ return 1
 
 #: KEYS: the member's counter [, the server's counter]; ARGV: images, member limit, server
 #: limit, seconds to keep. Returns {reserved (1/0), member used, server used} as read.
-_RESERVE = """
+_RESERVE = (
+    _QUOTA_LUA
+    + """
 local images = tonumber(ARGV[1])
-local function fits(used, limit)
-    return limit <= 0 or images <= math.max(0, limit - used)
-end
-local user_used = tonumber(redis.call('GET', KEYS[1]) or '0')
-local guild_used = 0
-if KEYS[2] then
-    guild_used = tonumber(redis.call('GET', KEYS[2]) or '0')
-end
-local allowed = fits(user_used, tonumber(ARGV[2]))
-if KEYS[2] and not fits(guild_used, tonumber(ARGV[3])) then
-    allowed = false
-end
+local allowed, user_used, guild_used =
+    read_quota(KEYS[1], KEYS[2], images, tonumber(ARGV[2]), tonumber(ARGV[3]))
 if not allowed then
     return {0, user_used, guild_used}
 end
-for _, key in ipairs(KEYS) do
-    redis.call('INCRBY', key, images)
-    redis.call('EXPIRE', key, ARGV[4])
-end
+take_quota(KEYS, 1, images, ARGV[4])
 return {1, user_used, guild_used}
 """
+)
 
 #: The claim and the reservation together (``_CLAIM`` then ``_RESERVE``), all or nothing.
 #: KEYS: cooldown hash, the member's counter [, the server's counter]; ARGV: now, job id,
 #: exempt (1/0), stale seconds, keep seconds, images, member limit, server limit, seconds to
 #: keep the counters. Returns {claimed (1/0), available_at, running_job, running_since} as
 #: read, then {reserved (1/0), member used, server used} as read (zeros if not claimed).
-_ADMIT = """
-local state = redis.call('HMGET', KEYS[1], 'available_at', 'running_job', 'running_since')
+_ADMIT = (
+    _CLAIM_LUA
+    + _QUOTA_LUA
+    + """
 local now = tonumber(ARGV[1])
-local available = tonumber(state[1]) or 0
-local since = tonumber(state[3])
-local running = state[2] and since and now - since < tonumber(ARGV[4])
-local waiting = ARGV[3] ~= '1' and available > now
-local a, r, s = state[1] or '', state[2] or '', state[3] or ''
-if running or waiting then
-    return {0, a, r, s, 0, 0, 0}
+local stale = tonumber(ARGV[4])
+local free, available, read = read_claim(KEYS[1], now, ARGV[3] == '1', stale)
+if not free then
+    return {0, read[1], read[2], read[3], 0, 0, 0}
 end
 local images = tonumber(ARGV[6])
-local function fits(used, limit)
-    return limit <= 0 or images <= math.max(0, limit - used)
-end
-local user_used = tonumber(redis.call('GET', KEYS[2]) or '0')
-local guild_used = 0
-if KEYS[3] then
-    guild_used = tonumber(redis.call('GET', KEYS[3]) or '0')
-end
-local allowed = fits(user_used, tonumber(ARGV[7]))
-if KEYS[3] and not fits(guild_used, tonumber(ARGV[8])) then
-    allowed = false
-end
+local allowed, user_used, guild_used =
+    read_quota(KEYS[2], KEYS[3], images, tonumber(ARGV[7]), tonumber(ARGV[8]))
 if not allowed then
-    return {1, a, r, s, 0, user_used, guild_used}
+    return {1, read[1], read[2], read[3], 0, user_used, guild_used}
 end
-redis.call('HSET', KEYS[1], 'running_job', ARGV[2], 'running_since', ARGV[1])
-local matters = math.max(available - now, tonumber(ARGV[4]))
-redis.call('EXPIRE', KEYS[1], math.ceil(matters + tonumber(ARGV[5])))
-for i = 2, #KEYS do
-    redis.call('INCRBY', KEYS[i], images)
-    redis.call('EXPIRE', KEYS[i], ARGV[9])
-end
-return {1, a, r, s, 1, user_used, guild_used}
+take_claim(KEYS[1], ARGV[2], ARGV[1], now, available, stale, tonumber(ARGV[5]))
+take_quota(KEYS, 2, images, ARGV[9])
+return {1, read[1], read[2], read[3], 1, user_used, guild_used}
 """
+)
 
 #: KEYS: counters; ARGV[1]: images to give back. A counter never goes below zero, and one
 #: already gone (its day long past) stays gone.
