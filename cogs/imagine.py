@@ -51,6 +51,7 @@ from core.moderation import (
     is_exempt,
 )
 from core.options import ASPECT_RATIOS, MAX_IMAGES, MAX_PROMPT_LENGTH, RESOLUTIONS, build_request
+from core.outcomes import Outcome
 from core.queue import Cancelled, JobQueue, QueueClosed, Ticket
 from core.quota import Reservation, remaining
 from core.storage import JobRecord
@@ -92,22 +93,7 @@ def new_job_id() -> str:
 
 
 def _outcome_of(error: BaseException) -> str:
-    names = {
-        errors.ContentRefused: "refused",
-        errors.InvalidRequest: "invalid_request",
-        errors.AuthenticationFailed: "auth_failed",
-        errors.QuotaExceeded: "out_of_credits",
-        errors.RateLimited: "rate_limited",
-        errors.TransientError: "api_unavailable",
-        errors.BadResponse: "bad_response",
-        errors.DeliveryFailed: "delivery_failed",
-        errors.QueueFull: "queue_full",
-        errors.ShuttingDown: "shutting_down",
-    }
-    for kind, name in names.items():
-        if isinstance(error, kind):
-            return name
-    return "error"
+    return error.outcome if isinstance(error, errors.GenerationError) else Outcome.ERROR
 
 
 def build_embed(

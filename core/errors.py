@@ -6,12 +6,17 @@ see a fixed message chosen by the error's type.
 
 from __future__ import annotations
 
+from core import outcomes
+from core.outcomes import Outcome
+
 
 class GenerationError(Exception):
     """Base class of every failure a user should hear about."""
 
     #: Whether the image client may try the same request again.
     retryable: bool = False
+    #: How a job that ends with this error ends (the log line, the record, the figures).
+    outcome: Outcome = Outcome.ERROR
 
     def __init__(
         self,
@@ -32,26 +37,37 @@ class InvalidOption(GenerationError):
     def __init__(self, option: str, detail: str = "") -> None:
         super().__init__(detail or f"invalid {option}")
         self.option = option
+        self.outcome = outcomes.parse(f"invalid_{option}")
 
 
 class ContentRefused(GenerationError):
     """The API refused the prompt or withheld every image for its content policy."""
 
+    outcome = Outcome.REFUSED
+
 
 class InvalidRequest(GenerationError):
     """The API rejected the request as malformed (400/404/415/422)."""
+
+    outcome = Outcome.INVALID_REQUEST
 
 
 class AuthenticationFailed(GenerationError):
     """The API key is missing, wrong or not allowed (401/403)."""
 
+    outcome = Outcome.AUTH_FAILED
+
 
 class QuotaExceeded(GenerationError):
     """The API account is out of credits or over its spending limit."""
 
+    outcome = Outcome.OUT_OF_CREDITS
+
 
 class RateLimited(GenerationError):
     """The API is temporarily at capacity (429); worth retrying later."""
+
+    outcome = Outcome.RATE_LIMITED
 
     retryable = True
 
@@ -59,15 +75,21 @@ class RateLimited(GenerationError):
 class TransientError(GenerationError):
     """A 5xx answer, a timeout or a broken connection; worth retrying."""
 
+    outcome = Outcome.API_UNAVAILABLE
+
     retryable = True
 
 
 class BadResponse(GenerationError):
     """The API answered 200 but nothing usable could be made of it."""
 
+    outcome = Outcome.BAD_RESPONSE
+
 
 class OnCooldown(GenerationError):
     """The user's cooldown has not passed yet; no API call was made."""
+
+    outcome = Outcome.ON_COOLDOWN
 
     def __init__(self, retry_after: float) -> None:
         super().__init__(f"on cooldown for {retry_after:.1f}s", retry_after=retry_after)
@@ -76,9 +98,13 @@ class OnCooldown(GenerationError):
 class AlreadyRunning(GenerationError):
     """The user already has a job in flight; no API call was made."""
 
+    outcome = Outcome.ALREADY_RUNNING
+
 
 class DeliveryFailed(GenerationError):
     """Images were made but Discord would not take them."""
+
+    outcome = Outcome.DELIVERY_FAILED
 
 
 class RefusedByServer(GenerationError):
@@ -94,6 +120,7 @@ class RefusedByServer(GenerationError):
     ) -> None:
         super().__init__(f"refused by the server's rule {rule}")
         self.rule = rule
+        self.outcome = Outcome.BLOCKED if rule == "blocked" else outcomes.parse(f"rule_{rule}")
         self.channels = channels
         self.max_n = max_n
         self.choices = choices
@@ -105,6 +132,7 @@ class DailyLimitReached(GenerationError):
     def __init__(self, scope: str, *, limit: int, left: int, needed: int, resets_at: float) -> None:
         super().__init__(f"daily {scope} reached: {left} of {limit} left, {needed} asked")
         self.scope = scope
+        self.outcome = outcomes.parse(scope)
         self.limit = limit
         self.left = left
         self.needed = needed
@@ -114,10 +142,16 @@ class DailyLimitReached(GenerationError):
 class DirectMessagesOff(GenerationError):
     """The command was used in a direct message, which the operator has not allowed."""
 
+    outcome = Outcome.DM_OFF
+
 
 class QueueFull(GenerationError):
     """Too many jobs are running and waiting already; no API call was made."""
 
+    outcome = Outcome.QUEUE_FULL
+
 
 class ShuttingDown(GenerationError):
     """The bot is stopping and takes no new job; no API call was made."""
+
+    outcome = Outcome.SHUTTING_DOWN
