@@ -81,6 +81,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     size.add_argument("--tiny", action="store_true", help="smallest sizes (the smoke test's)")
     parser.add_argument("--runs", type=int, help="runs of everything (default 3; --quick 1)")
     parser.add_argument(
+        "--loop",
+        choices=("auto", "uvloop", "asyncio"),
+        default="auto",
+        help="the bot's EVENT_LOOP (default auto: uvloop where installed)",
+    )
+    parser.add_argument(
         "--only", choices=PARTS, action="append", help="run only this part (repeatable)"
     )
     out = parser.add_mutually_exclusive_group()
@@ -105,6 +111,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = TINY if args.tiny else QUICK if args.quick else FULL
     if args.runs is not None:
         settings = replace(settings, runs=args.runs)
+    settings = replace(settings, event_loop=args.loop)
     parts = tuple(args.only or PARTS)
     command = " ".join(["python -m bench", *(sys.argv[1:] if argv is None else argv)])
     command = command.replace(f" --output {args.output}", "") if args.output else command

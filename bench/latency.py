@@ -277,7 +277,14 @@ class LatencyBench:
         warm_fake_images(self.settings)
         for server in (self.api, self.bot_discord, self.floor_discord, self.naive_discord):
             await server.start()
-        self.bot = await start_child("bot", REAL_BOT, self.bot_discord, self.api, self.workdir)
+        self.bot = await start_child(
+            "bot",
+            REAL_BOT,
+            self.bot_discord,
+            self.api,
+            self.workdir,
+            extra={"EVENT_LOOP": self.settings.event_loop},
+        )
         self.floor = await start_child(
             "floor", FLOOR_BOT, self.floor_discord, self.api, self.workdir
         )

@@ -59,7 +59,12 @@ async def run_load(settings: BenchSettings, jobs: int, workdir: Path, name: str)
     await discord.start()
     output = workdir / f"{name}-probe.json"
     child = await start_child(
-        name, PROBED_BOT, discord, api, workdir, extra={"BENCH_PROBE_OUTPUT": str(output)}
+        name,
+        PROBED_BOT,
+        discord,
+        api,
+        workdir,
+        extra={"BENCH_PROBE_OUTPUT": str(output), "EVENT_LOOP": settings.event_loop},
     )
     result = LoadRun(jobs=jobs, images=settings.images)
     start = end = 0.0

@@ -60,7 +60,8 @@ def main() -> int:
         return 2
     discord.utils.setup_logging(level=getattr(logging, settings.log_level), root=True)
     bot.apply_discord_urls(settings)
-    return asyncio.run(run_probed(settings, Path(os.environ["BENCH_PROBE_OUTPUT"])))
+    output = Path(os.environ["BENCH_PROBE_OUTPUT"])
+    return bot.run_in_loop(bot.loop_factory(settings.event_loop), run_probed(settings, output))
 
 
 if __name__ == "__main__":

@@ -34,6 +34,8 @@ class BenchSettings:
     decode_repeats: int = 15
     #: Longest wait for one burst's or load's jobs to end, seconds.
     job_timeout: float = 180.0
+    #: The bot's EVENT_LOOP (figures 1-4): ``auto`` is uvloop where installed.
+    event_loop: str = "auto"
 
     def label(self) -> list[tuple[str, str]]:
         """(name, value) rows for the report."""
@@ -57,6 +59,7 @@ class BenchSettings:
                 f"{self.memory_jobs} jobs of {self.images} at {self.resolution}",
             ),
             ("decode repeats (fig. 5)", str(self.decode_repeats)),
+            ("the bot's EVENT_LOOP", self.event_loop),
         ]
 
 

@@ -83,6 +83,8 @@ class Settings(BaseSettings):
 
     dev_guild_id: int | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    #: The event loop: uvloop where it is installed (``auto``), or Python's own.
+    event_loop: Literal["auto", "uvloop", "asyncio"] = "auto"
 
     @field_validator("grok_models", mode="before")
     @classmethod
@@ -145,6 +147,11 @@ class Settings(BaseSettings):
     @classmethod
     def _upper_level(cls, value: object) -> object:
         return value.strip().upper() if isinstance(value, str) else value
+
+    @field_validator("event_loop", mode="before")
+    @classmethod
+    def _lower_loop(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator("grok_api_base_url", "discord_api_base_url", "discord_gateway_url")
     @classmethod

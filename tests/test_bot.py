@@ -52,3 +52,30 @@ def test_all_shards_when_no_ids_are_given() -> None:
     bot = build_bot(settings)
     assert isinstance(bot, ShardedImagineBot)
     assert (bot.shard_count, bot.shard_ids) == (2, None)
+
+
+def test_the_event_loop_is_uvloop_unless_turned_off() -> None:
+    import asyncio
+
+    import uvloop
+
+    from bot import loop_factory
+
+    assert loop_factory("auto") is uvloop.new_event_loop
+    assert loop_factory("uvloop") is uvloop.new_event_loop
+    assert loop_factory("asyncio") is asyncio.new_event_loop
+
+
+def test_asking_for_uvloop_where_it_is_missing_is_a_settings_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import asyncio
+    import sys
+
+    from bot import loop_factory
+    from config import SettingsError
+
+    monkeypatch.setitem(sys.modules, "uvloop", None)  # as if not installed
+    assert loop_factory("auto") is asyncio.new_event_loop
+    with pytest.raises(SettingsError, match="EVENT_LOOP"):
+        loop_factory("uvloop")

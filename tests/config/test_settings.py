@@ -34,6 +34,7 @@ ALL_VARIABLES = (
     "MAX_CONCURRENT_JOBS",
     "MAX_QUEUED_JOBS",
     "SHUTDOWN_GRACE_SECONDS",
+    "EVENT_LOOP",
 )
 
 
@@ -109,6 +110,7 @@ def test_models_from_a_comma_list_and_default_model(monkeypatch: pytest.MonkeyPa
         ("DAILY_USER_QUOTA", "-1"),
         ("DAILY_GUILD_BUDGET", "lots"),
         ("ALLOW_DMS", "maybe"),
+        ("EVENT_LOOP", "trio"),
     ],
 )
 def test_invalid_settings_are_refused(
