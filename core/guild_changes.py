@@ -55,6 +55,15 @@ def clamp(value: int | float, low: int, high: int) -> int:
     return max(low, min(high, int(value)))
 
 
+def _appended(listed: tuple[int, ...], item: int, most: int, full: Refusal) -> tuple[int, ...]:
+    """``listed`` with ``item`` at the end, once; refused as ``full`` past ``most`` items."""
+    if item in listed:
+        return listed
+    if len(listed) >= most:
+        raise SettingRefused(full, most)
+    return (*listed, item)
+
+
 # -- switches --------------------------------------------------------------------------
 
 
@@ -110,11 +119,8 @@ def set_guild_budget(settings: GuildSettings, images: int | None) -> GuildSettin
 
 def add_channel(settings: GuildSettings, channel_id: int) -> GuildSettings:
     """Allow /imagine in a channel (the list holds at most ``MAX_CHANNELS``)."""
-    if channel_id in settings.channels:
-        return settings
-    if len(settings.channels) >= MAX_CHANNELS:
-        raise SettingRefused(Refusal.CHANNELS_FULL, MAX_CHANNELS)
-    return replace(settings, channels=(*settings.channels, channel_id))
+    listed = _appended(settings.channels, channel_id, MAX_CHANNELS, Refusal.CHANNELS_FULL)
+    return replace(settings, channels=listed)
 
 
 def remove_channel(settings: GuildSettings, channel_id: int) -> GuildSettings:
@@ -213,11 +219,8 @@ def clear_resolutions(settings: GuildSettings) -> GuildSettings:
 
 def add_exempt_role(settings: GuildSettings, role_id: int) -> GuildSettings:
     """Exempt a role from the cooldown and the per-member quota."""
-    if role_id in settings.exempt_roles:
-        return settings
-    if len(settings.exempt_roles) >= MAX_EXEMPT_ROLES:
-        raise SettingRefused(Refusal.ROLES_FULL, MAX_EXEMPT_ROLES)
-    return replace(settings, exempt_roles=(*settings.exempt_roles, role_id))
+    listed = _appended(settings.exempt_roles, role_id, MAX_EXEMPT_ROLES, Refusal.ROLES_FULL)
+    return replace(settings, exempt_roles=listed)
 
 
 def remove_exempt_role(settings: GuildSettings, role_id: int) -> GuildSettings:

@@ -75,7 +75,32 @@ def _fixed(key: str, **values: object) -> Describe:
 
 
 def _switch(on: bool, when_on: str, when_off: str) -> Describe:
+    """The confirmation of a switch turned on or off."""
     return _fixed(when_on if on else when_off)
+
+
+def _said(key: str, value_of: Describe) -> Describe:
+    """A confirmation that names the new value, as admins read it."""
+    return lambda settings, locale: text(key, locale, value=value_of(settings, locale))
+
+
+def _counted(key: str, count_of: Callable[[GuildSettings], int], **values: object) -> Describe:
+    """A confirmation that says how many are listed now."""
+    return lambda settings, locale: text(key, locale, count=count_of(settings), **values)
+
+
+def _channel_removed(channel_id: int) -> Describe:
+    """The confirmation of a channel taken off the list (the last one: every channel)."""
+    return lambda settings, locale: text(
+        "set_channel_removed" if settings.channels else "set_channels_cleared",
+        locale,
+        channel=mention_channel(channel_id),
+        count=len(settings.channels),
+    )
+
+
+def _term_count(settings: GuildSettings) -> int:
+    return len(settings.blocked_terms)
 
 
 class AdminCog(commands.Cog):
@@ -153,43 +178,51 @@ class AdminCog(commands.Cog):
         @group.command(name="enable", description=localized("cmd_admin_enable"))
         async def enable(interaction: discord.Interaction) -> None:
             """Turn /imagine on in this server."""
-            change = partial(changes.set_enabled, on=True)
-            await cog._change(interaction, change, _fixed("set_enabled"))
+            await cog._change(
+                interaction, partial(changes.set_enabled, on=True), _fixed("set_enabled")
+            )
 
         @group.command(name="disable", description=localized("cmd_admin_disable"))
         async def disable(interaction: discord.Interaction) -> None:
             """Turn /imagine off in this server."""
-            change = partial(changes.set_enabled, on=False)
-            await cog._change(interaction, change, _fixed("set_disabled"))
+            await cog._change(
+                interaction, partial(changes.set_enabled, on=False), _fixed("set_disabled")
+            )
 
         @group.command(name="nsfw-only", description=localized("cmd_nsfw_only"))
         @app_commands.describe(on=localized("opt_on"))
         async def nsfw_only(interaction: discord.Interaction, on: bool) -> None:
             """Allow /imagine only in age-restricted channels."""
-            change = partial(changes.set_nsfw_only, on=on)
-            await cog._change(interaction, change, _switch(on, "set_nsfw_on", "set_nsfw_off"))
+            said = _switch(on, "set_nsfw_on", "set_nsfw_off")
+            await cog._change(interaction, partial(changes.set_nsfw_only, on=on), said)
 
         @group.command(name="spoilers", description=localized("cmd_spoilers"))
         @app_commands.describe(on=localized("opt_on"))
         async def spoilers(interaction: discord.Interaction, on: bool) -> None:
             """Send every result as a spoiler."""
-            change = partial(changes.set_spoilers, on=on)
-            await cog._change(
-                interaction, change, _switch(on, "set_spoilers_on", "set_spoilers_off")
-            )
+            said = _switch(on, "set_spoilers_on", "set_spoilers_off")
+            await cog._change(interaction, partial(changes.set_spoilers, on=on), said)
 
         @group.command(name="reroll-open", description=localized("cmd_reroll_open"))
         @app_commands.describe(on=localized("opt_on"))
         async def reroll_open(interaction: discord.Interaction, on: bool) -> None:
             """Let anyone press Re-roll, not only the requester."""
-            change = partial(changes.set_reroll_open, on=on)
-            await cog._change(
-                interaction, change, _switch(on, "set_reroll_open", "set_reroll_closed")
-            )
+            said = _switch(on, "set_reroll_open", "set_reroll_closed")
+            await cog._change(interaction, partial(changes.set_reroll_open, on=on), said)
 
     def _add_limits(self, group: app_commands.Group) -> None:
         cog = self
         config = self.settings
+        said_cooldown = _said("set_cooldown", lambda s, locale: cooldown_text(s, config, locale))
+        said_max_n = _said("set_max_n", max_n_text)
+        said_user_quota = _said(
+            "set_user_quota",
+            lambda s, locale: limit_text(s.user_quota, config.daily_user_quota, locale),
+        )
+        said_guild_budget = _said(
+            "set_guild_budget",
+            lambda s, locale: limit_text(s.guild_budget, config.daily_guild_budget, locale),
+        )
 
         @group.command(name="cooldown", description=localized("cmd_cooldown"))
         @app_commands.describe(seconds=localized("opt_seconds"))
@@ -198,13 +231,8 @@ class AdminCog(commands.Cog):
             seconds: app_commands.Range[int, 0, MAX_COOLDOWN_SECONDS] | None = None,
         ) -> None:
             """Seconds a member waits after each delivered job here."""
-            await cog._change(
-                interaction,
-                partial(changes.set_cooldown, seconds=seconds),
-                lambda s, locale: text(
-                    "set_cooldown", locale, value=cooldown_text(s, config, locale)
-                ),
-            )
+            change = partial(changes.set_cooldown, seconds=seconds)
+            await cog._change(interaction, change, said_cooldown)
 
         @group.command(name="max-n", description=localized("cmd_max_n"))
         @app_commands.describe(count=localized("opt_max_n"))
@@ -213,11 +241,7 @@ class AdminCog(commands.Cog):
             count: app_commands.Range[int, 1, MAX_IMAGES] | None = None,
         ) -> None:
             """The most images one request may ask for."""
-            await cog._change(
-                interaction,
-                partial(changes.set_max_n, count=count),
-                lambda s, locale: text("set_max_n", locale, value=max_n_text(s, locale)),
-            )
+            await cog._change(interaction, partial(changes.set_max_n, count=count), said_max_n)
 
         @group.command(name="user-quota", description=localized("cmd_user_quota"))
         @app_commands.describe(images=localized("opt_images"))
@@ -226,14 +250,8 @@ class AdminCog(commands.Cog):
             images: app_commands.Range[int, 0, MAX_DAILY_IMAGES] | None = None,
         ) -> None:
             """Images each member may make per UTC day here."""
-            default = config.daily_user_quota
-            await cog._change(
-                interaction,
-                partial(changes.set_user_quota, images=images),
-                lambda s, locale: text(
-                    "set_user_quota", locale, value=limit_text(s.user_quota, default, locale)
-                ),
-            )
+            change = partial(changes.set_user_quota, images=images)
+            await cog._change(interaction, change, said_user_quota)
 
         @group.command(name="server-budget", description=localized("cmd_server_budget"))
         @app_commands.describe(images=localized("opt_images"))
@@ -242,14 +260,8 @@ class AdminCog(commands.Cog):
             images: app_commands.Range[int, 0, MAX_DAILY_IMAGES] | None = None,
         ) -> None:
             """Images the whole server may make per UTC day."""
-            default = config.daily_guild_budget
-            await cog._change(
-                interaction,
-                partial(changes.set_guild_budget, images=images),
-                lambda s, locale: text(
-                    "set_guild_budget", locale, value=limit_text(s.guild_budget, default, locale)
-                ),
-            )
+            change = partial(changes.set_guild_budget, images=images)
+            await cog._change(interaction, change, said_guild_budget)
 
     def _add_lists(self, group: app_commands.Group) -> None:
         self._add_channels(group)
@@ -269,31 +281,19 @@ class AdminCog(commands.Cog):
         @app_commands.describe(channel=localized("opt_channel"))
         async def add(interaction: discord.Interaction, channel: AnyChannel) -> None:
             """Allow /imagine in a channel."""
+            said = _counted(
+                "set_channel_added", lambda s: len(s.channels), channel=mention_channel(channel.id)
+            )
             await cog._change(
-                interaction,
-                partial(changes.add_channel, channel_id=channel.id),
-                lambda s, locale: text(
-                    "set_channel_added",
-                    locale,
-                    channel=mention_channel(channel.id),
-                    count=len(s.channels),
-                ),
+                interaction, partial(changes.add_channel, channel_id=channel.id), said
             )
 
         @channels.command(name="remove", description=localized("cmd_channels_remove"))
         @app_commands.describe(channel=localized("opt_channel"))
         async def remove(interaction: discord.Interaction, channel: AnyChannel) -> None:
             """Take a channel off the list."""
-            await cog._change(
-                interaction,
-                partial(changes.remove_channel, channel_id=channel.id),
-                lambda s, locale: text(
-                    "set_channel_removed" if s.channels else "set_channels_cleared",
-                    locale,
-                    channel=mention_channel(channel.id),
-                    count=len(s.channels),
-                ),
-            )
+            change = partial(changes.remove_channel, channel_id=channel.id)
+            await cog._change(interaction, change, _channel_removed(channel.id))
 
         @channels.command(name="clear", description=localized("cmd_channels_clear"))
         async def clear(interaction: discord.Interaction) -> None:
@@ -303,6 +303,8 @@ class AdminCog(commands.Cog):
     def _add_terms(self, group: app_commands.Group) -> None:
         cog = self
         terms = ManageServerGroup(name="terms", description=localized("grp_terms"), parent=group)
+        said_added = _counted("set_term_added", _term_count)
+        said_removed = _counted("set_term_removed", _term_count)
 
         @terms.command(name="add", description=localized("cmd_terms_add"))
         @app_commands.describe(term=localized("opt_term"))
@@ -311,11 +313,7 @@ class AdminCog(commands.Cog):
             term: app_commands.Range[str, 1, MAX_TERM_LENGTH],
         ) -> None:
             """Block a word or phrase in prompts."""
-            await cog._change(
-                interaction,
-                partial(changes.add_term, term=str(term)),
-                lambda s, locale: text("set_term_added", locale, count=len(s.blocked_terms)),
-            )
+            await cog._change(interaction, partial(changes.add_term, term=str(term)), said_added)
 
         @terms.command(name="remove", description=localized("cmd_terms_remove"))
         @app_commands.describe(term=localized("opt_term"))
@@ -324,11 +322,8 @@ class AdminCog(commands.Cog):
             term: app_commands.Range[str, 1, MAX_TERM_LENGTH],
         ) -> None:
             """Unblock a word or phrase."""
-            await cog._change(
-                interaction,
-                partial(changes.remove_term, term=str(term)),
-                lambda s, locale: text("set_term_removed", locale, count=len(s.blocked_terms)),
-            )
+            change = partial(changes.remove_term, term=str(term))
+            await cog._change(interaction, change, said_removed)
 
         @terms.command(name="list", description=localized("cmd_terms_list"))
         async def list_terms(interaction: discord.Interaction) -> None:
@@ -345,9 +340,7 @@ class AdminCog(commands.Cog):
         configured = config.grok_models
         choices = [app_commands.Choice(name=m, value=m) for m in configured]
         models = ManageServerGroup(name="models", description=localized("grp_models"), parent=group)
-
-        def describe(settings: GuildSettings, locale: str | None) -> str:
-            return text("set_models", locale, value=models_text(settings, config, locale))
+        said = _said("set_models", lambda s, locale: models_text(s, config, locale))
 
         @models.command(name="add", description=localized("cmd_models_add"))
         @app_commands.describe(model=localized("opt_admin_model"))
@@ -355,20 +348,21 @@ class AdminCog(commands.Cog):
         async def add_model(interaction: discord.Interaction, model: str) -> None:
             """Allow a model."""
             change = partial(changes.add_model, model=model, configured=configured)
-            await cog._change(interaction, change, describe)
+            await cog._change(interaction, change, said)
 
         @models.command(name="remove", description=localized("cmd_models_remove"))
         @app_commands.describe(model=localized("opt_admin_model"))
         @app_commands.choices(model=choices)
         async def remove_model(interaction: discord.Interaction, model: str) -> None:
             """Take a model off the list."""
-            change = partial(changes.remove_model, model=model, configured=configured)
-            await cog._change(interaction, change, describe)
+            await cog._change(
+                interaction, partial(changes.remove_model, model=model, configured=configured), said
+            )
 
         @models.command(name="clear", description=localized("cmd_models_clear"))
         async def clear_models(interaction: discord.Interaction) -> None:
             """Allow every model again."""
-            await cog._change(interaction, changes.clear_models, describe)
+            await cog._change(interaction, changes.clear_models, said)
 
     def _add_resolutions(self, group: app_commands.Group) -> None:
         """``resolutions``: which resolutions members may use."""
@@ -377,9 +371,7 @@ class AdminCog(commands.Cog):
         resolutions = ManageServerGroup(
             name="resolutions", description=localized("grp_resolutions"), parent=group
         )
-
-        def describe(settings: GuildSettings, locale: str | None) -> str:
-            return text("set_resolutions", locale, value=resolutions_text(settings, locale))
+        said = _said("set_resolutions", resolutions_text)
 
         @resolutions.command(name="add", description=localized("cmd_resolutions_add"))
         @app_commands.describe(resolution=localized("opt_admin_resolution"))
@@ -387,20 +379,21 @@ class AdminCog(commands.Cog):
         async def add_resolution(interaction: discord.Interaction, resolution: str) -> None:
             """Allow a resolution."""
             change = partial(changes.add_resolution, resolution=resolution)
-            await cog._change(interaction, change, describe)
+            await cog._change(interaction, change, said)
 
         @resolutions.command(name="remove", description=localized("cmd_resolutions_remove"))
         @app_commands.describe(resolution=localized("opt_admin_resolution"))
         @app_commands.choices(resolution=choices)
         async def remove_resolution(interaction: discord.Interaction, resolution: str) -> None:
             """Take a resolution off the list."""
-            change = partial(changes.remove_resolution, resolution=resolution)
-            await cog._change(interaction, change, describe)
+            await cog._change(
+                interaction, partial(changes.remove_resolution, resolution=resolution), said
+            )
 
         @resolutions.command(name="clear", description=localized("cmd_resolutions_clear"))
         async def clear_resolutions(interaction: discord.Interaction) -> None:
             """Allow every resolution again."""
-            await cog._change(interaction, changes.clear_resolutions, describe)
+            await cog._change(interaction, changes.clear_resolutions, said)
 
     def _add_exempt_roles(self, group: app_commands.Group) -> None:
         cog = self
@@ -412,20 +405,16 @@ class AdminCog(commands.Cog):
         @app_commands.describe(role=localized("opt_role"))
         async def add(interaction: discord.Interaction, role: discord.Role) -> None:
             """Exempt a role from the cooldown and the per-member quota."""
-            await cog._change(
-                interaction,
-                partial(changes.add_exempt_role, role_id=role.id),
-                _fixed("set_role_added", role=mention_role(role.id)),
-            )
+            said = _fixed("set_role_added", role=mention_role(role.id))
+            await cog._change(interaction, partial(changes.add_exempt_role, role_id=role.id), said)
 
         @roles.command(name="remove", description=localized("cmd_exempt_remove"))
         @app_commands.describe(role=localized("opt_role"))
         async def remove(interaction: discord.Interaction, role: discord.Role) -> None:
             """End a role's exemption."""
+            change = partial(changes.remove_exempt_role, role_id=role.id)
             await cog._change(
-                interaction,
-                partial(changes.remove_exempt_role, role_id=role.id),
-                _fixed("set_role_removed", role=mention_role(role.id)),
+                interaction, change, _fixed("set_role_removed", role=mention_role(role.id))
             )
 
     def _add_modlog(self, group: app_commands.Group) -> None:
@@ -438,11 +427,8 @@ class AdminCog(commands.Cog):
             interaction: discord.Interaction, channel: discord.TextChannel
         ) -> None:
             """Log every job and settings change in a channel."""
-            await cog._change(
-                interaction,
-                partial(changes.set_modlog, channel_id=channel.id),
-                _fixed("set_modlog", channel=mention_channel(channel.id)),
-            )
+            said = _fixed("set_modlog", channel=mention_channel(channel.id))
+            await cog._change(interaction, partial(changes.set_modlog, channel_id=channel.id), said)
 
         @modlog.command(name="clear", description=localized("cmd_modlog_clear"))
         async def clear(interaction: discord.Interaction) -> None:

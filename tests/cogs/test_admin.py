@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import cogs.admin
 from cogs.admin.embeds import figures_text, stats_embed, terms_listing
 from cogs.messages import CATALOG
-from core.stats import OutcomeCount, UsageFigures, fold
+from core.stats import UsageFigures
 
 EN = CATALOG["en"]
 ZH = CATALOG["zh"]
@@ -21,14 +23,8 @@ def test_terms_listing_fits_one_message() -> None:
 
 
 def test_the_figures_show_cancelled_and_interrupted_apart_from_failed() -> None:
-    figures = fold(
-        [
-            OutcomeCount("delivered", jobs=1, images=2, cost_usd_ticks=1_000_000_000),
-            OutcomeCount("cancelled", jobs=3, images=0, cost_usd_ticks=None),
-            OutcomeCount("interrupted", jobs=4, images=0, cost_usd_ticks=None),
-            OutcomeCount("api_unavailable", jobs=5, images=0, cost_usd_ticks=None),
-        ]
-    )
+    figures = UsageFigures(images=2, failed=5, cost_usd_ticks=1_000_000_000, cancelled=3)
+    figures = dataclasses.replace(figures, delivered_jobs=1, interrupted=4)
     shown = figures_text(figures, "en-US")
     assert shown.splitlines() == [
         *EN["stats_lines"]

@@ -7,16 +7,9 @@ from collections.abc import Callable
 import pytest
 
 from core import guild_changes as changes
+from core import guild_settings as limits
 from core.guild_changes import Refusal, SettingRefused
-from core.guild_settings import (
-    MAX_CHANNELS,
-    MAX_COOLDOWN_SECONDS,
-    MAX_DAILY_IMAGES,
-    MAX_EXEMPT_ROLES,
-    MAX_TERM_LENGTH,
-    MAX_TERMS,
-    GuildSettings,
-)
+from core.guild_settings import GuildSettings
 from core.options import MAX_IMAGES, RESOLUTIONS
 
 MODELS = ("a", "b", "c")
@@ -59,7 +52,8 @@ def test_switches_set_their_field_only(change: Switch, field: str) -> None:
 def test_cooldown_is_clamped_and_none_means_the_default() -> None:
     assert changes.set_cooldown(GuildSettings(), 12).cooldown_seconds == 12.0
     assert changes.set_cooldown(GuildSettings(), -5).cooldown_seconds == 0.0
-    assert changes.set_cooldown(GuildSettings(), 10**9).cooldown_seconds == MAX_COOLDOWN_SECONDS
+    longest = changes.set_cooldown(GuildSettings(), 10**9)
+    assert longest.cooldown_seconds == limits.MAX_COOLDOWN_SECONDS
     assert changes.set_cooldown(GuildSettings(cooldown_seconds=3), None) == GuildSettings()
 
 
@@ -72,7 +66,7 @@ def test_max_n_is_clamped_to_the_commands_own_range() -> None:
 
 def test_daily_limits_are_clamped_and_zero_means_no_limit() -> None:
     assert changes.set_user_quota(GuildSettings(), 0).user_quota == 0
-    assert changes.set_user_quota(GuildSettings(), 10**9).user_quota == MAX_DAILY_IMAGES
+    assert changes.set_user_quota(GuildSettings(), 10**9).user_quota == limits.MAX_DAILY_IMAGES
     assert changes.set_user_quota(GuildSettings(user_quota=4), None) == GuildSettings()
     assert changes.set_guild_budget(GuildSettings(), 50).guild_budget == 50
     assert changes.set_guild_budget(GuildSettings(), -1).guild_budget == 0
@@ -88,11 +82,20 @@ def test_channels_add_in_order_once() -> None:
     assert changes.add_channel(settings, 5) == settings
 
 
-def test_a_full_channel_list_refuses_a_new_one_but_not_a_listed_one() -> None:
-    full = GuildSettings(channels=tuple(range(MAX_CHANNELS)))
-    refused = refusal(lambda s: changes.add_channel(s, 10**6), full)
-    assert (refused.reason, refused.limit) == (Refusal.CHANNELS_FULL, MAX_CHANNELS)
-    assert changes.add_channel(full, 0) == full
+@pytest.mark.parametrize(
+    ("add", "field", "most", "reason"),
+    [
+        (changes.add_channel, "channels", limits.MAX_CHANNELS, Refusal.CHANNELS_FULL),
+        (changes.add_exempt_role, "exempt_roles", limits.MAX_EXEMPT_ROLES, Refusal.ROLES_FULL),
+    ],
+)
+def test_a_full_id_list_refuses_a_new_one_but_not_a_listed_one(
+    add: Callable[[GuildSettings, int], GuildSettings], field: str, most: int, reason: Refusal
+) -> None:
+    full = GuildSettings(**{field: tuple(range(most))})
+    refused = refusal(lambda s: add(s, 10**6), full)
+    assert (refused.reason, refused.limit) == (reason, most)
+    assert add(full, 0) == full
 
 
 def test_channels_remove_and_clear() -> None:
@@ -122,12 +125,13 @@ def test_empty_long_and_one_too_many_terms_are_refused() -> None:
     assert refusal(lambda s: changes.add_term(s, " !? "), GuildSettings()).reason is (
         Refusal.TERM_EMPTY
     )
-    long = refusal(lambda s: changes.add_term(s, "x" * (MAX_TERM_LENGTH + 1)), GuildSettings())
-    assert (long.reason, long.limit) == (Refusal.TERM_TOO_LONG, MAX_TERM_LENGTH)
-    assert changes.add_term(GuildSettings(), "x" * MAX_TERM_LENGTH).blocked_terms
-    full = GuildSettings(blocked_terms=tuple(f"t{i}" for i in range(MAX_TERMS)))
+    too_long = "x" * (limits.MAX_TERM_LENGTH + 1)
+    long = refusal(lambda s: changes.add_term(s, too_long), GuildSettings())
+    assert (long.reason, long.limit) == (Refusal.TERM_TOO_LONG, limits.MAX_TERM_LENGTH)
+    assert changes.add_term(GuildSettings(), "x" * limits.MAX_TERM_LENGTH).blocked_terms
+    full = GuildSettings(blocked_terms=tuple(f"t{i}" for i in range(limits.MAX_TERMS)))
     refused = refusal(lambda s: changes.add_term(s, "new"), full)
-    assert (refused.reason, refused.limit) == (Refusal.TERMS_FULL, MAX_TERMS)
+    assert (refused.reason, refused.limit) == (Refusal.TERMS_FULL, limits.MAX_TERMS)
 
 
 def test_removing_a_term_removes_every_form_of_it() -> None:
@@ -185,13 +189,6 @@ def test_exempt_roles_add_once_and_remove() -> None:
     assert changes.add_exempt_role(settings, 7) == settings
     assert changes.remove_exempt_role(settings, 7) == GuildSettings()
     assert changes.remove_exempt_role(settings, 8) == settings
-
-
-def test_a_full_exempt_role_list_refuses_a_new_one() -> None:
-    full = GuildSettings(exempt_roles=tuple(range(MAX_EXEMPT_ROLES)))
-    refused = refusal(lambda s: changes.add_exempt_role(s, 10**6), full)
-    assert (refused.reason, refused.limit) == (Refusal.ROLES_FULL, MAX_EXEMPT_ROLES)
-    assert changes.add_exempt_role(full, 0) == full
 
 
 def test_modlog_set_and_clear() -> None:
