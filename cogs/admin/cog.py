@@ -448,7 +448,7 @@ class AdminCog(commands.Cog):
 
         @group.command(name="stats", description=localized("cmd_stats"))
         async def stats_command(interaction: discord.Interaction) -> None:
-            """Images generated, refused, blocked and failed, and spend, in this server."""
+            """Usage figures: images, refused, blocked, failed, cancelled, cut short; spend."""
             assert interaction.guild_id is not None
             now = time.time()
             periods = [
