@@ -234,6 +234,8 @@ CATALOG: dict[str, dict[str, str]] = {
             "Requests failed: {failed}\n"
             "Spend: {spend}"
         ),
+        "stats_cancelled": "Requests cancelled: {count}",
+        "stats_interrupted": "Requests cut short by a restart: {count}",
         "spend_value": "${usd:.2f}",
         "spend_unknown": "not reported",
         # The mod log (in the server's language).
@@ -242,6 +244,8 @@ CATALOG: dict[str, dict[str, str]] = {
         "outcome_refused": "refused by the image service",
         "outcome_blocked": "blocked by this server's terms",
         "outcome_failed": "failed",
+        "outcome_cancelled": "cancelled by the requester",
+        "outcome_interrupted": "cut short by a restart",
         "field_user": "User",
         "field_channel": "Channel",
         "field_parameters": "Parameters",
@@ -498,6 +502,8 @@ CATALOG: dict[str, dict[str, str]] = {
             "失败的请求：{failed}\n"
             "花费：{spend}"
         ),
+        "stats_cancelled": "已取消的请求：{count}",
+        "stats_interrupted": "因重启而中断的请求：{count}",
         "spend_value": "${usd:.2f}",
         "spend_unknown": "未报告",
         "modlog_job": "任务 {job_id}：{outcome}",
@@ -505,6 +511,8 @@ CATALOG: dict[str, dict[str, str]] = {
         "outcome_refused": "被图像服务拒绝",
         "outcome_blocked": "被本服务器的屏蔽词拦下",
         "outcome_failed": "失败",
+        "outcome_cancelled": "被请求者取消",
+        "outcome_interrupted": "因重启而中断",
         "field_user": "用户",
         "field_channel": "频道",
         "field_parameters": "参数",

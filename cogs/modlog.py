@@ -16,7 +16,8 @@ import discord
 
 from cogs.errors import NO_MENTIONS
 from cogs.messages import text
-from core import stats
+from core import outcomes, stats
+from core.outcomes import Family
 
 log = logging.getLogger(__name__)
 
@@ -27,8 +28,15 @@ _OUTCOME_COLOURS = {
     "delivered": discord.Colour.green(),
     "refused": discord.Colour.orange(),
     "blocked": discord.Colour.red(),
+    "cancelled": discord.Colour.light_grey(),
+    "interrupted": discord.Colour.gold(),
     "failed": discord.Colour.dark_grey(),
 }
+
+#: The families with a kind of their own in the mod log; every other outcome is "failed".
+_OWN_KINDS = frozenset(
+    {Family.DELIVERED, Family.REFUSED, Family.BLOCKED, Family.CANCELLED, Family.INTERRUPTED}
+)
 
 
 def server_locale(interaction: discord.Interaction) -> str | None:
@@ -42,10 +50,10 @@ def message_link(guild_id: int | None, channel_id: int, message_id: int) -> str:
 
 
 def outcome_kind(outcome: str) -> str:
-    """The mod log's four kinds of outcome: delivered, refused, blocked or failed."""
-    if outcome in (stats.DELIVERED, stats.REFUSED, stats.BLOCKED):
-        return outcome
-    return "failed"
+    """The mod log's kinds of outcome: delivered, refused, blocked, cancelled, interrupted
+    (by a restart) or failed."""
+    family = outcomes.family(outcome)
+    return family.value if family in _OWN_KINDS else "failed"
 
 
 def spend_text(cost_usd_ticks: int | None, locale: str | None) -> str:

@@ -5,12 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from core import outcomes
+from core.outcomes import Family
 from core.quota import SECONDS_PER_DAY, day_start
 
-#: Job outcomes with a figure of their own; every other recorded outcome is a failure.
-DELIVERED = "delivered"
-REFUSED = "refused"
-BLOCKED = "blocked"
 #: 1 tick = 1e-10 USD, as the image API reports cost.
 TICKS_PER_USD = 10_000_000_000
 #: The longer period of ``/imagine-admin stats``, in UTC days, today included.
@@ -36,6 +34,10 @@ class UsageFigures:
     failed: int = 0
     #: Total reported cost in ticks; None when the API reported none.
     cost_usd_ticks: int | None = None
+    #: Jobs the requester cancelled while they waited.
+    cancelled: int = 0
+    #: Jobs a restart cut short.
+    interrupted: int = 0
 
     @property
     def spend_usd(self) -> float | None:
@@ -45,22 +47,30 @@ class UsageFigures:
 
 
 def fold(counts: Iterable[OutcomeCount]) -> UsageFigures:
-    """Sum per-outcome counts into the figures the stats show."""
-    images = delivered = refused = blocked = failed = 0
+    """Sum per-outcome counts into the figures the stats show, one figure per family.
+
+    A request turned away before it became a job counts as failed, as an unknown word does.
+    """
+    jobs = dict.fromkeys(Family, 0)
+    images = 0
     cost: int | None = None
     for count in counts:
-        if count.outcome == DELIVERED:
+        family = outcomes.family(count.outcome)
+        jobs[family] += count.jobs
+        if family is Family.DELIVERED:
             images += count.images
-            delivered += count.jobs
-        elif count.outcome == REFUSED:
-            refused += count.jobs
-        elif count.outcome == BLOCKED:
-            blocked += count.jobs
-        else:
-            failed += count.jobs
         if count.cost_usd_ticks is not None:
             cost = (cost or 0) + count.cost_usd_ticks
-    return UsageFigures(images, delivered, refused, blocked, failed, cost)
+    return UsageFigures(
+        images=images,
+        delivered_jobs=jobs[Family.DELIVERED],
+        refused=jobs[Family.REFUSED],
+        blocked=jobs[Family.BLOCKED],
+        failed=jobs[Family.FAILED] + jobs[Family.TURNED_AWAY],
+        cost_usd_ticks=cost,
+        cancelled=jobs[Family.CANCELLED],
+        interrupted=jobs[Family.INTERRUPTED],
+    )
 
 
 def week_start(now: float) -> float:

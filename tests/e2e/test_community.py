@@ -656,8 +656,12 @@ async def test_stats_count_generated_refused_blocked_failed_and_spend(
     fields = {f["name"]: f["value"] for f in callback["data"]["embeds"][0]["fields"]}
     spend = f"${3 * COST_TICKS_PER_IMAGE / 1e10:.2f}"
     for period in ("Today (UTC)", "Last 7 days"):
-        assert fields[period] == EN["stats_lines"].format(
-            images=3, refused=1, blocked=1, failed=1, spend=spend
+        assert fields[period] == "\n".join(
+            (
+                EN["stats_lines"].format(images=3, refused=1, blocked=1, failed=1, spend=spend),
+                EN["stats_cancelled"].format(count=0),
+                EN["stats_interrupted"].format(count=0),
+            )
         )
 
 

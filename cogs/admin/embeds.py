@@ -1,0 +1,157 @@
+"""What ``/imagine-admin`` shows: a server's settings as admins read them, and its figures."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import discord
+
+from cogs.messages import text
+from cogs.modlog import spend_text
+from config import Settings
+from core.guild_settings import GuildSettings
+from core.options import MAX_IMAGES, RESOLUTIONS
+from core.stats import UsageFigures
+
+#: Room kept under Discord's 2,000 characters when listing terms.
+MAX_LIST_CHARS = 1800
+
+
+def mention_channel(channel_id: int) -> str:
+    """How Discord shows a channel in a message."""
+    return f"<#{channel_id}>"
+
+
+def mention_role(role_id: int) -> str:
+    """How Discord shows a role in a message."""
+    return f"<@&{role_id}>"
+
+
+# -- values as admins read them ----------------------------------------------------------
+
+
+def limit_text(value: int | None, default: int, locale: str | None) -> str:
+    """A daily limit: its number, "no limit" for 0, or the bot's default when unset."""
+
+    def shown(number: int) -> str:
+        return text("value_none_limit", locale) if number == 0 else str(number)
+
+    if value is None:
+        return text("value_default", locale, value=shown(default))
+    return shown(value)
+
+
+def cooldown_text(settings: GuildSettings, config: Settings, locale: str | None) -> str:
+    """The server's cooldown, or the bot's when the server has none of its own."""
+    if settings.cooldown_seconds is None:
+        seconds = text("value_seconds", locale, seconds=f"{config.cooldown_seconds:g}")
+        return text("value_default", locale, value=seconds)
+    return text("value_seconds", locale, seconds=f"{settings.cooldown_seconds:g}")
+
+
+def max_n_text(settings: GuildSettings, locale: str | None) -> str:
+    """The most images one request may ask for here."""
+    if settings.max_n is None:
+        return text("value_default", locale, value=str(MAX_IMAGES))
+    return str(settings.max_n)
+
+
+def models_text(settings: GuildSettings, config: Settings, locale: str | None) -> str:
+    """The models members may pick here ("all" when nothing is left out)."""
+    models = settings.effective_models(config.grok_models)
+    if models == config.grok_models:
+        return text("value_all", locale, value=", ".join(models))
+    return ", ".join(models)
+
+
+def resolutions_text(settings: GuildSettings, locale: str | None) -> str:
+    """The resolutions members may pick here ("all" when nothing is left out)."""
+    resolutions = settings.effective_resolutions(RESOLUTIONS)
+    if resolutions == RESOLUTIONS:
+        return text("value_all", locale, value=", ".join(resolutions))
+    return ", ".join(resolutions)
+
+
+def _yes_no(value: bool, locale: str | None) -> str:
+    return text("value_yes" if value else "value_no", locale)
+
+
+# -- the embeds --------------------------------------------------------------------------
+
+
+def show_embed(settings: GuildSettings, config: Settings, locale: str | None) -> discord.Embed:
+    """``/imagine-admin show``: every setting of the server."""
+    none = text("value_none", locale)
+    embed = discord.Embed(title=text("show_title", locale), colour=discord.Colour.blurple())
+    fields = (
+        ("show_enabled", _yes_no(settings.enabled, locale)),
+        (
+            "show_channels",
+            ", ".join(mention_channel(c) for c in settings.channels)
+            or text("value_everywhere", locale),
+        ),
+        ("show_terms", str(len(settings.blocked_terms))),
+        ("show_nsfw", _yes_no(settings.nsfw_only, locale)),
+        ("show_spoilers", _yes_no(settings.spoilers, locale)),
+        ("show_cooldown", cooldown_text(settings, config, locale)),
+        ("show_max_n", max_n_text(settings, locale)),
+        ("show_models", models_text(settings, config, locale)),
+        ("show_resolutions", resolutions_text(settings, locale)),
+        ("show_exempt", ", ".join(mention_role(r) for r in settings.exempt_roles) or none),
+        (
+            "show_modlog",
+            none if settings.modlog_channel is None else mention_channel(settings.modlog_channel),
+        ),
+        ("show_reroll", _yes_no(settings.reroll_open, locale)),
+        ("show_user_quota", limit_text(settings.user_quota, config.daily_user_quota, locale)),
+        (
+            "show_guild_budget",
+            limit_text(settings.guild_budget, config.daily_guild_budget, locale),
+        ),
+    )
+    for key, value in fields:
+        embed.add_field(name=text(key, locale), value=value[:1024], inline=True)
+    return embed
+
+
+def figures_text(figures: UsageFigures, locale: str | None) -> str:
+    """One period's figures, one a line; cancelled and interrupted jobs apart from failed."""
+    return "\n".join(
+        (
+            text(
+                "stats_lines",
+                locale,
+                images=figures.images,
+                refused=figures.refused,
+                blocked=figures.blocked,
+                failed=figures.failed,
+                spend=spend_text(figures.cost_usd_ticks, locale),
+            ),
+            text("stats_cancelled", locale, count=figures.cancelled),
+            text("stats_interrupted", locale, count=figures.interrupted),
+        )
+    )
+
+
+def stats_embed(periods: Sequence[tuple[str, UsageFigures]], locale: str | None) -> discord.Embed:
+    """``/imagine-admin stats``: one field per period, named by its catalog key."""
+    embed = discord.Embed(title=text("stats_title", locale), colour=discord.Colour.blurple())
+    for key, figures in periods:
+        embed.add_field(name=text(key, locale), value=figures_text(figures, locale), inline=True)
+    return embed
+
+
+def terms_listing(terms: tuple[str, ...], locale: str | None) -> str:
+    """The blocked terms, one a line, cut to fit one message."""
+    if not terms:
+        return text("terms_none", locale)
+    lines = [text("terms_list", locale, count=len(terms))]
+    size = len(lines[0])
+    for index, term in enumerate(terms):
+        line = f"• {discord.utils.escape_markdown(term)}"
+        if size + len(line) + 1 > MAX_LIST_CHARS:
+            lines.append(text("terms_more", locale, count=len(terms) - index))
+            break
+        lines.append(line)
+        size += len(line) + 1
+    return "\n".join(lines)

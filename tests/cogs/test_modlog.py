@@ -1,0 +1,38 @@
+"""The mod log's kinds of outcome, and a job entry's title in both languages."""
+
+from __future__ import annotations
+
+import pytest
+
+from cogs.messages import CATALOG
+from cogs.modlog import JobEntry, job_embed, outcome_kind
+
+
+@pytest.mark.parametrize(
+    ("outcome", "kind"),
+    [
+        ("delivered", "delivered"),
+        ("refused", "refused"),
+        ("blocked", "blocked"),
+        ("cancelled", "cancelled"),
+        ("interrupted", "interrupted"),
+        ("api_unavailable", "failed"),
+        ("delivery_failed", "failed"),
+        ("queue_full", "failed"),
+        ("no_such_outcome", "failed"),
+    ],
+)
+def test_outcome_kinds(outcome: str, kind: str) -> None:
+    assert outcome_kind(outcome) == kind
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+@pytest.mark.parametrize("outcome", ["cancelled", "interrupted"])
+def test_cancelled_and_interrupted_jobs_are_named_as_such(language: str, outcome: str) -> None:
+    entry = JobEntry("j1", 7, 1, 2, "a fox", "m", 1, None, None, outcome)
+    locale = "zh-CN" if language == "zh" else "en-US"
+    embed = job_embed(entry, locale)
+    words = CATALOG[language][f"outcome_{outcome}"]
+    assert embed.title == CATALOG[language]["modlog_job"].format(job_id="j1", outcome=words)
+    reason = CATALOG[language]["field_reason"]
+    assert reason not in [field.name for field in embed.fields]
