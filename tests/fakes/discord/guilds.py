@@ -11,6 +11,8 @@ from tests.fakes.discord.constants import Json
 
 @dataclass
 class Role:
+    """A role: its permissions, and whether it is a bot's managed role."""
+
     id: int
     name: str
     permissions: int
@@ -42,6 +44,8 @@ class Role:
 
 @dataclass
 class Channel:
+    """A guild text channel, or a DM channel (``guild_id`` None, type 1)."""
+
     id: int
     guild_id: int | None
     name: str
@@ -79,6 +83,8 @@ class Channel:
 
 @dataclass
 class Member:
+    """A guild member; ``permissions`` fixes what interactions report."""
+
     user_id: int
     roles: list[int]
     permissions: int | None  # explicit override for interactions; None = computed
@@ -88,6 +94,8 @@ class Member:
 
 @dataclass
 class Guild:
+    """A guild with its channels, roles and members, by id."""
+
     id: int
     name: str
     owner_id: int
