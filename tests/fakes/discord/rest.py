@@ -103,10 +103,25 @@ def _rate_limit_headers(route_key: str) -> dict[str, str]:
     }
 
 
-def _failure_response(failure: dict[str, Any]) -> tuple[int, Json, dict[str, str]]:
+@dataclass
+class Failure:
+    """An error to answer the next ``count`` requests whose path contains ``path_contains``.
+
+    ``method`` is upper case, or ``*`` for any; a ``None`` header value drops that header.
+    """
+
+    path_contains: str
+    method: str
+    status: int
+    json: Json | None
+    headers: dict[str, str | None]
+    count: int
+
+
+def _failure_response(failure: Failure) -> tuple[int, Json, dict[str, str]]:
     """Status, body and headers of an injected failure, filled in as Discord would."""
-    status = int(failure["status"])
-    body = failure["json"]
+    status = int(failure.status)
+    body = failure.json
     headers: dict[str, str] = {}
     if status == 429:
         if body is None:
@@ -133,7 +148,7 @@ def _failure_response(failure: dict[str, Any]) -> tuple[int, Json, dict[str, str
             503: "503: Service Unavailable",
         }
         body = {"message": reason.get(status, f"{status}: Error"), "code": 0}
-    for key, value in failure["headers"].items():
+    for key, value in failure.headers.items():
         if value is None:
             headers.pop(key, None)
         else:
@@ -147,7 +162,7 @@ class Rest:
     def __init__(self, state: DiscordState, routes: list[Route]) -> None:
         self.state = state
         self.routes = routes
-        self._failures: list[dict[str, Any]] = []
+        self._failures: list[Failure] = []
 
     def replace_handler(self, old: Handler, new: Handler) -> None:
         """Answer ``old``'s routes with ``new`` (to observe or time one route)."""
@@ -155,41 +170,19 @@ class Rest:
 
     # ----------------------------------------------------------------- failures
 
-    def inject_failure(
-        self,
-        *,
-        path_contains: str,
-        method: str = "POST",
-        status: int,
-        json: Json | None = None,
-        headers: Mapping[str, str | None] | None = None,
-        count: int = 1,
-    ) -> None:
-        """Answer the next ``count`` matching REST requests with this error (``method="*"``: any).
+    def inject_failure(self, failure: Failure) -> None:
+        """Answer the next ``failure.count`` matching requests with this failure."""
+        self._failures.append(failure)
 
-        A 429 gets ``retry_after`` 0.05 s, ``global`` false and a ``Via`` header unless given
-        (``headers={"Via": None}`` drops it, as Cloudflare's own 429 would).
-        """
-        self._failures.append(
-            {
-                "path_contains": path_contains,
-                "method": method.upper(),
-                "status": status,
-                "json": json,
-                "headers": dict(headers or {}),
-                "count": count,
-            }
-        )
-
-    def _take_failure(self, method: str, path: str) -> dict[str, Any] | None:
+    def _take_failure(self, method: str, path: str) -> Failure | None:
         for failure in self._failures:
             if (
-                failure["count"] > 0
-                and failure["method"] in ("*", method)
-                and failure["path_contains"] in path
+                failure.count > 0
+                and failure.method in ("*", method)
+                and failure.path_contains in path
             ):
-                failure["count"] -= 1
-                if failure["count"] <= 0:
+                failure.count -= 1
+                if failure.count <= 0:
                     self._failures.remove(failure)
                 return failure
         return None

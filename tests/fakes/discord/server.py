@@ -20,7 +20,7 @@ from tests.fakes.discord.gateway import Gateway
 from tests.fakes.discord.interactions import Interactions
 from tests.fakes.discord.messages import Messages
 from tests.fakes.discord.models import FakeInteraction, FakeMessage, RecordedRequest
-from tests.fakes.discord.rest import Rest
+from tests.fakes.discord.rest import Failure, Rest
 from tests.fakes.discord.routes.channels import ChannelRoutes
 from tests.fakes.discord.routes.commands import Commands
 from tests.fakes.discord.routes.directory import DirectoryRoutes
@@ -277,14 +277,8 @@ class FakeDiscord(DiscordState):
         A 429 gets ``retry_after`` 0.05 s, ``global`` false and a ``Via`` header unless given
         (``headers={"Via": None}`` drops it, as Cloudflare's own 429 would).
         """
-        self._rest.inject_failure(
-            path_contains=path_contains,
-            method=method,
-            status=status,
-            json=json,
-            headers=headers,
-            count=count,
-        )
+        failure = Failure(path_contains, method.upper(), status, json, dict(headers or {}), count)
+        self._rest.inject_failure(failure)
 
     def application_json(self) -> Json:
         """The application, as login's second call gets it."""
