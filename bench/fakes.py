@@ -20,7 +20,8 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.fakes.discord_server import FakeDiscord, FakeInteraction, RecordedRequest
+from tests.fakes.discord import FakeDiscord, FakeInteraction, RecordedRequest
+from tests.fakes.discord.rest import Req
 from tests.fakes.image_api import FakeImageAPI, Scripted
 
 _STARTED = web.RequestKey("bench_started", float)
@@ -50,16 +51,18 @@ class TimedFakeDiscord(FakeDiscord):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.uploads: dict[str, list[Upload]] = {}
+        self._execute = self._webhooks.execute
+        self._rest.replace_handler(self._execute, self._timed_execute)
 
     async def _handle_rest(self, request: web.Request) -> web.StreamResponse:
         request[_STARTED] = time.monotonic()
         return await super()._handle_rest(request)
 
-    async def _webhook_execute(self, req: Any) -> Any:
+    async def _timed_execute(self, req: Req) -> Any:
         token = req.match[1]
         started = req.request.get(_STARTED, req.record.time)
         self.uploads.setdefault(token, []).append(Upload(token, started, req.record))
-        return await super()._webhook_execute(req)
+        return await self._execute(req)
 
     def uploads_of(self, interaction: FakeInteraction) -> list[Upload]:
         return list(self.uploads.get(interaction.token, ()))
@@ -69,9 +72,9 @@ class TimedFakeDiscord(FakeDiscord):
         self.requests.clear()
         self.uploads.clear()
         self.interactions.clear()
-        self._messages.clear()
-        self._attachments.clear()
-        self._interactions_by_token.clear()
+        self.registry.messages.clear()
+        self.registry.attachments.clear()
+        self.registry.interactions_by_token.clear()
 
 
 @dataclass

@@ -21,7 +21,7 @@ from bench.fakes import TimedFakeDiscord, TimedFakeImageAPI
 from bench.procs import FLOOR_BOT, NAIVE_BOT, REAL_BOT, Child, start_child
 from bench.settings import BenchSettings
 from bench.stats import percentile
-from tests.fakes.discord_server import FakeInteraction
+from tests.fakes.discord import FakeInteraction
 from tests.fakes.image_api import make_jpeg, pixel_size
 
 #: The line each job of the bot logs when it ends, whatever its outcome.

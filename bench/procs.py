@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from tests.e2e.harness import BOT_SCRIPT, REPO, bot_environment
-from tests.fakes.discord_server import FakeDiscord
+from tests.fakes.discord import FakeDiscord
 from tests.fakes.image_api import FakeImageAPI
 
 #: ``python bot.py``, as a host runs it.

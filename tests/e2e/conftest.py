@@ -10,7 +10,7 @@ import pytest
 import pytest_asyncio
 
 from tests.e2e.harness import BotProcess, start_bot
-from tests.fakes.discord_server import FakeDiscord
+from tests.fakes.discord import FakeDiscord
 from tests.fakes.image_api import FakeImageAPI
 
 _user_ids = itertools.count(500_000_000_000_000_001)

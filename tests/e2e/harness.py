@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from config.settings import Settings
-from tests.fakes.discord_server import FakeDiscord
+from tests.fakes.discord import FakeDiscord
 from tests.fakes.image_api import FakeImageAPI
 
 REPO = Path(__file__).resolve().parents[2]

@@ -19,7 +19,7 @@ import pytest_asyncio
 from cogs.messages import CATALOG
 from tests.e2e.conftest import fresh_user
 from tests.e2e.harness import BotProcess, start_bot
-from tests.fakes.discord_server import (
+from tests.fakes.discord import (
     DEFAULT_GUILD_ID,
     DEFAULT_MEMBER_PERMISSIONS,
     FakeDiscord,

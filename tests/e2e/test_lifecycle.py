@@ -14,7 +14,7 @@ from PIL import Image
 
 from tests.e2e.conftest import fresh_user
 from tests.e2e.harness import BOT_SCRIPT, BotProcess, bot_environment, start_bot
-from tests.fakes.discord_server import FakeDiscord
+from tests.fakes.discord import FakeDiscord
 from tests.fakes.image_api import FakeImageAPI
 
 pytestmark = pytest.mark.asyncio

@@ -20,7 +20,7 @@ import pytest_asyncio
 
 from tests.e2e.conftest import fresh_user
 from tests.e2e.harness import BotProcess, bot_environment
-from tests.fakes.discord_server import (
+from tests.fakes.discord import (
     ALL_PERMISSIONS,
     FakeDiscord,
     FakeInteraction,

@@ -18,7 +18,7 @@ import pytest_asyncio
 from cogs.messages import CATALOG
 from tests.e2e.conftest import fresh_user
 from tests.e2e.harness import BotProcess, start_bot
-from tests.fakes.discord_server import FakeDiscord, FakeInteraction, FakeMessage
+from tests.fakes.discord import FakeDiscord, FakeInteraction, FakeMessage
 from tests.fakes.image_api import FakeImageAPI, Scripted
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")

@@ -21,7 +21,7 @@ import pytest_asyncio
 from cogs.messages import CATALOG
 from tests.e2e.conftest import fresh_user
 from tests.e2e.harness import BotProcess, bot_environment
-from tests.fakes.discord_server import FakeDiscord, FakeInteraction, guild_id_for_shard
+from tests.fakes.discord import FakeDiscord, FakeInteraction, guild_id_for_shard
 from tests.fakes.image_api import FakeImageAPI, Scripted
 from tests.redis_server import RedisServer
 

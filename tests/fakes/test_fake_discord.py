@@ -26,7 +26,7 @@ import yarl
 from discord import app_commands
 from discord.ext import commands
 
-from tests.fakes.discord_server import FakeDiscord, guild_id_for_shard
+from tests.fakes.discord import FakeDiscord, guild_id_for_shard
 
 pytestmark = pytest.mark.asyncio
 

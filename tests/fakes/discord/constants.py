@@ -1,0 +1,82 @@
+"""Discord's numbers the fake uses: message flags, intents, permission bits, fixed ids."""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+API_PREFIX: Final = "/api/v10"
+DISCORD_EPOCH_MS: Final = 1_420_070_400_000
+
+# Message flags.
+FLAG_SUPPRESS_EMBEDS: Final = 1 << 2
+FLAG_EPHEMERAL: Final = 1 << 6
+FLAG_LOADING: Final = 1 << 7
+FLAG_SUPPRESS_NOTIFICATIONS: Final = 1 << 12
+FLAG_COMPONENTS_V2: Final = 1 << 15
+CREATE_FLAGS: Final = (
+    FLAG_SUPPRESS_EMBEDS | FLAG_EPHEMERAL | FLAG_SUPPRESS_NOTIFICATIONS | FLAG_COMPONENTS_V2
+)
+
+# Gateway intents the fake looks at.
+INTENT_GUILDS: Final = 1 << 0
+INTENT_GUILD_MEMBERS: Final = 1 << 1
+INTENT_GUILD_PRESENCES: Final = 1 << 8
+INTENT_GUILD_MESSAGES: Final = 1 << 9
+INTENT_DIRECT_MESSAGES: Final = 1 << 12
+INTENT_MESSAGE_CONTENT: Final = 1 << 15
+PRIVILEGED_INTENTS: Final = INTENT_GUILD_MEMBERS | INTENT_GUILD_PRESENCES | INTENT_MESSAGE_CONTENT
+KNOWN_INTENTS: Final = (1 << 26) - 1
+
+# Permission bits.
+_P_CREATE_INSTANT_INVITE: Final = 1 << 0
+P_ADMINISTRATOR: Final = 1 << 3
+_P_ADD_REACTIONS: Final = 1 << 6
+_P_VIEW_CHANNEL: Final = 1 << 10
+_P_SEND_MESSAGES: Final = 1 << 11
+_P_EMBED_LINKS: Final = 1 << 14
+_P_ATTACH_FILES: Final = 1 << 15
+_P_READ_MESSAGE_HISTORY: Final = 1 << 16
+_P_USE_EXTERNAL_EMOJIS: Final = 1 << 18
+_P_CONNECT: Final = 1 << 20
+_P_SPEAK: Final = 1 << 21
+_P_CHANGE_NICKNAME: Final = 1 << 26
+_P_USE_APPLICATION_COMMANDS: Final = 1 << 31
+_P_CREATE_PUBLIC_THREADS: Final = 1 << 35
+_P_SEND_MESSAGES_IN_THREADS: Final = 1 << 38
+_P_USE_EMBEDDED_ACTIVITIES: Final = 1 << 39
+
+ALL_PERMISSIONS: Final = (1 << 51) - 1
+#: What @everyone may do in a fresh server.
+DEFAULT_MEMBER_PERMISSIONS: Final = (
+    _P_CREATE_INSTANT_INVITE
+    | _P_ADD_REACTIONS
+    | _P_VIEW_CHANNEL
+    | _P_SEND_MESSAGES
+    | _P_EMBED_LINKS
+    | _P_ATTACH_FILES
+    | _P_READ_MESSAGE_HISTORY
+    | _P_USE_EXTERNAL_EMOJIS
+    | _P_CONNECT
+    | _P_SPEAK
+    | _P_CHANGE_NICKNAME
+    | _P_USE_APPLICATION_COMMANDS
+    | _P_CREATE_PUBLIC_THREADS
+    | _P_SEND_MESSAGES_IN_THREADS
+    | _P_USE_EMBEDDED_ACTIVITIES
+)
+#: What the bot may do (@everyone plus its managed role).
+DEFAULT_APP_PERMISSIONS: Final = DEFAULT_MEMBER_PERMISSIONS
+
+# Fixed snowflakes (all around 2022-08, well-formed).
+APPLICATION_ID: Final = 1_010_000_000_000_000_001
+BOT_USER_ID: Final = APPLICATION_ID
+OWNER_USER_ID: Final = 1_010_000_000_000_000_300
+DEFAULT_USER_ID: Final = 1_010_000_000_000_000_400
+DEFAULT_GUILD_ID: Final = 1_010_000_000_000_000_100
+DEFAULT_CHANNEL_ID: Final = 1_010_000_000_000_000_200
+DEFAULT_NSFW_CHANNEL_ID: Final = 1_010_000_000_000_000_201
+DEFAULT_BOT_ROLE_ID: Final = 1_010_000_000_000_000_150
+
+HEARTBEAT_INTERVAL_MS: Final = 41_250
+
+Json = dict[str, Any]
