@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Coroutine, Iterator
-from typing import Any
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 import pytest_asyncio
@@ -25,6 +24,7 @@ from core.journal import InteractionRef
 from core.storage import StoreUnavailable, redis_store
 from core.storage.redis_store import COUNTER_KEEP_SECONDS, RedisStore
 from tests.clock import NOW, Clock
+from tests.core.store_calls import admit
 from tests.redis_server import RedisServer
 
 
@@ -68,27 +68,6 @@ states = st.builds(
 )
 
 
-def _admit(
-    store: RedisStore,
-    job_id: str,
-    *,
-    exempt: bool = False,
-    guild_id: int | None = 1,
-    images: int = 1,
-    user_limit: int = 0,
-    guild_limit: int = 0,
-) -> Coroutine[Any, Any, quota.Admission]:
-    return store.admit(
-        user_id=7,
-        job_id=job_id,
-        exempt=exempt,
-        guild_id=guild_id,
-        images=images,
-        user_limit=user_limit,
-        guild_limit=guild_limit,
-    )
-
-
 def test_the_admission_script_follows_the_cooldown_rules(
     runner: tuple[asyncio.Runner, RedisStore, Clock],
 ) -> None:
@@ -99,7 +78,7 @@ def test_the_admission_script_follows_the_cooldown_rules(
     def check(state: CooldownState, now: float, exempt: bool) -> None:
         clock.now = now
         loop.run(_seed_cooldown(store, 7, state))
-        admission = loop.run(_admit(store, "new", exempt=exempt))  # no quota stands in the way
+        admission = loop.run(admit(store, 7, "new", exempt=exempt))  # no quota stands in the way
         seen = CooldownState(0.0, state.running_job, state.running_since) if exempt else state
         expected = decide(seen, now)
         assert admission.claim == expected
@@ -165,8 +144,9 @@ def test_the_admission_script_follows_the_quota_arithmetic(
         loop.run(store.redis.mset({user_key: user_used, guild_key: guild_used}))
         loop.run(store.redis.delete(f"{store.prefix}cooldown:7"))  # the claim is free
         admission = loop.run(
-            _admit(
+            admit(
                 store,
+                7,
                 "new",
                 guild_id=guild_id,
                 images=images,
@@ -209,7 +189,7 @@ def test_the_admission_script_follows_the_quota_arithmetic(
 
 @pytest.mark.asyncio
 async def test_counters_expire_a_couple_of_days_after_their_day(store: RedisStore) -> None:
-    decision = (await _admit(store, "a")).quota
+    decision = (await admit(store, 7, "a")).quota
     assert decision is not None
     assert decision.reservation is not None
     day_left = quota.next_reset(NOW) - NOW
@@ -227,7 +207,7 @@ async def test_a_refund_to_a_day_already_gone_creates_nothing(store: RedisStore)
 
 @pytest.mark.asyncio
 async def test_cooldown_keys_expire_once_they_no_longer_matter(store: RedisStore) -> None:
-    assert (await _admit(store, "a")).allowed
+    assert (await admit(store, 7, "a")).allowed
     running_ttl = await store.redis.ttl("unit:cooldown:7")
     assert STALE_RUNNING_SECONDS < running_ttl <= STALE_RUNNING_SECONDS + 86400 + 1
     await store.end_claim(7, "a", delivered=True, cooldown_seconds=3600)
@@ -302,8 +282,8 @@ async def test_a_prefix_keeps_two_bots_apart(redis_url: str, store: RedisStore) 
     other = RedisStore(redis_url, clock=Clock(), prefix="other-bot:")
     await other.open()
     try:
-        assert (await _admit(store, "a")).allowed
-        assert (await _admit(other, "b")).allowed
+        assert (await admit(store, 7, "a")).allowed
+        assert (await admit(other, 7, "b")).allowed
         await store.set_meta("k", "mine")
         assert await other.get_meta("k") is None
     finally:
@@ -312,11 +292,11 @@ async def test_a_prefix_keeps_two_bots_apart(redis_url: str, store: RedisStore) 
 
 @pytest.mark.asyncio
 async def test_scripts_are_loaded_again_after_the_server_forgot_them(store: RedisStore) -> None:
-    assert (await _admit(store, "a")).allowed
+    assert (await admit(store, 7, "a")).allowed
     await store.redis.script_flush()
-    assert not (await _admit(store, "b")).allowed
+    assert not (await admit(store, 7, "b")).allowed
     await store.end_claim(7, "a", delivered=False, cooldown_seconds=0)
-    assert (await _admit(store, "c")).allowed
+    assert (await admit(store, 7, "c")).allowed
 
 
 # -- the scripts' files -------------------------------------------------------------------

@@ -12,20 +12,14 @@ from pathlib import Path
 import aiosqlite
 import pytest
 
-from core.cooldown import Decision, Verdict
+from core.cooldown import Verdict
 from core.guild_settings import GuildSettings
 from core.storage import sqlite_store
 from core.storage.sqlite_store import MIGRATIONS, SqliteStore
 from tests.clock import Clock
+from tests.core.store_calls import claim
 
 pytestmark = pytest.mark.asyncio
-
-
-async def _claim(store: SqliteStore, job_id: str) -> Decision:
-    admission = await store.admit(
-        user_id=7, job_id=job_id, exempt=False, guild_id=1, images=1, user_limit=0, guild_limit=0
-    )
-    return admission.claim
 
 
 async def test_the_file_and_its_folder_are_made_and_kept(tmp_path: Path) -> None:
@@ -33,7 +27,7 @@ async def test_the_file_and_its_folder_are_made_and_kept(tmp_path: Path) -> None
     path = tmp_path / "nested" / "db.sqlite3"
     store = SqliteStore(path, clock=clock)
     await store.open()
-    assert (await _claim(store, "a")).allowed
+    assert (await claim(store, 7, "a")).allowed
     await store.end_claim(7, "a", delivered=True, cooldown_seconds=60)
     await store.close()
     await store.close()  # twice is fine
@@ -43,7 +37,7 @@ async def test_the_file_and_its_folder_are_made_and_kept(tmp_path: Path) -> None
     reopened = SqliteStore(path, clock=clock)
     await reopened.open()
     try:
-        decision = await _claim(reopened, "b")
+        decision = await claim(reopened, 7, "b")
         assert decision.verdict is Verdict.ON_COOLDOWN
         assert decision.retry_after == pytest.approx(50)
     finally:

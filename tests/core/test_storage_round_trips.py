@@ -14,26 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from core import quota
 from core.cooldown import Verdict
 from core.storage import SqliteStore
+from tests.core.store_calls import admit
 
 pytestmark = pytest.mark.asyncio
-
-
-async def admit(
-    store: SqliteStore, user_id: int, job_id: str, *, images: int, guild_limit: int = 0
-) -> quota.Admission:
-    """An admission in server 1, under no member quota."""
-    return await store.admit(
-        user_id=user_id,
-        job_id=job_id,
-        exempt=False,
-        guild_id=1,
-        images=images,
-        user_limit=0,
-        guild_limit=guild_limit,
-    )
 
 
 async def test_one_trip_writes_mixed_with_multi_trip_transactions(tmp_path: Path) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime
-import itertools
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from pathlib import Path
@@ -20,13 +19,14 @@ import pytest
 import pytest_asyncio
 
 from core import journal, quota
-from core.cooldown import STALE_RUNNING_SECONDS, CooldownState, Decision, Verdict
+from core.cooldown import STALE_RUNNING_SECONDS, CooldownState, Verdict
 from core.guild_settings import GuildSettings
 from core.journal import InteractionRef
-from core.quota import QuotaDecision, QuotaVerdict
+from core.quota import QuotaVerdict
 from core.stats import fold
 from core.storage import RedisStore, SqliteStore, Store
 from tests.clock import Clock
+from tests.core.store_calls import admit, claim, reserve
 
 pytestmark = pytest.mark.asyncio
 
@@ -84,75 +84,6 @@ async def store(backend: Backend) -> Store:
 @pytest.fixture
 def clock(backend: Backend) -> Clock:
     return backend.clock
-
-
-# -- helpers: a claim or a reservation alone, through admit -------------------------
-
-
-def admit(
-    store: Store,
-    user_id: int,
-    job_id: str,
-    *,
-    images: int = 1,
-    exempt: bool = False,
-    guild_id: int | None = 1,
-    user_limit: int = 0,
-    guild_limit: int = 0,
-) -> Any:
-    return store.admit(
-        user_id=user_id,
-        job_id=job_id,
-        exempt=exempt,
-        guild_id=guild_id,
-        images=images,
-        user_limit=user_limit,
-        guild_limit=guild_limit,
-    )
-
-
-async def claim(store: Store, user_id: int, job_id: str, *, exempt: bool = False) -> Decision:
-    """A claim alone: an admission of no images, under no limit."""
-    admission = await admit(store, user_id, job_id, images=0, exempt=exempt)
-    assert admission.quota is None or admission.quota.allowed
-    return admission.claim
-
-
-_reservations = itertools.count()
-
-
-async def reserve(
-    store: Store,
-    *,
-    guild_id: int | None,
-    user_id: int,
-    images: int,
-    user_limit: int,
-    guild_limit: int,
-) -> QuotaDecision:
-    """A reservation alone: an exempt admission (a cooldown left by an earlier test step
-    does not stand in the way) whose claim ends at once, undelivered (so no cooldown comes
-    of it). Parallel reservations of one member take turns at the claim, as the member's
-    jobs do; what is counted is what is tested."""
-    job_id = f"reservation{next(_reservations)}"
-    for _ in range(10_000):
-        admission = await admit(
-            store,
-            user_id,
-            job_id,
-            images=images,
-            exempt=True,
-            guild_id=guild_id,
-            user_limit=user_limit,
-            guild_limit=guild_limit,
-        )
-        if admission.claim.allowed:
-            break
-        await asyncio.sleep(0)  # another reservation of the member holds the claim
-    assert admission.quota is not None
-    if admission.allowed:
-        await store.end_claim(user_id, job_id, delivered=False, cooldown_seconds=0)
-    return admission.quota
 
 
 # -- cooldowns and one job at a time ---------------------------------------------------
