@@ -187,15 +187,18 @@ def _missing(value: object) -> bool:
     return value is None or value == ""
 
 
-def _int_or_none(value: object) -> int | None:
+def int_or_none(value: object) -> int | None:
+    """A stored number, or None where the field is not set."""
     return None if _missing(value) else int(str(value))
 
 
-def _float_or_none(value: object) -> float | None:
+def float_or_none(value: object) -> float | None:
+    """A stored time or amount, or None where the field is not set."""
     return None if _missing(value) else float(str(value))
 
 
-def _text_or_none(value: object) -> str | None:
+def text_or_none(value: object) -> str | None:
+    """A stored text, or None where the field is not set (or empty)."""
     return None if _missing(value) else str(value)
 
 
@@ -212,10 +215,10 @@ def _reservation_of(raw: object) -> quota.Reservation | None:
 
 
 def _interaction_of(fields: Mapping[str, object]) -> InteractionRef | None:
-    interaction_id = _int_or_none(fields.get("interaction_id"))
-    application_id = _int_or_none(fields.get("application_id"))
-    token = _text_or_none(fields.get("interaction_token"))
-    expires_at = _float_or_none(fields.get("token_expires_at"))
+    interaction_id = int_or_none(fields.get("interaction_id"))
+    application_id = int_or_none(fields.get("application_id"))
+    token = text_or_none(fields.get("interaction_token"))
+    expires_at = float_or_none(fields.get("token_expires_at"))
     if interaction_id is None or application_id is None or token is None or expires_at is None:
         return None  # closed (the token is forgotten), or recorded outside the journal
     return InteractionRef(interaction_id, application_id, token, expires_at)
@@ -228,26 +231,26 @@ def job_from_fields(fields: Mapping[str, object]) -> JobRecord:
     return JobRecord(
         id=str(fields["id"]),
         user_id=int(str(fields["user_id"])),
-        guild_id=_int_or_none(fields.get("guild_id")),
-        channel_id=_int_or_none(fields.get("channel_id")),
+        guild_id=int_or_none(fields.get("guild_id")),
+        channel_id=int_or_none(fields.get("channel_id")),
         prompt=str(fields["prompt"]),
         params=json.loads(str(fields["params"])),
         state=str(fields["state"]),
-        outcome=_text_or_none(fields.get("outcome")),
-        images=_int_or_none(fields.get("images")) or 0,
-        cost_usd_ticks=_int_or_none(fields.get("cost_usd_ticks")),
+        outcome=text_or_none(fields.get("outcome")),
+        images=int_or_none(fields.get("images")) or 0,
+        cost_usd_ticks=int_or_none(fields.get("cost_usd_ticks")),
         created_at=float(str(fields["created_at"])),
-        finished_at=_float_or_none(fields.get("finished_at")),
-        locale=_text_or_none(fields.get("locale")),
+        finished_at=float_or_none(fields.get("finished_at")),
+        locale=text_or_none(fields.get("locale")),
         message_ids=()
         if _missing(message_ids)
         else tuple(int(i) for i in json.loads(str(message_ids))),
         interaction=_interaction_of(fields),
         reservation=_reservation_of(fields.get("reservation")),
-        cooldown_seconds=_float_or_none(fields.get("cooldown_seconds")) or 0.0,
-        owner=_text_or_none(fields.get("owner")),
-        lease_until=_float_or_none(fields.get("lease_until")),
-        updated_at=_float_or_none(fields.get("updated_at")),
+        cooldown_seconds=float_or_none(fields.get("cooldown_seconds")) or 0.0,
+        owner=text_or_none(fields.get("owner")),
+        lease_until=float_or_none(fields.get("lease_until")),
+        updated_at=float_or_none(fields.get("updated_at")),
     )
 
 
@@ -340,9 +343,12 @@ def refund_amount(reservation: quota.Reservation, images: int) -> int:
 
 def reserved_scopes(reservation: quota.Reservation) -> list[str]:
     """The counters a reservation counted against."""
-    if reservation.guild_scope is None:
-        return [reservation.user_scope]
-    return [reservation.user_scope, reservation.guild_scope]
+    return _scopes(reservation.user_scope, reservation.guild_scope)
+
+
+def _scopes(user_scope: str, guild_scope: str | None) -> list[str]:
+    # A direct message has no server counter.
+    return [user_scope] if guild_scope is None else [user_scope, guild_scope]
 
 
 # -- server settings -------------------------------------------------------------------

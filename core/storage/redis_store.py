@@ -126,11 +126,6 @@ def _text(value: bytes | str | None) -> str | None:
     return value.decode() if isinstance(value, bytes) else value
 
 
-def _float_or_none(value: bytes | str | None) -> float | None:
-    text = _text(value)
-    return None if text is None or text == "" else float(text)
-
-
 def _field(value: FieldValue) -> EncodableT:
     """A job's field as the hash keeps it: times exact, nothing for None."""
     if value is None:
@@ -145,9 +140,9 @@ def _cooldown(
 ) -> CooldownState:
     """A cooldown hash's fields as a state (missing ones as the defaults)."""
     return CooldownState(
-        available_at=_float_or_none(available) or 0.0,
-        running_job=_text(running_job) or None,
-        running_since=_float_or_none(running_since),
+        available_at=records.float_or_none(_text(available)) or 0.0,
+        running_job=records.text_or_none(_text(running_job)),
+        running_since=records.float_or_none(_text(running_since)),
     )
 
 
