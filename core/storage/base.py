@@ -7,6 +7,7 @@ of :class:`core.storage.interface.Store` are then written here once.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -16,17 +17,19 @@ from core.storage import records
 from core.storage.records import FieldValue
 
 
-class BaseStore:
+class BaseStore(ABC):
     """The shared half of a store; ``_clock`` gives the time every step is judged by."""
 
     _clock: Callable[[], float]
 
     # -- the steps each backend makes atomic -----------------------------------------------
 
+    @abstractmethod
     async def _insert_job(self, fields: Mapping[str, FieldValue]) -> None:
         """Write a new job (``fields`` as from :mod:`core.storage.records`); an id once."""
         raise NotImplementedError
 
+    @abstractmethod
     async def _finish(
         self, job_id: str, done: Mapping[str, FieldValue], *, closing: bool, now: float
     ) -> bool:
@@ -34,14 +37,17 @@ class BaseStore:
         forgetting its token and hold. True if a job was changed."""
         raise NotImplementedError
 
+    @abstractmethod
     async def _move(self, job_id: str, state: str, now: float) -> bool:
         """Move an unfinished job to ``state``; False if it is closed or unknown."""
         raise NotImplementedError
 
+    @abstractmethod
     async def _counters(self, day: str, scopes: Sequence[str]) -> list[int]:
         """A day's counters of these scopes (0 for one never counted)."""
         raise NotImplementedError
 
+    @abstractmethod
     async def _give_back(self, day: str, scopes: Sequence[str], images: int) -> None:
         """Take ``images`` off a day's counters, none below zero."""
         raise NotImplementedError
