@@ -32,7 +32,7 @@ from config import Settings, SettingsError, load_settings
 from core import journal
 from core.client import ImageClient
 from core.retry import RetryPolicy
-from core.store import Store, StoreUnavailable, make_store
+from core.storage import Store, StoreUnavailable, make_store
 
 log = logging.getLogger("bot")
 
@@ -148,7 +148,7 @@ class ImagineBot(commands.Bot):
                 await cog.drain(self.settings.shutdown_grace_seconds)
         if self.session is not None:  # set up: the store is open
             try:
-                released = await self.store.release_jobs(self.journal_owner)
+                released = await self.store.hand_back_jobs(self.journal_owner)
             except Exception:
                 log.exception("could not hand the unfinished jobs back to the journal")
             else:

@@ -511,7 +511,7 @@ class ImagineCog(commands.Cog):
                     self.queue.release(ticket)
                 if reservation is not None:
                     await self._refund_quietly(reservation, request.n)
-                await self.bot.store.release(
+                await self.bot.store.end_claim(
                     user.id, job_id, delivered=False, cooldown_seconds=cooldown_seconds
                 )
                 report.log()
@@ -719,7 +719,7 @@ class ImagineCog(commands.Cog):
     async def _release_api_slot(self, job_id: str) -> None:
         self._slots.discard(job_id)
         try:
-            await self.bot.store.release_slot(job_id)
+            await self.bot.store.free_slot(job_id)
         except Exception:
             # Its lease runs out instead: the slot is free again within a minute or two.
             log.exception("job %s: could not free its API slot", job_id)
@@ -752,7 +752,7 @@ class ImagineCog(commands.Cog):
         if job.reservation is not None:
             await self._refund_quietly(job.reservation, job.request.n - report.delivered)
         try:
-            await self.bot.store.release(
+            await self.bot.store.end_claim(
                 job.user_id,
                 job.id,
                 delivered=report.delivered > 0,
@@ -941,7 +941,7 @@ class ImagineCog(commands.Cog):
         if record.reservation is not None:
             await self._refund_quietly(record.reservation, record.reservation.images)
         try:
-            await self.bot.store.release(
+            await self.bot.store.end_claim(
                 record.user_id, record.id, delivered=False, cooldown_seconds=0.0
             )
         except Exception:

@@ -9,8 +9,7 @@ from discord.ext import commands
 
 from bot import ImagineBot, ShardedImagineBot, build_bot
 from config import load_settings
-from core.redis_store import RedisStore
-from core.storage import SqliteStore
+from core.storage import RedisStore, SqliteStore
 from tests.config.test_settings import ALL_VARIABLES
 
 

@@ -2,7 +2,9 @@
 
 What every store promises is in ``test_store_conformance.py``; here the Lua scripts are
 held to the functions they mirror (``core.cooldown.decide`` and ``after_finish``,
-``core.quota.decide``) over random states, on a real ``redis-server``.
+``core.quota.decide``) over random states, on a real ``redis-server``: the claim and the
+quota rules through the admission script that runs them, the end of a claim through its
+own.
 """
 
 from __future__ import annotations
@@ -18,19 +20,12 @@ from hypothesis import strategies as st
 
 from core import quota
 from core.cooldown import STALE_RUNNING_SECONDS, CooldownState, after_finish, decide
-from core.redis_store import COUNTER_KEEP_SECONDS, RedisStore
-from core.store import StoreUnavailable
+from core.journal import InteractionRef
+from core.storage import StoreUnavailable, redis_store
+from core.storage.redis_store import COUNTER_KEEP_SECONDS, RedisStore
+from tests.clock import NOW, Clock
+from tests.core.store_calls import admit
 from tests.redis_server import RedisServer
-
-NOW = 1_740_000_000.0  # 2025-02-19 21:20 UTC
-
-
-class Clock:
-    def __init__(self, now: float = NOW) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture
@@ -73,7 +68,7 @@ states = st.builds(
 )
 
 
-def test_the_claim_script_follows_the_cooldown_rules(
+def test_the_admission_script_follows_the_cooldown_rules(
     runner: tuple[asyncio.Runner, RedisStore, Clock],
 ) -> None:
     loop, store, clock = runner
@@ -83,11 +78,12 @@ def test_the_claim_script_follows_the_cooldown_rules(
     def check(state: CooldownState, now: float, exempt: bool) -> None:
         clock.now = now
         loop.run(_seed_cooldown(store, 7, state))
-        claim = store.claim_exempt if exempt else store.claim
-        decision = loop.run(claim(7, "new"))
+        admission = loop.run(admit(store, 7, "new", exempt=exempt))  # no quota stands in the way
         seen = CooldownState(0.0, state.running_job, state.running_since) if exempt else state
         expected = decide(seen, now)
-        assert decision == expected
+        assert admission.claim == expected
+        assert admission.allowed is expected.allowed
+        assert (admission.quota is None) is not expected.allowed
         stored = loop.run(store.cooldown_state(7))
         if expected.allowed:
             assert stored == CooldownState(state.available_at, "new", now)
@@ -97,7 +93,7 @@ def test_the_claim_script_follows_the_cooldown_rules(
     check()
 
 
-def test_the_release_script_follows_the_cooldown_rules(
+def test_the_end_claim_script_follows_the_cooldown_rules(
     runner: tuple[asyncio.Runner, RedisStore, Clock],
 ) -> None:
     loop, store, _ = runner
@@ -111,14 +107,14 @@ def test_the_release_script_follows_the_cooldown_rules(
     )
     def check(state: CooldownState, job: str, delivered: bool, cooldown: float) -> None:
         loop.run(_seed_cooldown(store, 7, state))
-        loop.run(store.release(7, job, delivered=delivered, cooldown_seconds=cooldown))
+        loop.run(store.end_claim(7, job, delivered=delivered, cooldown_seconds=cooldown))
         expected = after_finish(state, job, delivered=delivered, cooldown_seconds=cooldown)
         assert loop.run(store.cooldown_state(7)) == expected
 
     check()
 
 
-def test_the_reserve_script_follows_the_quota_arithmetic(
+def test_the_admission_script_follows_the_quota_arithmetic(
     runner: tuple[asyncio.Runner, RedisStore, Clock],
 ) -> None:
     loop, store, clock = runner
@@ -146,10 +142,13 @@ def test_the_reserve_script_follows_the_quota_arithmetic(
         user_key = f"{store.prefix}usage:{day}:{quota.user_scope(guild_id, 7)}"
         guild_key = f"{store.prefix}usage:{day}:{quota.guild_scope(1)}"
         loop.run(store.redis.mset({user_key: user_used, guild_key: guild_used}))
-        decision = loop.run(
-            store.reserve_images(
+        loop.run(store.redis.delete(f"{store.prefix}cooldown:7"))  # the claim is free
+        admission = loop.run(
+            admit(
+                store,
+                7,
+                "new",
                 guild_id=guild_id,
-                user_id=7,
                 images=images,
                 user_limit=user_limit,
                 guild_limit=guild_limit,
@@ -163,16 +162,24 @@ def test_the_reserve_script_follows_the_quota_arithmetic(
             guild_limit=guild_limit if in_server else 0,
             resets_at=quota.next_reset(clock.now),
         )
-        assert (decision.verdict, decision.limit, decision.left) == (
+        assert admission.claim.allowed
+        decision = admission.quota
+        assert decision is not None
+        assert (decision.verdict, decision.limit, decision.left, decision.resets_at) == (
             expected.verdict,
             expected.limit,
             expected.left,
+            expected.resets_at,
         )
+        assert (decision.reservation is not None) is expected.allowed
         added = images if expected.allowed else 0
         usage = loop.run(store.usage_today(guild_id, 7))
         assert usage.user_used == user_used + added
         guild_after = int(loop.run(store.redis.get(guild_key)))
         assert guild_after == guild_used + (added if in_server else 0)
+        # All or nothing: the claim is taken only with the reservation.
+        running = loop.run(store.cooldown_state(7)).running_job
+        assert running == ("new" if expected.allowed else None)
 
     check()
 
@@ -182,9 +189,8 @@ def test_the_reserve_script_follows_the_quota_arithmetic(
 
 @pytest.mark.asyncio
 async def test_counters_expire_a_couple_of_days_after_their_day(store: RedisStore) -> None:
-    decision = await store.reserve_images(
-        guild_id=1, user_id=7, images=1, user_limit=0, guild_limit=0
-    )
+    decision = (await admit(store, 7, "a")).quota
+    assert decision is not None
     assert decision.reservation is not None
     day_left = quota.next_reset(NOW) - NOW
     for scope in (decision.reservation.user_scope, decision.reservation.guild_scope):
@@ -201,12 +207,74 @@ async def test_a_refund_to_a_day_already_gone_creates_nothing(store: RedisStore)
 
 @pytest.mark.asyncio
 async def test_cooldown_keys_expire_once_they_no_longer_matter(store: RedisStore) -> None:
-    assert (await store.claim(7, "a")).allowed
+    assert (await admit(store, 7, "a")).allowed
     running_ttl = await store.redis.ttl("unit:cooldown:7")
     assert STALE_RUNNING_SECONDS < running_ttl <= STALE_RUNNING_SECONDS + 86400 + 1
-    await store.release(7, "a", delivered=True, cooldown_seconds=3600)
+    await store.end_claim(7, "a", delivered=True, cooldown_seconds=3600)
     ttl = await store.redis.ttl("unit:cooldown:7")
     assert 3600 < ttl <= 3600 + 86400 + 1
+
+
+@pytest.mark.asyncio
+async def test_a_job_hash_as_written_before_reads_back(store: RedisStore) -> None:
+    # A finished job and an unfinished journaled one, field for field as they are kept.
+    await store.redis.hset(
+        "unit:job:done",
+        mapping={
+            "user_id": "7",
+            "channel_id": "2",
+            "prompt": "p",
+            "params": '{"n": 1}',
+            "state": "done",
+            "created_at": "1740000000.0",
+            "outcome": "api_unavailable",
+            "images": "0",
+            "cost_usd_ticks": "",
+            "finished_at": "1740000004.5",
+            "message_ids": "",
+        },
+    )
+    await store.redis.hset(
+        "unit:job:open",
+        mapping={
+            "user_id": "7",
+            "guild_id": "1",
+            "channel_id": "2",
+            "prompt": "p",
+            "params": "{}",
+            "state": "running",
+            "locale": "de",
+            "created_at": "1740000000.0",
+            "interaction_id": "11",
+            "application_id": "12",
+            "interaction_token": "t",
+            "token_expires_at": "1740000900.0",
+            "reservation": '{"day": "2025-02-19", "user_scope": "user:1:7",'
+            ' "guild_scope": "guild:1", "images": 2}',
+            "cooldown_seconds": "30.0",
+            "owner": "proc-a",
+            "lease_until": "1740000090.0",
+            "updated_at": "1740000000.0",
+        },
+    )
+    done = await store.get_job("done")
+    assert done is not None
+    assert (done.guild_id, done.locale, done.cost_usd_ticks, done.message_ids) == (
+        None,
+        None,
+        None,
+        (),
+    )
+    assert (done.outcome, done.finished_at, done.interaction) == (
+        "api_unavailable",
+        NOW + 4.5,
+        None,
+    )
+    job = await store.get_job("open")
+    assert job is not None
+    assert job.interaction == InteractionRef(11, 12, "t", NOW + 900)
+    assert job.reservation == quota.Reservation("2025-02-19", "user:1:7", "guild:1", 2)
+    assert (job.cooldown_seconds, job.owner, job.lease_until) == (30.0, "proc-a", NOW + 90)
 
 
 @pytest.mark.asyncio
@@ -214,8 +282,8 @@ async def test_a_prefix_keeps_two_bots_apart(redis_url: str, store: RedisStore) 
     other = RedisStore(redis_url, clock=Clock(), prefix="other-bot:")
     await other.open()
     try:
-        assert (await store.claim(7, "a")).allowed
-        assert (await other.claim(7, "b")).allowed
+        assert (await admit(store, 7, "a")).allowed
+        assert (await admit(other, 7, "b")).allowed
         await store.set_meta("k", "mine")
         assert await other.get_meta("k") is None
     finally:
@@ -224,11 +292,23 @@ async def test_a_prefix_keeps_two_bots_apart(redis_url: str, store: RedisStore) 
 
 @pytest.mark.asyncio
 async def test_scripts_are_loaded_again_after_the_server_forgot_them(store: RedisStore) -> None:
-    assert (await store.claim(7, "a")).allowed
+    assert (await admit(store, 7, "a")).allowed
     await store.redis.script_flush()
-    assert not (await store.claim(7, "b")).allowed
-    await store.release(7, "a", delivered=False, cooldown_seconds=0)
-    assert (await store.claim(7, "c")).allowed
+    assert not (await admit(store, 7, "b")).allowed
+    await store.end_claim(7, "a", delivered=False, cooldown_seconds=0)
+    assert (await admit(store, 7, "c")).allowed
+
+
+# -- the scripts' files -------------------------------------------------------------------
+
+
+def test_every_lua_file_is_part_of_a_script_and_the_rules_are_shared() -> None:
+    files = {path.stem for path in redis_store.LUA_FOLDER.glob("*.lua")}
+    used = {part for parts in redis_store.SCRIPTS.values() for part in parts}
+    assert files == used
+    admit = redis_store.script_text("admit")
+    assert admit.index("local function read_claim") < admit.index("local function read_quota")
+    assert "local function" not in redis_store.script_text("end_claim")
 
 
 # -- the URL is a secret ---------------------------------------------------------------

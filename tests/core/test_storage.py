@@ -12,29 +12,23 @@ from pathlib import Path
 import aiosqlite
 import pytest
 
-from core import storage
 from core.cooldown import Verdict
 from core.guild_settings import GuildSettings
-from core.storage import MIGRATIONS, SqliteStore
+from core.storage import sqlite_store
+from core.storage.sqlite_store import MIGRATIONS, SqliteStore
+from tests.clock import Clock
+from tests.core.store_calls import claim
 
 pytestmark = pytest.mark.asyncio
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 async def test_the_file_and_its_folder_are_made_and_kept(tmp_path: Path) -> None:
-    clock = Clock()
+    clock = Clock(1_000_000.0)
     path = tmp_path / "nested" / "db.sqlite3"
     store = SqliteStore(path, clock=clock)
     await store.open()
-    assert (await store.claim(7, "a")).allowed
-    await store.release(7, "a", delivered=True, cooldown_seconds=60)
+    assert (await claim(store, 7, "a")).allowed
+    await store.end_claim(7, "a", delivered=True, cooldown_seconds=60)
     await store.close()
     await store.close()  # twice is fine
     assert path.is_file()
@@ -43,7 +37,7 @@ async def test_the_file_and_its_folder_are_made_and_kept(tmp_path: Path) -> None
     reopened = SqliteStore(path, clock=clock)
     await reopened.open()
     try:
-        decision = await reopened.claim(7, "b")
+        decision = await claim(reopened, 7, "b")
         assert decision.verdict is Verdict.ON_COOLDOWN
         assert decision.retry_after == pytest.approx(50)
     finally:
@@ -92,7 +86,7 @@ async def test_server_settings_are_kept_briefly_and_dropped_on_a_change(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     now = [100.0]
-    monkeypatch.setattr(storage.time, "monotonic", lambda: now[0])
+    monkeypatch.setattr(sqlite_store.time, "monotonic", lambda: now[0])
     path = tmp_path / "db.sqlite3"
     first, second = SqliteStore(path), SqliteStore(path)
     await first.open()
@@ -106,7 +100,7 @@ async def test_server_settings_are_kept_briefly_and_dropped_on_a_change(
         assert (await second.get_guild_settings(1)).max_n == 4
         # Another process's change, once the kept copy is out of date.
         assert (await first.get_guild_settings(1)).max_n == 3
-        now[0] += storage.SETTINGS_CACHE_SECONDS
+        now[0] += sqlite_store.SETTINGS_CACHE_SECONDS
         assert (await first.get_guild_settings(1)).max_n == 4
     finally:
         await first.close()

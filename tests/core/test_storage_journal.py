@@ -10,21 +10,14 @@ import pytest
 import pytest_asyncio
 
 from core.storage import SqliteStore
+from tests.clock import Clock
 
 pytestmark = pytest.mark.asyncio
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_700_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest_asyncio.fixture
 async def clock_and_store(tmp_path: Path) -> AsyncIterator[tuple[Clock, SqliteStore]]:
-    clock = Clock()
+    clock = Clock(1_700_000_000.0)
     store = SqliteStore(tmp_path / "db.sqlite3", clock=clock)
     await store.open()
     yield clock, store
@@ -36,7 +29,7 @@ async def test_an_unfinished_job_of_an_older_schema_reads_without_a_token(
 ) -> None:
     _, store = clock_and_store
     await store.record_job("old", user_id=1, guild_id=None, channel_id=3, prompt="p", params={})
-    [job] = await store.unfinished_jobs()
+    [job] = await store.adopt_jobs("proc-a")
     assert job.interaction is None
     assert job.reservation is None
-    assert job.owner is None
+    assert (await store.get_job("old")) == job

@@ -1,8 +1,9 @@
 """The SQLite store's one-round-trip writes: atomic, and never inside another transaction.
 
-Claims, quota reservations and job records run as one call on the database thread, and do
-not queue for the store's lock while no transaction spans several round trips. These
-check that they still never interleave with one that does, and never overshoot a limit.
+Admissions (the claim and the quota reservation) and job records run as one call on the
+database thread, and do not queue for the store's lock while no transaction spans several
+round trips. These check that they still never interleave with one that does, and never
+overshoot a limit.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import pytest
 
 from core.cooldown import Verdict
 from core.storage import SqliteStore
+from tests.core.store_calls import admit
 
 pytestmark = pytest.mark.asyncio
 
@@ -31,24 +33,21 @@ async def test_one_trip_writes_mixed_with_multi_trip_transactions(tmp_path: Path
             await store.set_meta(f"key{step}", str(step))
 
         async def job(user: int) -> bool:
-            decision = await store.claim(user, f"job{user}")
-            reserved = await store.reserve_images(
-                guild_id=1, user_id=user, images=2, user_limit=0, guild_limit=0
-            )
+            admission = await admit(store, user, f"job{user}", images=2)
             await store.record_job(
                 f"job{user}", user_id=user, guild_id=1, channel_id=2, prompt="p", params={}
             )
-            return decision.allowed and reserved.allowed
+            return admission.allowed
 
         results = await asyncio.gather(
             *(job(user) for user in range(1, 61)),
             *(settings_change(step) for step in range(20)),
             *(meta(step) for step in range(20)),
-            *(store.claim(user, f"again{user}") for user in range(1, 61)),
+            *(admit(store, user, f"again{user}", images=0) for user in range(1, 61)),
         )
         assert all(results[:60])
         again = results[100:]
-        assert {d.verdict for d in again} == {Verdict.ALREADY_RUNNING}
+        assert {a.claim.verdict for a in again} == {Verdict.ALREADY_RUNNING}
         usage = await store.usage_today(1, 1)
         assert usage.guild_used == 120
         for user in range(1, 61):
@@ -63,16 +62,14 @@ async def test_two_processes_never_overshoot_a_daily_limit(tmp_path: Path) -> No
     await first.open()
     await second.open()
     try:
-        decisions = await asyncio.gather(
+        admissions = await asyncio.gather(
             *(
-                store.reserve_images(
-                    guild_id=1, user_id=user, images=3, user_limit=0, guild_limit=30
-                )
+                admit(store, user, f"job{user}-{name}", images=3, guild_limit=30)
                 for user in range(40)
-                for store in (first, second)
+                for name, store in (("first", first), ("second", second))
             )
         )
-        assert sum(d.allowed for d in decisions) == 10
+        assert sum(a.allowed for a in admissions) == 10
         assert (await first.usage_today(1, 0)).guild_used == 30
     finally:
         await first.close()

@@ -23,24 +23,16 @@ from core.cooldown import STALE_RUNNING_SECONDS, CooldownState, Verdict
 from core.guild_settings import GuildSettings
 from core.journal import InteractionRef
 from core.quota import QuotaVerdict
-from core.redis_store import RedisStore
 from core.stats import fold
-from core.storage import SqliteStore
-from core.store import Store
+from core.storage import RedisStore, SqliteStore, Store
+from tests.clock import Clock
+from tests.core.store_calls import admit, claim, reserve
 
 pytestmark = pytest.mark.asyncio
 
 #: A UTC midnight; the clock starts an hour before it.
 MIDNIGHT = datetime.datetime(2025, 3, 1, tzinfo=datetime.UTC).timestamp()
 BACKENDS = ["sqlite", "redis"]
-
-
-class Clock:
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 class Backend:
@@ -98,76 +90,76 @@ def clock(backend: Backend) -> Clock:
 
 
 async def test_parallel_claims_let_exactly_one_through(store: Store) -> None:
-    decisions = await asyncio.gather(*(store.claim(7, f"job{i}") for i in range(20)))
+    decisions = await asyncio.gather(*(claim(store, 7, f"job{i}") for i in range(20)))
     verdicts = [d.verdict for d in decisions]
     assert verdicts.count(Verdict.ALLOWED) == 1
     assert verdicts.count(Verdict.ALREADY_RUNNING) == 19
 
 
 async def test_a_claim_is_per_user(store: Store) -> None:
-    decisions = await asyncio.gather(*(store.claim(100 + i, "job") for i in range(10)))
+    decisions = await asyncio.gather(*(claim(store, 100 + i, "job") for i in range(10)))
     assert all(d.allowed for d in decisions)
 
 
 async def test_a_delivered_job_starts_the_cooldown_from_its_start(
     store: Store, clock: Clock
 ) -> None:
-    assert (await store.claim(7, "a")).allowed
+    assert (await claim(store, 7, "a")).allowed
     clock.now += 5  # the job takes five seconds
-    await store.release(7, "a", delivered=True, cooldown_seconds=60)
+    await store.end_claim(7, "a", delivered=True, cooldown_seconds=60)
     clock.now += 5
-    decision = await store.claim(7, "b")
+    decision = await claim(store, 7, "b")
     assert decision.verdict is Verdict.ON_COOLDOWN
     assert decision.retry_after == pytest.approx(50)
     state = await store.cooldown_state(7)
     assert state.available_at == pytest.approx(MIDNIGHT - 3600 + 60)
     assert state.running_job is None
     clock.now += 50
-    assert (await store.claim(7, "c")).allowed
+    assert (await claim(store, 7, "c")).allowed
 
 
 async def test_a_failed_job_costs_nothing(store: Store) -> None:
-    assert (await store.claim(7, "a")).allowed
-    await store.release(7, "a", delivered=False, cooldown_seconds=60)
-    assert (await store.claim(7, "b")).allowed
+    assert (await claim(store, 7, "a")).allowed
+    await store.end_claim(7, "a", delivered=False, cooldown_seconds=60)
+    assert (await claim(store, 7, "b")).allowed
     assert (await store.cooldown_state(7)).available_at == 0.0
 
 
 async def test_a_running_job_shows_in_the_state(store: Store, clock: Clock) -> None:
     assert await store.cooldown_state(7) == CooldownState()
-    assert (await store.claim(7, "a")).allowed
+    assert (await claim(store, 7, "a")).allowed
     state = await store.cooldown_state(7)
     assert (state.running_job, state.running_since) == ("a", clock.now)
 
 
-async def test_a_stale_claim_expires_and_its_release_changes_nothing(
+async def test_a_stale_claim_expires_and_ending_it_changes_nothing(
     store: Store, clock: Clock
 ) -> None:
     start = clock.now
-    assert (await store.claim(7, "lost")).allowed
+    assert (await claim(store, 7, "lost")).allowed
     clock.now = start + STALE_RUNNING_SECONDS - 1
-    assert (await store.claim(7, "b")).verdict is Verdict.ALREADY_RUNNING
+    assert (await claim(store, 7, "b")).verdict is Verdict.ALREADY_RUNNING
     clock.now = start + STALE_RUNNING_SECONDS + 1
-    assert (await store.claim(7, "c")).allowed
+    assert (await claim(store, 7, "c")).allowed
     # The lost job ends at last: the new claim stays, and no cooldown comes of it.
-    await store.release(7, "lost", delivered=True, cooldown_seconds=600)
+    await store.end_claim(7, "lost", delivered=True, cooldown_seconds=600)
     state = await store.cooldown_state(7)
     assert (state.running_job, state.available_at) == ("c", 0.0)
-    assert (await store.claim(7, "d")).verdict is Verdict.ALREADY_RUNNING
+    assert (await claim(store, 7, "d")).verdict is Verdict.ALREADY_RUNNING
 
 
 async def test_an_exempt_member_skips_the_cooldown_but_not_the_running_job(
     store: Store, clock: Clock
 ) -> None:
-    assert (await store.claim(7, "a")).allowed
-    await store.release(7, "a", delivered=True, cooldown_seconds=600)
-    assert (await store.claim(7, "b")).verdict is Verdict.ON_COOLDOWN
-    assert (await store.claim_exempt(7, "c")).allowed
-    assert (await store.claim_exempt(7, "d")).verdict is Verdict.ALREADY_RUNNING
-    assert (await store.claim(7, "e")).verdict is Verdict.ALREADY_RUNNING
-    await store.release(7, "c", delivered=True, cooldown_seconds=0)
+    assert (await claim(store, 7, "a")).allowed
+    await store.end_claim(7, "a", delivered=True, cooldown_seconds=600)
+    assert (await claim(store, 7, "b")).verdict is Verdict.ON_COOLDOWN
+    assert (await claim(store, 7, "c", exempt=True)).allowed
+    assert (await claim(store, 7, "d", exempt=True)).verdict is Verdict.ALREADY_RUNNING
+    assert (await claim(store, 7, "e")).verdict is Verdict.ALREADY_RUNNING
+    await store.end_claim(7, "c", delivered=True, cooldown_seconds=0)
     # The stored cooldown is kept for when the exemption ends.
-    decision = await store.claim(7, "f")
+    decision = await claim(store, 7, "f")
     assert decision.verdict is Verdict.ON_COOLDOWN
     assert decision.retry_after == pytest.approx(600)
 
@@ -175,7 +167,7 @@ async def test_an_exempt_member_skips_the_cooldown_but_not_the_running_job(
 async def test_parallel_exempt_claims_let_exactly_one_through(store: Store) -> None:
     decisions = await asyncio.gather(
         *(
-            (store.claim_exempt if i % 2 else store.claim)(7, f"job{i}")
+            claim(store, 7, f"job{i}", exempt=bool(i % 2))
             for i in range(20)  # exempt and not, mixed
         )
     )
@@ -190,9 +182,7 @@ async def test_fifty_parallel_reservations_never_overshoot_the_server_budget(
 ) -> None:
     decisions = await asyncio.gather(
         *(
-            store.reserve_images(
-                guild_id=1, user_id=100 + i, images=3, user_limit=0, guild_limit=100
-            )
+            reserve(store, guild_id=1, user_id=100 + i, images=3, user_limit=0, guild_limit=100)
             for i in range(50)
         )
     )
@@ -207,7 +197,7 @@ async def test_fifty_parallel_reservations_never_overshoot_a_member_quota(
 ) -> None:
     decisions = await asyncio.gather(
         *(
-            store.reserve_images(guild_id=1, user_id=7, images=1, user_limit=20, guild_limit=0)
+            reserve(store, guild_id=1, user_id=7, images=1, user_limit=20, guild_limit=0)
             for _ in range(50)
         )
     )
@@ -218,39 +208,15 @@ async def test_fifty_parallel_reservations_never_overshoot_a_member_quota(
 
 async def test_a_refused_reservation_counts_nothing(store: Store) -> None:
     assert (
-        await store.reserve_images(guild_id=1, user_id=7, images=2, user_limit=5, guild_limit=3)
+        await reserve(store, guild_id=1, user_id=7, images=2, user_limit=5, guild_limit=3)
     ).allowed
-    refused = await store.reserve_images(
-        guild_id=1, user_id=8, images=2, user_limit=5, guild_limit=3
-    )
+    refused = await reserve(store, guild_id=1, user_id=8, images=2, user_limit=5, guild_limit=3)
     assert (refused.verdict, refused.left, refused.reservation) == (QuotaVerdict.GUILD, 1, None)
     usage = await store.usage_today(1, 8)
     assert (usage.user_used, usage.guild_used) == (0, 2)
 
 
 # -- admitting a job: the claim and the reservation in one step ------------------------
-
-
-def admit(
-    store: Store,
-    user_id: int,
-    job_id: str,
-    *,
-    images: int = 1,
-    exempt: bool = False,
-    guild_id: int | None = 1,
-    user_limit: int = 0,
-    guild_limit: int = 0,
-) -> Any:
-    return store.admit(
-        user_id=user_id,
-        job_id=job_id,
-        exempt=exempt,
-        guild_id=guild_id,
-        images=images,
-        user_limit=user_limit,
-        guild_limit=guild_limit,
-    )
 
 
 async def test_an_admission_claims_and_reserves(store: Store, clock: Clock) -> None:
@@ -266,7 +232,7 @@ async def test_an_admission_claims_and_reserves(store: Store, clock: Clock) -> N
     assert (usage.user_used, usage.guild_used) == (2, 2)
     # The same ending as a separate claim and reservation.
     await store.refund_images(admission.quota.reservation, 2)
-    await store.release(7, "a", delivered=False, cooldown_seconds=60)
+    await store.end_claim(7, "a", delivered=False, cooldown_seconds=60)
     assert (await admit(store, 7, "b")).allowed
 
 
@@ -298,8 +264,8 @@ async def test_parallel_admissions_of_one_member_let_exactly_one_through(store: 
 
 
 async def test_a_refused_claim_reserves_nothing(store: Store) -> None:
-    assert (await store.claim(7, "a")).allowed
-    await store.release(7, "a", delivered=True, cooldown_seconds=600)
+    assert (await claim(store, 7, "a")).allowed
+    await store.end_claim(7, "a", delivered=True, cooldown_seconds=600)
     admission = await admit(store, 7, "b", images=4)
     assert admission.claim.verdict is Verdict.ON_COOLDOWN
     assert admission.claim.retry_after == pytest.approx(600)
@@ -312,7 +278,7 @@ async def test_a_refused_claim_reserves_nothing(store: Store) -> None:
 
 async def test_a_refused_reservation_takes_no_claim(store: Store) -> None:
     assert (await admit(store, 7, "a", images=4, user_limit=5)).allowed
-    await store.release(7, "a", delivered=False, cooldown_seconds=60)
+    await store.end_claim(7, "a", delivered=False, cooldown_seconds=60)
     admission = await admit(store, 7, "b", images=2, user_limit=5)
     assert admission.claim.allowed
     assert not admission.allowed
@@ -328,12 +294,12 @@ async def test_a_refused_reservation_takes_no_claim(store: Store) -> None:
 async def test_an_exempt_admission_skips_the_cooldown_but_not_the_running_job(
     store: Store,
 ) -> None:
-    assert (await store.claim(7, "a")).allowed
-    await store.release(7, "a", delivered=True, cooldown_seconds=600)
+    assert (await claim(store, 7, "a")).allowed
+    await store.end_claim(7, "a", delivered=True, cooldown_seconds=600)
     assert (await admit(store, 7, "b")).claim.verdict is Verdict.ON_COOLDOWN
     assert (await admit(store, 7, "c", exempt=True)).allowed
     assert (await admit(store, 7, "d", exempt=True)).claim.verdict is Verdict.ALREADY_RUNNING
-    await store.release(7, "c", delivered=True, cooldown_seconds=0)
+    await store.end_claim(7, "c", delivered=True, cooldown_seconds=0)
     # The stored cooldown is kept for when the exemption ends.
     decision = (await admit(store, 7, "e")).claim
     assert decision.verdict is Verdict.ON_COOLDOWN
@@ -350,27 +316,23 @@ async def test_an_admission_in_a_direct_message_has_no_server_budget(store: Stor
 
 
 async def test_member_quota_and_refund(store: Store) -> None:
-    first = await store.reserve_images(guild_id=1, user_id=7, images=4, user_limit=5, guild_limit=0)
+    first = await reserve(store, guild_id=1, user_id=7, images=4, user_limit=5, guild_limit=0)
     assert first.allowed
     assert first.reservation is not None
-    refused = await store.reserve_images(
-        guild_id=1, user_id=7, images=2, user_limit=5, guild_limit=0
-    )
+    refused = await reserve(store, guild_id=1, user_id=7, images=2, user_limit=5, guild_limit=0)
     assert (refused.verdict, refused.limit, refused.left) == (QuotaVerdict.USER, 5, 1)
     await store.refund_images(first.reservation, 4)
     usage = await store.usage_today(1, 7)
     assert (usage.user_used, usage.guild_used) == (0, 0)
     # A refund never gives back more than was reserved.
-    again = await store.reserve_images(guild_id=1, user_id=7, images=5, user_limit=5, guild_limit=0)
+    again = await reserve(store, guild_id=1, user_id=7, images=5, user_limit=5, guild_limit=0)
     assert again.reservation is not None
     await store.refund_images(again.reservation, 50)
     assert (await store.usage_today(1, 7)).user_used == 0
 
 
 async def test_a_partial_refund_gives_back_both_counters(store: Store) -> None:
-    decision = await store.reserve_images(
-        guild_id=1, user_id=7, images=4, user_limit=10, guild_limit=10
-    )
+    decision = await reserve(store, guild_id=1, user_id=7, images=4, user_limit=10, guild_limit=10)
     assert decision.reservation is not None
     await store.refund_images(decision.reservation, 3)
     usage = await store.usage_today(1, 7)
@@ -379,11 +341,9 @@ async def test_a_partial_refund_gives_back_both_counters(store: Store) -> None:
 
 async def test_a_lowered_limit_refuses_with_nothing_left(store: Store) -> None:
     assert (
-        await store.reserve_images(guild_id=1, user_id=7, images=5, user_limit=0, guild_limit=0)
+        await reserve(store, guild_id=1, user_id=7, images=5, user_limit=0, guild_limit=0)
     ).allowed
-    decision = await store.reserve_images(
-        guild_id=1, user_id=7, images=1, user_limit=3, guild_limit=0
-    )
+    decision = await reserve(store, guild_id=1, user_id=7, images=1, user_limit=3, guild_limit=0)
     assert (decision.verdict, decision.left) == (QuotaVerdict.USER, 0)
 
 
@@ -391,12 +351,12 @@ async def test_a_member_quota_is_per_server_and_direct_messages_have_no_budget(
     store: Store,
 ) -> None:
     assert (
-        await store.reserve_images(guild_id=1, user_id=7, images=2, user_limit=2, guild_limit=0)
+        await reserve(store, guild_id=1, user_id=7, images=2, user_limit=2, guild_limit=0)
     ).allowed
     assert (
-        await store.reserve_images(guild_id=2, user_id=7, images=2, user_limit=2, guild_limit=0)
+        await reserve(store, guild_id=2, user_id=7, images=2, user_limit=2, guild_limit=0)
     ).allowed
-    dm = await store.reserve_images(guild_id=None, user_id=7, images=2, user_limit=2, guild_limit=1)
+    dm = await reserve(store, guild_id=None, user_id=7, images=2, user_limit=2, guild_limit=1)
     assert dm.allowed
     assert dm.reservation is not None
     assert dm.reservation.guild_scope is None
@@ -408,17 +368,15 @@ async def test_counters_restart_at_utc_midnight_and_refunds_go_to_their_day(
     store: Store, clock: Clock
 ) -> None:
     clock.now = MIDNIGHT - 10
-    late = await store.reserve_images(guild_id=1, user_id=7, images=3, user_limit=3, guild_limit=3)
+    late = await reserve(store, guild_id=1, user_id=7, images=3, user_limit=3, guild_limit=3)
     assert late.allowed
     assert late.reservation is not None
     assert late.resets_at == MIDNIGHT
-    refused = await store.reserve_images(
-        guild_id=1, user_id=7, images=1, user_limit=3, guild_limit=3
-    )
+    refused = await reserve(store, guild_id=1, user_id=7, images=1, user_limit=3, guild_limit=3)
     assert (refused.allowed, refused.resets_at) == (False, MIDNIGHT)
 
     clock.now = MIDNIGHT + 5  # the job ends after midnight and fails
-    early = await store.reserve_images(guild_id=1, user_id=7, images=3, user_limit=3, guild_limit=3)
+    early = await reserve(store, guild_id=1, user_id=7, images=3, user_limit=3, guild_limit=3)
     assert early.allowed
     await store.refund_images(late.reservation, 3)
     today = await store.usage_today(1, 7)
@@ -701,7 +659,7 @@ async def test_a_closed_job_counts_in_the_usage_figures(store: Store, clock: Clo
     assert (figures.images, figures.delivered_jobs, figures.cost_usd_ticks) == (2, 1, 7)
 
 
-async def test_unfinished_jobs_oldest_first(store: Store, clock: Clock) -> None:
+async def test_unfinished_jobs_are_adopted_oldest_first(store: Store, clock: Clock) -> None:
     for name in ("c", "a", "b"):
         await store.journal_job(name, **journaled(clock))
         clock.now += 1
@@ -710,20 +668,27 @@ async def test_unfinished_jobs_oldest_first(store: Store, clock: Clock) -> None:
     await store.record_job("blocked", user_id=1, guild_id=1, channel_id=2, prompt="p", params={})
     await store.finish_job("blocked", outcome="blocked")
     await store.close_job("a", outcome="delivered", images=2)
-    assert [job.id for job in await store.unfinished_jobs()] == ["c", "b", "tie", "tie2"]
+    clock.now += journal.LEASE_SECONDS + 1  # proc-a's hold on them ran out
+    adopted = await store.adopt_jobs("proc-b")
+    assert [job.id for job in adopted] == ["c", "b", "tie", "tie2"]
 
 
 async def test_a_recorded_job_never_finished_is_unfinished_without_a_token(
     store: Store,
 ) -> None:
     await store.record_job("old", user_id=1, guild_id=None, channel_id=3, prompt="p", params={})
-    [job] = await store.unfinished_jobs()
-    assert (job.id, job.interaction, job.reservation, job.owner) == ("old", None, None, None)
+    recorded = await store.get_job("old")
+    assert recorded is not None
+    assert (recorded.finished, recorded.owner, recorded.lease_until) == (False, None, None)
+    # Held by nobody: free for the first process that adopts.
+    [job] = await store.adopt_jobs("proc-a")
+    assert (job.id, job.interaction, job.reservation, job.owner) == ("old", None, None, "proc-a")
     await store.finish_job("old", outcome="delivered", images=1)
-    assert await store.unfinished_jobs() == []
+    await store.hand_back_jobs("proc-a")
+    assert await store.adopt_jobs("proc-b") == []
 
 
-async def test_adopting_takes_released_and_lapsed_jobs_once(backend: Backend) -> None:
+async def test_adopting_takes_handed_back_and_lapsed_jobs_once(backend: Backend) -> None:
     clock = backend.clock
     first, second = await backend.open(), await backend.open()
     await first.journal_job("mine", **journaled(clock, owner="proc-a"))
@@ -733,8 +698,8 @@ async def test_adopting_takes_released_and_lapsed_jobs_once(backend: Backend) ->
     assert await first.adopt_jobs("proc-c") == []
 
     # proc-a stops cleanly and hands its job back: free at once.
-    assert await first.release_jobs("proc-a") == 1
-    assert await first.release_jobs("proc-a") == 0
+    assert await first.hand_back_jobs("proc-a") == 1
+    assert await first.hand_back_jobs("proc-a") == 0
     released = await second.get_job("mine")
     assert released is not None
     assert (released.owner, released.lease_until) == (None, None)
@@ -742,6 +707,7 @@ async def test_adopting_takes_released_and_lapsed_jobs_once(backend: Backend) ->
     assert [job.id for job in adopted] == ["mine"]
     assert adopted[0].owner == "proc-c"
     assert adopted[0].lease_until == pytest.approx(clock.now + journal.LEASE_SECONDS)
+    assert adopted[0] == await second.get_job("mine")  # as now kept
     assert adopted[0].interaction is not None
     assert adopted[0].interaction.token == TOKEN
 
@@ -763,7 +729,7 @@ async def test_a_closed_job_is_neither_adopted_nor_renewed(store: Store, clock: 
     await store.journal_job("j1", **journaled(clock, owner="proc-a"))
     assert await store.close_job("j1", outcome="delivered", images=2)
     assert await store.renew_leases("proc-a") == 0
-    assert await store.release_jobs("proc-a") == 0
+    assert await store.hand_back_jobs("proc-a") == 0
     clock.now += 10 * journal.LEASE_SECONDS
     assert await store.adopt_jobs("proc-b") == []
 
@@ -776,7 +742,8 @@ async def test_the_journal_outlives_the_process(backend: Backend) -> None:
     await first.close()
 
     again = await backend.open()
-    [job] = await again.unfinished_jobs()
+    clock.now += journal.LEASE_SECONDS + 1  # the first process's hold ran out
+    [job] = await again.adopt_jobs("proc-b")
     assert (job.id, job.state) == ("j1", journal.RUNNING)
     assert job.interaction is not None
     assert job.interaction.token == TOKEN
@@ -804,13 +771,13 @@ async def test_acquiring_again_keeps_the_slot_and_renews_it(store: Store, clock:
     assert await store.acquire_slot("a", cap=1, lease_seconds=LEASE)
 
 
-async def test_releasing_frees_the_slot(store: Store) -> None:
+async def test_freeing_a_slot_lets_another_in(store: Store) -> None:
     assert await store.acquire_slot("a", cap=2, lease_seconds=LEASE)
     assert await store.acquire_slot("b", cap=2, lease_seconds=LEASE)
     assert not await store.acquire_slot("c", cap=2, lease_seconds=LEASE)
-    await store.release_slot("a")
-    await store.release_slot("a")  # twice, or for a job holding none: nothing
-    await store.release_slot("never")
+    await store.free_slot("a")
+    await store.free_slot("a")  # twice, or for a job holding none: nothing
+    await store.free_slot("never")
     assert await store.acquire_slot("c", cap=2, lease_seconds=LEASE)
     assert not await store.acquire_slot("d", cap=2, lease_seconds=LEASE)
 
@@ -827,7 +794,7 @@ async def test_a_lapsed_slot_is_dropped_and_a_renewed_one_kept(store: Store, clo
     assert not await store.acquire_slot("dead", cap=2, lease_seconds=LEASE)
     # A renewal never brings back a slot that was dropped.
     await store.renew_slots(["dead"], lease_seconds=LEASE)
-    await store.release_slot("new")
+    await store.free_slot("new")
     assert await store.acquire_slot("other", cap=2, lease_seconds=LEASE)
     assert not await store.acquire_slot("more", cap=2, lease_seconds=LEASE)
 
@@ -836,9 +803,9 @@ async def test_a_lowered_cap_lets_nobody_new_in_until_enough_leave(store: Store)
     for job in ("a", "b", "c"):
         assert await store.acquire_slot(job, cap=3, lease_seconds=LEASE)
     assert not await store.acquire_slot("d", cap=2, lease_seconds=LEASE)
-    await store.release_slot("a")
+    await store.free_slot("a")
     assert not await store.acquire_slot("d", cap=2, lease_seconds=LEASE)
-    await store.release_slot("b")
+    await store.free_slot("b")
     assert await store.acquire_slot("d", cap=2, lease_seconds=LEASE)
 
 
@@ -855,7 +822,7 @@ async def test_two_processes_share_the_slots(backend: Backend) -> None:
     )
     assert taken.count(True) == 4
     holders = [f"job{i}" for i, got in enumerate(taken) if got]
-    await second.release_slot(holders[0])
+    await second.free_slot(holders[0])
     assert await first.acquire_slot("late", cap=4, lease_seconds=LEASE)
     assert not await second.acquire_slot("later", cap=4, lease_seconds=LEASE)
     # A slot held through one process is the same job's in the other.
@@ -865,7 +832,7 @@ async def test_two_processes_share_the_slots(backend: Backend) -> None:
 async def test_two_processes_claim_once_between_them(backend: Backend) -> None:
     first, second = await backend.open(), await backend.open()
     decisions = await asyncio.gather(
-        *((first if i % 2 else second).claim(7, f"job{i}") for i in range(20))
+        *(claim(first if i % 2 else second, 7, f"job{i}") for i in range(20))
     )
     assert sum(d.allowed for d in decisions) == 1
 
@@ -873,18 +840,14 @@ async def test_two_processes_claim_once_between_them(backend: Backend) -> None:
 async def test_two_processes_share_every_kind_of_state(backend: Backend) -> None:
     first, second = await backend.open(), await backend.open()
 
-    assert (await first.claim(7, "a")).allowed
-    assert (await second.claim(7, "b")).verdict is Verdict.ALREADY_RUNNING
-    await first.release(7, "a", delivered=True, cooldown_seconds=60)
-    assert (await second.claim(7, "c")).verdict is Verdict.ON_COOLDOWN
+    assert (await claim(first, 7, "a")).allowed
+    assert (await claim(second, 7, "b")).verdict is Verdict.ALREADY_RUNNING
+    await first.end_claim(7, "a", delivered=True, cooldown_seconds=60)
+    assert (await claim(second, 7, "c")).verdict is Verdict.ON_COOLDOWN
 
-    reserved = await first.reserve_images(
-        guild_id=1, user_id=7, images=2, user_limit=3, guild_limit=0
-    )
+    reserved = await reserve(first, guild_id=1, user_id=7, images=2, user_limit=3, guild_limit=0)
     assert reserved.allowed
-    refused = await second.reserve_images(
-        guild_id=1, user_id=7, images=2, user_limit=3, guild_limit=0
-    )
+    refused = await reserve(second, guild_id=1, user_id=7, images=2, user_limit=3, guild_limit=0)
     assert (refused.verdict, refused.left) == (QuotaVerdict.USER, 1)
     assert reserved.reservation is not None
     await second.refund_images(reserved.reservation, 2)
@@ -906,15 +869,15 @@ async def test_two_processes_share_every_kind_of_state(backend: Backend) -> None
 
 async def test_state_outlives_the_process(backend: Backend, clock: Clock) -> None:
     first = await backend.open()
-    assert (await first.claim(7, "a")).allowed
-    await first.release(7, "a", delivered=True, cooldown_seconds=60)
+    assert (await claim(first, 7, "a")).allowed
+    await first.end_claim(7, "a", delivered=True, cooldown_seconds=60)
     await first.update_guild_settings(1, lambda s: replace(s, spoilers=True))
-    await first.reserve_images(guild_id=1, user_id=7, images=2, user_limit=0, guild_limit=0)
+    await reserve(first, guild_id=1, user_id=7, images=2, user_limit=0, guild_limit=0)
     await first.close()
 
     clock.now += 10
     again = await backend.open()
-    decision = await again.claim(7, "b")
+    decision = await claim(again, 7, "b")
     assert (decision.verdict, decision.retry_after) == (Verdict.ON_COOLDOWN, pytest.approx(50))
     assert (await again.get_guild_settings(1)).spoilers
     assert (await again.usage_today(1, 7)).user_used == 2

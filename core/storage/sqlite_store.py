@@ -11,23 +11,23 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import functools
-import json
 import logging
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 import aiosqlite
 
 from core import journal, quota
-from core.cooldown import CooldownState, Decision, after_finish, decide
+from core.cooldown import CooldownState, Decision, after_finish
 from core.guild_settings import GuildSettings
-from core.journal import InteractionRef
 from core.stats import OutcomeCount
+from core.storage import records
+from core.storage.base import BaseStore
+from core.storage.records import FieldValue, JobRecord
 
 log = logging.getLogger(__name__)
 
@@ -103,48 +103,13 @@ MIGRATIONS: tuple[str, ...] = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class JobRecord:
-    id: str
-    user_id: int
-    guild_id: int | None
-    channel_id: int | None
-    prompt: str
-    params: dict[str, Any]
-    state: str
-    outcome: str | None
-    images: int
-    cost_usd_ticks: int | None
-    created_at: float
-    finished_at: float | None
-    #: The requester's Discord locale, e.g. ``zh-CN``.
-    locale: str | None = None
-    #: The result messages, in the job's channel, in order.
-    message_ids: tuple[int, ...] = ()
-    #: The interaction the job answers, while the job is unfinished.
-    interaction: InteractionRef | None = None
-    #: The images the job reserved, given back (what was not delivered) when it closes.
-    reservation: quota.Reservation | None = None
-    #: The requester's cooldown once the job is delivered.
-    cooldown_seconds: float = 0.0
-    #: The process that runs the job, and until when it holds it.
-    owner: str | None = None
-    lease_until: float | None = None
-    #: When the journal entry last changed.
-    updated_at: float | None = None
-
-    @property
-    def finished(self) -> bool:
-        return self.state == journal.DONE
-
-
 #: Seconds a server's settings read from the file are used again before reading it anew.
 #: Changes made through the same store apply at once; this bounds how long another
 #: process sharing the file keeps using the settings it read before a change.
 SETTINGS_CACHE_SECONDS = 2.0
 
 
-class SqliteStore:
+class SqliteStore(BaseStore):
     """The bot's state in one SQLite file."""
 
     def __init__(self, path: Path | str, *, clock: Callable[[], float] = time.time) -> None:
@@ -238,33 +203,15 @@ class SqliteStore:
 
     # -- cooldowns ---------------------------------------------------------------------
 
-    async def _read_cooldown(self, user_id: int) -> CooldownState:
-        return await self._in_thread(functools.partial(_cooldown_of, user_id=user_id))
-
-    async def claim(self, user_id: int, job_id: str) -> Decision:
-        """Atomically check the user's cooldown and, if allowed, mark ``job_id`` running."""
-        return await self._write(
-            functools.partial(self._claim, user_id=user_id, job_id=job_id, exempt=False)
-        )
-
-    def _claim(
-        self, db: sqlite3.Connection, *, user_id: int, job_id: str, exempt: bool
-    ) -> Decision:
-        decision, take = self._check_claim(db, user_id=user_id, job_id=job_id, exempt=exempt)
-        if decision.allowed:
-            take()
-        return decision
-
     def _check_claim(
         self, db: sqlite3.Connection, *, user_id: int, job_id: str, exempt: bool
     ) -> tuple[Decision, Callable[[], None]]:
         """The claim's decision, and what takes it (to call only if it is allowed)."""
         now = self._clock()
         state = _cooldown_of(db, user_id=user_id)
-        # An exempt member skips the cooldown, not the one-job-at-a-time rule.
-        seen = CooldownState(0.0, state.running_job, state.running_since) if exempt else state
         claimed = CooldownState(state.available_at, running_job=job_id, running_since=now)
-        return decide(seen, now), functools.partial(_store_cooldown, db, user_id, claimed)
+        decision = records.claim_decision(state, now, exempt=exempt)
+        return decision, functools.partial(_store_cooldown, db, user_id, claimed)
 
     async def admit(
         self,
@@ -277,9 +224,8 @@ class SqliteStore:
         user_limit: int,
         guild_limit: int,
     ) -> quota.Admission:
-        """``claim`` (or ``claim_exempt``) and ``reserve_images`` in one transaction and
-        one round trip: a refused claim reserves nothing, a refused reservation takes no
-        claim."""
+        """The claim and the reservation in one transaction and one round trip: a refused
+        claim reserves nothing, a refused reservation takes no claim."""
 
         def work(db: sqlite3.Connection) -> quota.Admission:
             decision, take = self._check_claim(db, user_id=user_id, job_id=job_id, exempt=exempt)
@@ -299,7 +245,7 @@ class SqliteStore:
 
         return await self._write(work)
 
-    async def release(
+    async def end_claim(
         self, user_id: int, job_id: str, *, delivered: bool, cooldown_seconds: float
     ) -> None:
         """End ``job_id``'s claim; a delivered job starts the user's cooldown."""
@@ -315,14 +261,7 @@ class SqliteStore:
         await self._write(work)
 
     async def cooldown_state(self, user_id: int) -> CooldownState:
-        return await self._read_cooldown(user_id)
-
-    async def claim_exempt(self, user_id: int, job_id: str) -> Decision:
-        """Like ``claim`` for a member exempt from the cooldown: only one job at a time
-        holds. The stored cooldown is kept for when the exemption ends."""
-        return await self._write(
-            functools.partial(self._claim, user_id=user_id, job_id=job_id, exempt=True)
-        )
+        return await self._in_thread(functools.partial(_cooldown_of, user_id=user_id))
 
     # -- small settings ----------------------------------------------------------------
 
@@ -339,61 +278,36 @@ class SqliteStore:
                 (key, value),
             )
 
-    # -- job record --------------------------------------------------------------------
+    # -- job records (the rest is shared: core.storage.base) ---------------------------
 
-    async def record_job(
-        self,
-        job_id: str,
-        *,
-        user_id: int,
-        guild_id: int | None,
-        channel_id: int | None,
-        prompt: str,
-        params: dict[str, Any],
-        locale: str | None = None,
-    ) -> None:
+    async def _insert_job(self, fields: Mapping[str, FieldValue]) -> None:
+        # The names come from core.storage.records, never from outside: only the values
+        # are parameters.
+        names = ", ".join(fields)
+        marks = ", ".join("?" * len(fields))
+        statement = f"INSERT INTO jobs ({names}) VALUES ({marks})"  # noqa: S608
+
         def work(db: sqlite3.Connection) -> None:
-            db.execute(
-                "INSERT INTO jobs (id, user_id, guild_id, channel_id, prompt, params, state,"
-                " created_at, locale) VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?)",
-                (
-                    job_id,
-                    user_id,
-                    guild_id,
-                    channel_id,
-                    prompt,
-                    json.dumps(params),
-                    self._clock(),
-                    locale,
-                ),
-            )
+            db.execute(statement, tuple(fields.values()))
 
         await self._write(work)
 
-    async def finish_job(
-        self,
-        job_id: str,
-        *,
-        outcome: str,
-        images: int = 0,
-        cost_usd_ticks: int | None = None,
-        message_ids: Sequence[int] = (),
-    ) -> None:
-        def work(db: sqlite3.Connection) -> None:
-            db.execute(
-                "UPDATE jobs SET state = 'done', outcome = ?, images = ?, cost_usd_ticks = ?,"
-                " finished_at = ?, message_ids = ? WHERE id = ?",
-                (
-                    outcome,
-                    images,
-                    cost_usd_ticks,
-                    self._clock(),
-                    json.dumps(list(message_ids)) if message_ids else None,
-                    job_id,
-                ),
-            )
+    async def _finish(
+        self, job_id: str, done: Mapping[str, FieldValue], *, closing: bool, now: float
+    ) -> bool:
+        changes = ", ".join(f"{name} = ?" for name in done)
+        values = list(done.values())
+        if closing:
+            changes += ", interaction_token = NULL, owner = NULL, lease_until = NULL"
+            changes += ", updated_at = ?"
+            values.append(now)
+        only_unfinished = " AND state != 'done'" if closing else ""
+        statement = f"UPDATE jobs SET state = 'done', {changes} WHERE id = ?{only_unfinished}"  # noqa: S608
 
-        await self._write(work)
+        def work(db: sqlite3.Connection) -> bool:
+            return db.execute(statement, (*values, job_id)).rowcount == 1
+
+        return await self._write(work)
 
     async def get_job(self, job_id: str) -> JobRecord | None:
         async with self.db.execute(
@@ -426,124 +340,24 @@ class SqliteStore:
     # Each method is one atomic step, so that another store (shared by several processes)
     # can offer the same ones with the same meaning.
 
-    async def journal_job(
-        self,
-        job_id: str,
-        *,
-        user_id: int,
-        guild_id: int | None,
-        channel_id: int | None,
-        prompt: str,
-        params: dict[str, Any],
-        locale: str | None,
-        interaction: InteractionRef,
-        reservation: quota.Reservation | None,
-        cooldown_seconds: float,
-        owner: str,
-        state: str = journal.ACCEPTED,
-        lease_seconds: float = journal.LEASE_SECONDS,
-    ) -> None:
-        """Write an accepted job to the journal, held by ``owner``, before its API call."""
-        if state not in journal.UNFINISHED:
-            raise ValueError(f"a job is journaled unfinished, not {state!r}")
-        now = self._clock()
-
-        def work(db: sqlite3.Connection) -> None:
-            db.execute(
-                "INSERT INTO jobs (id, user_id, guild_id, channel_id, prompt, params, state,"
-                " created_at, locale, interaction_id, application_id, interaction_token,"
-                " token_expires_at, reservation, cooldown_seconds, owner, lease_until,"
-                " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    job_id,
-                    user_id,
-                    guild_id,
-                    channel_id,
-                    prompt,
-                    json.dumps(params),
-                    state,
-                    now,
-                    locale,
-                    interaction.interaction_id,
-                    interaction.application_id,
-                    interaction.token,
-                    interaction.expires_at,
-                    _reservation_json(reservation),
-                    cooldown_seconds,
-                    owner,
-                    now + lease_seconds,
-                    now,
-                ),
-            )
-
-        await self._write(work)
-
-    async def journal_state(self, job_id: str, state: str) -> bool:
-        """Move an unfinished job to ``state``; False if it is closed or unknown."""
-        if state not in journal.UNFINISHED:
-            raise ValueError(f"use close_job to finish a job, not state {state!r}")
-
+    async def _move(self, job_id: str, state: str, now: float) -> bool:
         def work(db: sqlite3.Connection) -> bool:
             cursor = db.execute(
                 "UPDATE jobs SET state = ?, updated_at = ? WHERE id = ? AND state != 'done'",
-                (state, self._clock(), job_id),
+                (state, now, job_id),
             )
             return cursor.rowcount == 1
 
         return await self._write(work)
-
-    async def close_job(
-        self,
-        job_id: str,
-        *,
-        outcome: str,
-        images: int = 0,
-        cost_usd_ticks: int | None = None,
-        message_ids: Sequence[int] = (),
-    ) -> bool:
-        """Close an unfinished job with its outcome and forget its token.
-
-        True if this call closed it; False if it was already closed (by another process,
-        say) or is unknown, so that a job is closed, refunded and told about only once.
-        """
-        now = self._clock()
-
-        def work(db: sqlite3.Connection) -> bool:
-            cursor = db.execute(
-                "UPDATE jobs SET state = 'done', outcome = ?, images = ?, cost_usd_ticks = ?,"
-                " finished_at = ?, message_ids = ?, interaction_token = NULL, owner = NULL,"
-                " lease_until = NULL, updated_at = ? WHERE id = ? AND state != 'done'",
-                (
-                    outcome,
-                    images,
-                    cost_usd_ticks,
-                    now,
-                    json.dumps(list(message_ids)) if message_ids else None,
-                    now,
-                    job_id,
-                ),
-            )
-            return cursor.rowcount == 1
-
-        return await self._write(work)
-
-    async def unfinished_jobs(self) -> list[JobRecord]:
-        """Every job not closed yet, oldest first, whoever holds it."""
-        async with self.db.execute(
-            # The column list is a constant: nothing from outside is formatted into SQL.
-            f"SELECT {_JOB_COLUMNS} FROM jobs"  # noqa: S608
-            " WHERE state != 'done' ORDER BY created_at, id"
-        ) as cursor:
-            rows = await cursor.fetchall()
-        return [_job_from_row(row) for row in rows]
 
     async def adopt_jobs(
         self, owner: str, *, lease_seconds: float = journal.LEASE_SECONDS
     ) -> list[JobRecord]:
         """Take every unfinished job that no live process holds; return them, oldest first.
 
-        A job is free when its owner handed it back (:meth:`release_jobs`) or let its hold
-        run out (the process died). Two processes adopting at once never get the same job.
+        A job is free when its owner handed it back (:meth:`hand_back_jobs`) or let its
+        hold run out (the process died). Two processes adopting at once never get the same
+        job.
         """
         now = self._clock()
         async with self._transaction() as db:
@@ -560,7 +374,7 @@ class SqliteStore:
                 [(owner, now + lease_seconds, now, job.id) for job in adopted],
             )
         return [
-            dataclasses.replace(job, owner=owner, lease_until=now + lease_seconds)
+            dataclasses.replace(job, owner=owner, lease_until=now + lease_seconds, updated_at=now)
             for job in adopted
         ]
 
@@ -576,7 +390,7 @@ class SqliteStore:
             )
             return cursor.rowcount
 
-    async def release_jobs(self, owner: str) -> int:
+    async def hand_back_jobs(self, owner: str) -> int:
         """Hand back ``owner``'s unfinished jobs (at shutdown), free for the next process."""
         async with self._transaction() as db:
             cursor = await db.execute(
@@ -610,7 +424,7 @@ class SqliteStore:
             )
             return True
 
-    async def release_slot(self, job_id: str) -> None:
+    async def free_slot(self, job_id: str) -> None:
         """Free ``job_id``'s slot; nothing if it holds none."""
         async with self._transaction() as db:
             await db.execute("DELETE FROM slots WHERE job_id = ?", (job_id,))
@@ -666,7 +480,7 @@ class SqliteStore:
                 row = await cursor.fetchone()
             before = GuildSettings.from_json(None if row is None else str(row[0]))
             after = change(before)
-            if after != before or after.extra != before.extra:
+            if records.settings_changed(before, after):
                 await db.execute(
                     "INSERT INTO guild_settings (guild_id, document, updated_at) VALUES (?, ?, ?)"
                     " ON CONFLICT(guild_id) DO UPDATE SET document = excluded.document,"
@@ -678,37 +492,7 @@ class SqliteStore:
         self._settings.pop(guild_id, None)
         return before, after
 
-    # -- daily image counters ----------------------------------------------------------
-
-    async def _read_usage(self, day: str, scope: str) -> int:
-        return await self._in_thread(functools.partial(_usage_of, day=day, scope=scope))
-
-    async def reserve_images(
-        self,
-        *,
-        guild_id: int | None,
-        user_id: int,
-        images: int,
-        user_limit: int,
-        guild_limit: int,
-    ) -> quota.QuotaDecision:
-        """Count ``images`` against today's member and server counters if both allow it.
-
-        Checked and counted in one transaction, so parallel requests never overshoot a
-        limit. A limit of 0 is no limit (the images are still counted). In a direct message
-        (``guild_id`` None) only the member's counter applies.
-        """
-
-        return await self._write(
-            functools.partial(
-                self._reserve,
-                guild_id=guild_id,
-                user_id=user_id,
-                images=images,
-                user_limit=user_limit,
-                guild_limit=guild_limit,
-            )
-        )
+    # -- daily image counters (the rest is shared: core.storage.base) -------------------
 
     def _reserve(
         self,
@@ -720,54 +504,35 @@ class SqliteStore:
         user_limit: int,
         guild_limit: int,
     ) -> quota.QuotaDecision:
+        """Count ``images`` against today's member and server counters if both allow it,
+        inside the caller's transaction, so parallel requests never overshoot a limit."""
         now = self._clock()
-        day = quota.day_key(now)
-        if self._pruned_day != day:
+        today = records.today(now, guild_id, user_id)
+        if self._pruned_day != today.day:
             db.execute(
                 "DELETE FROM usage WHERE day < ?",
                 (quota.day_key(now - quota.KEEP_DAYS * quota.SECONDS_PER_DAY),),
             )
-            self._pruned_day = day
-        user = quota.user_scope(guild_id, user_id)
-        server = None if guild_id is None else quota.guild_scope(guild_id)
-        decision = quota.decide(
-            images,
-            user_used=_usage_of(db, day=day, scope=user),
-            user_limit=user_limit,
-            guild_used=0 if server is None else _usage_of(db, day=day, scope=server),
-            guild_limit=0 if server is None else guild_limit,
-            resets_at=quota.next_reset(now),
-        )
-        if not decision.allowed:
-            return decision
-        _add_usage(db, day, user, images)
-        if server is not None:
-            _add_usage(db, day, server, images)
-        reservation = quota.Reservation(day, user, server, images)
-        return quota.QuotaDecision(
-            decision.verdict, resets_at=decision.resets_at, reservation=reservation
-        )
+            self._pruned_day = today.day
+        used = [_usage_of(db, day=today.day, scope=scope) for scope in today.scopes]
+        decision = today.decide(images, used, user_limit=user_limit, guild_limit=guild_limit)
+        if decision.allowed:
+            for scope in today.scopes:
+                _add_usage(db, today.day, scope, images)
+        return decision
 
-    async def refund_images(self, reservation: quota.Reservation, images: int) -> None:
-        """Give back ``images`` of a reservation, to the day it was made on."""
-        images = min(images, reservation.images)
-        if images <= 0:
-            return
-
+    async def _give_back(self, day: str, scopes: Sequence[str], images: int) -> None:
         def work(db: sqlite3.Connection) -> None:
-            _add_usage(db, reservation.day, reservation.user_scope, -images)
-            if reservation.guild_scope is not None:
-                _add_usage(db, reservation.day, reservation.guild_scope, -images)
+            for scope in scopes:
+                _add_usage(db, day, scope, -images)
 
         await self._write(work)
 
-    async def usage_today(self, guild_id: int | None, user_id: int) -> quota.Usage:
-        """Today's counters of a member where they are, and when they start again."""
-        now = self._clock()
-        day = quota.day_key(now)
-        user = await self._read_usage(day, quota.user_scope(guild_id, user_id))
-        server = 0 if guild_id is None else await self._read_usage(day, quota.guild_scope(guild_id))
-        return quota.Usage(day, user, server, quota.next_reset(now))
+    async def _counters(self, day: str, scopes: Sequence[str]) -> list[int]:
+        def work(db: sqlite3.Connection) -> list[int]:
+            return [_usage_of(db, day=day, scope=scope) for scope in scopes]
+
+        return await self._in_thread(work)
 
 
 # -- statements run on the database thread (see SqliteStore._in_thread) -----------------
@@ -822,67 +587,8 @@ def _add_usage(db: sqlite3.Connection, day: str, scope: str, images: int) -> Non
 
 # -- job rows -------------------------------------------------------------------------
 
-_JOB_COLUMNS = (
-    "id, user_id, guild_id, channel_id, prompt, params, state, outcome, images,"
-    " cost_usd_ticks, created_at, finished_at, locale, message_ids, interaction_id,"
-    " application_id, interaction_token, token_expires_at, reservation, cooldown_seconds,"
-    " owner, lease_until, updated_at"
-)
-
-
-def _reservation_json(reservation: quota.Reservation | None) -> str | None:
-    if reservation is None:
-        return None
-    return json.dumps(
-        {
-            "day": reservation.day,
-            "user_scope": reservation.user_scope,
-            "guild_scope": reservation.guild_scope,
-            "images": reservation.images,
-        }
-    )
-
-
-def _reservation_of(raw: object) -> quota.Reservation | None:
-    if not raw:
-        return None
-    data = json.loads(str(raw))
-    return quota.Reservation(
-        day=str(data["day"]),
-        user_scope=str(data["user_scope"]),
-        guild_scope=None if data.get("guild_scope") is None else str(data["guild_scope"]),
-        images=int(data["images"]),
-    )
+_JOB_COLUMNS = ", ".join(records.JOB_FIELDS)
 
 
 def _job_from_row(row: Sequence[Any]) -> JobRecord:
-    interaction = None
-    if row[14] is not None and row[15] is not None and row[16] and row[17] is not None:
-        interaction = InteractionRef(
-            interaction_id=int(row[14]),
-            application_id=int(row[15]),
-            token=str(row[16]),
-            expires_at=float(row[17]),
-        )
-    return JobRecord(
-        id=row[0],
-        user_id=row[1],
-        guild_id=row[2],
-        channel_id=row[3],
-        prompt=row[4],
-        params=json.loads(row[5]),
-        state=row[6],
-        outcome=row[7],
-        images=row[8],
-        cost_usd_ticks=row[9],
-        created_at=row[10],
-        finished_at=row[11],
-        locale=row[12],
-        message_ids=tuple(int(i) for i in json.loads(row[13])) if row[13] else (),
-        interaction=interaction,
-        reservation=_reservation_of(row[18]),
-        cooldown_seconds=float(row[19] or 0.0),
-        owner=row[20],
-        lease_until=row[21],
-        updated_at=row[22],
-    )
+    return records.job_from_fields(dict(zip(records.JOB_FIELDS, row, strict=True)))

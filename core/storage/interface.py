@@ -1,54 +1,65 @@
-"""The one storage interface of the bot, and the backend chosen by the settings.
+"""The one storage interface of the bot, as small interfaces grouped by role.
 
-Two implementations keep the same promises: :class:`core.storage.SqliteStore` (one SQLite
-file, for a single process) and :class:`core.redis_store.RedisStore` (one Redis shared by
-several processes). The decisions themselves (cooldown rules in :mod:`core.cooldown`,
-quota arithmetic in :mod:`core.quota`) are pure functions both use; a store only makes
-each check-and-change one atomic step. ``tests/core/test_store_conformance.py`` runs the
-same suite against both.
+Two implementations keep the same promises: :class:`core.storage.sqlite_store.SqliteStore`
+(one SQLite file, for a single process) and :class:`core.storage.redis_store.RedisStore`
+(one Redis shared by several processes). The decisions themselves (cooldown rules in
+:mod:`core.cooldown`, quota arithmetic in :mod:`core.quota`) are pure functions both use;
+a store only makes each check-and-change one atomic step.
+``tests/core/test_store_conformance.py`` runs the same suite against both.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any, Protocol
 
 from core import journal, quota
-from core.cooldown import CooldownState, Decision
+from core.cooldown import CooldownState
 from core.guild_settings import GuildSettings
 from core.journal import InteractionRef
 from core.stats import OutcomeCount
-from core.storage import JobRecord
+from core.storage.records import JobRecord
 
-__all__ = ["JobRecord", "Store", "StoreUnavailable", "make_store"]
+__all__ = [
+    "ApiSlots",
+    "Claims",
+    "DailyCounters",
+    "JobJournal",
+    "JobRecords",
+    "MetaValues",
+    "ServerSettings",
+    "Store",
+    "StoreUnavailable",
+]
 
 
 class StoreUnavailable(RuntimeError):
     """The store could not be reached; the message names the setting, never its value."""
 
 
-class Store(Protocol):
-    """Everything the bot keeps: cooldowns, job records, small settings, server settings,
-    daily image counters and the slots of jobs calling the API. Every method that checks
-    and changes is atomic, across processes sharing the backend too."""
+class Claims(Protocol):
+    """One job at a time per member, and the cooldown after a delivered one."""
 
-    async def open(self) -> None:
-        """Connect (and create or migrate what needs it)."""
+    async def admit(
+        self,
+        *,
+        user_id: int,
+        job_id: str,
+        exempt: bool,
+        guild_id: int | None,
+        images: int,
+        user_limit: int,
+        guild_limit: int,
+    ) -> quota.Admission:
+        """What runs before a job is accepted, in one atomic step and one round trip:
+        check the member's cooldown (only the one-job-at-a-time rule if ``exempt``, the
+        stored cooldown being kept for when the exemption ends) and claim it for
+        ``job_id``, then count ``images`` against today's member and server counters if
+        both allow it (a limit of 0 is no limit; a direct message has no server counter).
+        A refused claim reserves nothing (``quota`` is None); a refused reservation takes
+        no claim."""
 
-    async def close(self) -> None:
-        """Release the connection; safe to call more than once."""
-
-    # -- cooldowns ---------------------------------------------------------------------
-
-    async def claim(self, user_id: int, job_id: str) -> Decision:
-        """Check the user's cooldown and, if allowed, mark ``job_id`` running."""
-
-    async def claim_exempt(self, user_id: int, job_id: str) -> Decision:
-        """Like ``claim`` for a member exempt from the cooldown: only one job at a time
-        holds, and the stored cooldown is kept for when the exemption ends."""
-
-    async def release(
+    async def end_claim(
         self, user_id: int, job_id: str, *, delivered: bool, cooldown_seconds: float
     ) -> None:
         """End ``job_id``'s claim; a delivered job starts the cooldown from its start."""
@@ -56,7 +67,19 @@ class Store(Protocol):
     async def cooldown_state(self, user_id: int) -> CooldownState:
         """What is stored for a user (the defaults for one never seen)."""
 
-    # -- small settings ----------------------------------------------------------------
+
+class DailyCounters(Protocol):
+    """The daily image counters that ``admit`` counts against."""
+
+    async def refund_images(self, reservation: quota.Reservation, images: int) -> None:
+        """Give back up to ``reservation.images`` images, to the day they were reserved on."""
+
+    async def usage_today(self, guild_id: int | None, user_id: int) -> quota.Usage:
+        """Today's counters of a member where they are, and when they start again."""
+
+
+class MetaValues(Protocol):
+    """Small values the bot keeps for itself."""
 
     async def get_meta(self, key: str) -> str | None:
         """A small value the bot keeps for itself (e.g. the last synced command hash)."""
@@ -64,7 +87,9 @@ class Store(Protocol):
     async def set_meta(self, key: str, value: str) -> None:
         """Set a small value."""
 
-    # -- job records -------------------------------------------------------------------
+
+class JobRecords(Protocol):
+    """A record of each job, and the usage figures summed from them."""
 
     async def record_job(
         self,
@@ -96,7 +121,10 @@ class Store(Protocol):
     async def job_stats(self, guild_id: int, since: float) -> list[OutcomeCount]:
         """Finished jobs of a server created at or after ``since``, summed per outcome."""
 
-    # -- job journal (see core.journal) ------------------------------------------------
+
+class JobJournal(Protocol):
+    """The job journal (see :mod:`core.journal`): accepted jobs, held by the process
+    running them, taken over when that process stops or dies."""
 
     async def journal_job(
         self,
@@ -132,9 +160,6 @@ class Store(Protocol):
         """Close an unfinished job with its outcome and forget its token; True only for
         the one call that closed it."""
 
-    async def unfinished_jobs(self) -> list[JobRecord]:
-        """Every job not closed yet, oldest first, whoever holds it."""
-
     async def adopt_jobs(
         self, owner: str, *, lease_seconds: float = journal.LEASE_SECONDS
     ) -> list[JobRecord]:
@@ -146,24 +171,28 @@ class Store(Protocol):
     ) -> int:
         """Extend ``owner``'s hold on its unfinished jobs; how many it holds."""
 
-    async def release_jobs(self, owner: str) -> int:
+    async def hand_back_jobs(self, owner: str) -> int:
         """Hand back ``owner``'s unfinished jobs (at shutdown), free for the next process."""
 
-    # -- API slots shared by every process ---------------------------------------------
+
+class ApiSlots(Protocol):
+    """The slots of jobs calling the image API, shared by every process."""
 
     async def acquire_slot(self, job_id: str, *, cap: int, lease_seconds: float) -> bool:
         """Take one of ``cap`` slots for ``job_id`` if one is free, after dropping the
-        slots whose lease ran out (their process died); held until ``release_slot`` or
+        slots whose lease ran out (their process died); held until ``free_slot`` or
         for ``lease_seconds`` unless renewed. A job that holds a slot already keeps it
         (renewed) and gets True."""
 
-    async def release_slot(self, job_id: str) -> None:
+    async def free_slot(self, job_id: str) -> None:
         """Free ``job_id``'s slot; nothing if it holds none."""
 
     async def renew_slots(self, job_ids: Sequence[str], *, lease_seconds: float) -> None:
         """Extend the lease of the slots these jobs hold (not of slots already dropped)."""
 
-    # -- server settings ---------------------------------------------------------------
+
+class ServerSettings(Protocol):
+    """Each server's settings, changed atomically."""
 
     async def get_guild_settings(self, guild_id: int) -> GuildSettings:
         """A server's settings; the defaults for a server that never changed any."""
@@ -178,51 +207,22 @@ class Store(Protocol):
         exception from it leaves the settings as they were.
         """
 
-    # -- daily image counters ----------------------------------------------------------
 
-    async def reserve_images(
-        self,
-        *,
-        guild_id: int | None,
-        user_id: int,
-        images: int,
-        user_limit: int,
-        guild_limit: int,
-    ) -> quota.QuotaDecision:
-        """Count ``images`` against today's member and server counters if both allow it,
-        checked and counted in one step (a limit of 0 is no limit)."""
+class Store(
+    Claims,
+    DailyCounters,
+    MetaValues,
+    JobRecords,
+    JobJournal,
+    ApiSlots,
+    ServerSettings,
+    Protocol,
+):
+    """Everything the bot keeps. Every method that checks and changes is atomic, across
+    processes sharing the backend too."""
 
-    async def admit(
-        self,
-        *,
-        user_id: int,
-        job_id: str,
-        exempt: bool,
-        guild_id: int | None,
-        images: int,
-        user_limit: int,
-        guild_limit: int,
-    ) -> quota.Admission:
-        """What runs before a job is accepted, in one atomic step and one round trip:
-        ``claim`` (``claim_exempt`` if ``exempt``), then ``reserve_images``. A refused
-        claim reserves nothing (``quota`` is None); a refused reservation takes no claim."""
+    async def open(self) -> None:
+        """Connect (and create or migrate what needs it)."""
 
-    async def refund_images(self, reservation: quota.Reservation, images: int) -> None:
-        """Give back up to ``reservation.images`` images, to the day they were reserved on."""
-
-    async def usage_today(self, guild_id: int | None, user_id: int) -> quota.Usage:
-        """Today's counters of a member where they are, and when they start again."""
-
-
-def make_store(database_path: Path, redis_url: str | None) -> Store:
-    """The backend the settings choose: Redis when a URL is given, else the SQLite file.
-
-    Not opened yet: the caller awaits ``open()``.
-    """
-    if redis_url:
-        from core.redis_store import RedisStore
-
-        return RedisStore(redis_url)
-    from core.storage import SqliteStore
-
-    return SqliteStore(database_path)
+    async def close(self) -> None:
+        """Release the connection; safe to call more than once."""

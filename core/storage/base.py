@@ -1,0 +1,190 @@
+"""What both stores do the same way, on top of a few steps each backend makes atomic.
+
+A backend subclasses :class:`BaseStore` and writes the steps (insert a job, finish one,
+move one's state, read and give back counters); the journal's and the counters' methods
+of :class:`core.storage.interface.Store` are then written here once.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from core import journal, quota
+from core.journal import InteractionRef
+from core.storage import records
+from core.storage.records import FieldValue
+
+
+class BaseStore(ABC):
+    """The shared half of a store; ``_clock`` gives the time every step is judged by."""
+
+    _clock: Callable[[], float]
+
+    # -- the steps each backend makes atomic -----------------------------------------------
+
+    @abstractmethod
+    async def _insert_job(self, fields: Mapping[str, FieldValue]) -> None:
+        """Write a new job (``fields`` as from :mod:`core.storage.records`); an id once."""
+        raise NotImplementedError
+
+    @abstractmethod
+    async def _finish(
+        self, job_id: str, done: Mapping[str, FieldValue], *, closing: bool, now: float
+    ) -> bool:
+        """Mark a job done with ``done``; when ``closing``, only an unfinished one, also
+        forgetting its token and hold. True if a job was changed."""
+        raise NotImplementedError
+
+    @abstractmethod
+    async def _move(self, job_id: str, state: str, now: float) -> bool:
+        """Move an unfinished job to ``state``; False if it is closed or unknown."""
+        raise NotImplementedError
+
+    @abstractmethod
+    async def _counters(self, day: str, scopes: Sequence[str]) -> list[int]:
+        """A day's counters of these scopes (0 for one never counted)."""
+        raise NotImplementedError
+
+    @abstractmethod
+    async def _give_back(self, day: str, scopes: Sequence[str], images: int) -> None:
+        """Take ``images`` off a day's counters, none below zero."""
+        raise NotImplementedError
+
+    # -- job records -----------------------------------------------------------------------
+
+    async def record_job(
+        self,
+        job_id: str,
+        *,
+        user_id: int,
+        guild_id: int | None,
+        channel_id: int | None,
+        prompt: str,
+        params: dict[str, Any],
+        locale: str | None = None,
+    ) -> None:
+        """Record a job as running, now."""
+        await self._insert_job(
+            records.new_job(
+                job_id,
+                self._clock(),
+                user_id=user_id,
+                guild_id=guild_id,
+                channel_id=channel_id,
+                prompt=prompt,
+                params=params,
+                locale=locale,
+            )
+        )
+
+    async def finish_job(
+        self,
+        job_id: str,
+        *,
+        outcome: str,
+        images: int = 0,
+        cost_usd_ticks: int | None = None,
+        message_ids: Sequence[int] = (),
+    ) -> None:
+        """Mark a recorded job done with its outcome; nothing for an unknown job."""
+        await self._end(job_id, outcome, images, cost_usd_ticks, message_ids, closing=False)
+
+    async def _end(
+        self,
+        job_id: str,
+        outcome: str,
+        images: int,
+        cost_usd_ticks: int | None,
+        message_ids: Sequence[int],
+        *,
+        closing: bool,
+    ) -> bool:
+        now = self._clock()
+        done = records.done_fields(
+            now,
+            outcome=outcome,
+            images=images,
+            cost_usd_ticks=cost_usd_ticks,
+            message_ids=message_ids,
+        )
+        return await self._finish(job_id, done, closing=closing, now=now)
+
+    # -- job journal -----------------------------------------------------------------------
+
+    async def journal_job(
+        self,
+        job_id: str,
+        *,
+        user_id: int,
+        guild_id: int | None,
+        channel_id: int | None,
+        prompt: str,
+        params: dict[str, Any],
+        locale: str | None,
+        interaction: InteractionRef,
+        reservation: quota.Reservation | None,
+        cooldown_seconds: float,
+        owner: str,
+        state: str = journal.ACCEPTED,
+        lease_seconds: float = journal.LEASE_SECONDS,
+    ) -> None:
+        """Write an accepted job to the journal, held by ``owner``, before its API call."""
+        now = self._clock()
+        job = records.new_job(
+            job_id,
+            now,
+            user_id=user_id,
+            guild_id=guild_id,
+            channel_id=channel_id,
+            prompt=prompt,
+            params=params,
+            locale=locale,
+            state=state,
+        )
+        await self._insert_job(
+            records.journaled_job(
+                job,
+                now,
+                interaction=interaction,
+                reservation=reservation,
+                cooldown_seconds=cooldown_seconds,
+                owner=owner,
+                lease_seconds=lease_seconds,
+            )
+        )
+
+    async def journal_state(self, job_id: str, state: str) -> bool:
+        """Move an unfinished job to ``state``; False if it is closed or unknown."""
+        records.check_move(state)
+        return await self._move(job_id, state, self._clock())
+
+    async def close_job(
+        self,
+        job_id: str,
+        *,
+        outcome: str,
+        images: int = 0,
+        cost_usd_ticks: int | None = None,
+        message_ids: Sequence[int] = (),
+    ) -> bool:
+        """Close an unfinished job with its outcome and forget its token.
+
+        True if this call closed it; False if it was already closed (by another process,
+        say) or is unknown, so that a job is closed, refunded and told about only once.
+        """
+        return await self._end(job_id, outcome, images, cost_usd_ticks, message_ids, closing=True)
+
+    # -- daily image counters --------------------------------------------------------------
+
+    async def refund_images(self, reservation: quota.Reservation, images: int) -> None:
+        """Give back up to ``reservation.images`` images, to the day they were reserved on."""
+        amount = records.refund_amount(reservation, images)
+        if amount:
+            await self._give_back(reservation.day, records.reserved_scopes(reservation), amount)
+
+    async def usage_today(self, guild_id: int | None, user_id: int) -> quota.Usage:
+        """Today's counters of a member where they are, and when they start again."""
+        today = records.today(self._clock(), guild_id, user_id)
+        return today.usage(await self._counters(today.day, today.scopes))

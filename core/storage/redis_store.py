@@ -1,0 +1,481 @@
+"""State in Redis, shared by every bot process pointed at the same server.
+
+The same interface and promises as the SQLite store (:class:`core.storage.interface.Store`).
+Every check-and-change is one atomic step on the Redis server: a Lua script for the hot
+paths (admissions, ending claims, refunds, finishing a job: the ``.lua`` files in
+``lua/``), and an optimistic ``WATCH``/``MULTI`` transaction, retried, where the change is
+Python code (server settings). Times come from the store's clock, passed to the scripts,
+never from the Redis server's, so every process judges a cooldown by the same rules as
+:mod:`core.cooldown` and the tests can move time.
+
+Keys, under a prefix (``imagine:`` by default):
+
+* ``cooldown:{user}``: hash ``available_at``, ``running_job``, ``running_since``; expires a
+  day after it stops mattering;
+* ``usage:{day}:{scope}``: an image counter (see :mod:`core.quota` for the scopes);
+  expires two days after its UTC day;
+* ``settings:{guild}``: a server's settings as one JSON document;
+* ``meta``: hash of small values;
+* ``job:{id}``: hash of one job record (with its journal: interaction, reservation,
+  owner and hold); ``guild-jobs:{guild}``: sorted set of the server's job ids by creation
+  time, for the usage figures; ``unfinished``: sorted set of the ids of jobs not closed
+  yet, by creation time;
+* ``slots``: sorted set of the jobs holding an API slot, each scored by when its lease
+  runs out.
+
+The journal's scripts walk ``unfinished`` and name each job's key from the prefix, so the
+store wants one Redis server (or a primary with replicas), not a Redis Cluster.
+
+The URL may carry a password: it is never logged, nor put in an error message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import redis.asyncio as redis
+from redis.commands.core import AsyncScript
+from redis.exceptions import RedisError, WatchError
+from redis.typing import EncodableT
+
+from core import journal, quota
+from core.cooldown import STALE_RUNNING_SECONDS, CooldownState
+from core.guild_settings import GuildSettings
+from core.stats import OutcomeCount
+from core.storage import records
+from core.storage.base import BaseStore
+from core.storage.interface import StoreUnavailable
+from core.storage.records import FieldValue, JobRecord
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PREFIX = "imagine:"
+#: How long a cooldown key is kept once neither its cooldown nor its job matters.
+COOLDOWN_KEEP_SECONDS = 24 * 3600
+#: How long a day's counters are kept after the day ends (a refund goes to its day).
+COUNTER_KEEP_SECONDS = 2 * quota.SECONDS_PER_DAY
+#: Attempts of an optimistic settings update before giving up (each loses only to a
+#: change that landed, so running out means a storm of changes to one server).
+SETTINGS_ATTEMPTS = 50
+#: Seconds to wait for the connection and for each reply.
+SOCKET_TIMEOUT_SECONDS = 10.0
+
+#: The scripts' folder, next to this module (plain files of the repository).
+LUA_FOLDER = Path(__file__).with_name("lua")
+
+#: Each script, as the files it is made of, in order: the rules shared by several scripts
+#: (``claim_rules``, ``quota_rules``) come first, so that each rule is written once. The
+#: scripts mirror core.cooldown.decide and after_finish and core.quota.decide: the store
+#: turns what they read into decisions with those very functions, and
+#: tests/core/test_redis_store.py holds each script to its function over random states.
+SCRIPTS: dict[str, tuple[str, ...]] = {
+    "admit": ("claim_rules", "quota_rules", "admit"),
+    "end_claim": ("end_claim",),
+    "refund": ("refund",),
+    "record_job": ("record_job",),
+    "finish_job": ("finish_job",),
+    "journal_state": ("journal_state",),
+    "adopt_jobs": ("adopt_jobs",),
+    "hold_jobs": ("hold_jobs",),
+    "acquire_slot": ("acquire_slot",),
+}
+
+
+def script_text(name: str) -> str:
+    """A script's Lua text, made of its files (see :data:`SCRIPTS`)."""
+    return "\n".join(
+        (LUA_FOLDER / f"{part}.lua").read_text(encoding="utf-8") for part in SCRIPTS[name]
+    )
+
+
+#: Read once, when the module is imported: a missing file stops the bot at start.
+_SCRIPT_TEXTS = {name: script_text(name) for name in SCRIPTS}
+
+
+class _Scripts:
+    """The scripts, registered with one client (sent by hash, loaded again if missing)."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        def register(name: str) -> AsyncScript:
+            return client.register_script(_SCRIPT_TEXTS[name])
+
+        self.admit = register("admit")
+        self.end_claim = register("end_claim")
+        self.refund = register("refund")
+        self.record_job = register("record_job")
+        self.finish_job = register("finish_job")
+        self.journal_state = register("journal_state")
+        self.adopt_jobs = register("adopt_jobs")
+        self.hold_jobs = register("hold_jobs")
+        self.acquire_slot = register("acquire_slot")
+
+
+def _time(value: float) -> str:
+    """A time as the scripts receive it: exact, so it reads back as the same float."""
+    return repr(float(value))
+
+
+def _text(value: bytes | str | None) -> str | None:
+    """A reply as text (the client decodes replies; the types allow bytes too)."""
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _field(value: FieldValue) -> EncodableT:
+    """A job's field as the hash keeps it: times exact, nothing for None."""
+    if value is None:
+        return ""
+    return _time(value) if isinstance(value, float) else value
+
+
+def _cooldown(
+    available: bytes | str | None,
+    running_job: bytes | str | None,
+    running_since: bytes | str | None,
+) -> CooldownState:
+    """A cooldown hash's fields as a state (missing ones as the defaults)."""
+    return CooldownState(
+        available_at=records.float_or_none(_text(available)) or 0.0,
+        running_job=records.text_or_none(_text(running_job)),
+        running_since=records.float_or_none(_text(running_since)),
+    )
+
+
+def _job_of(job_id: str, raw: Mapping[Any, Any]) -> JobRecord:
+    """A job record from its hash (fields left out are None, or their defaults)."""
+    fields = {str(_text(name)): _text(value) for name, value in raw.items()}
+    return records.job_from_fields({**fields, "id": job_id})
+
+
+class RedisStore(BaseStore):
+    """The bot's state in Redis, shareable by several processes."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        clock: Callable[[], float] = time.time,
+        prefix: str = DEFAULT_PREFIX,
+    ) -> None:
+        self._url = url
+        self._clock = clock
+        self.prefix = prefix
+        self._redis: redis.Redis | None = None
+        self._scripts: _Scripts | None = None
+        # Changes to server settings from this process queue here, so that the optimistic
+        # transaction retries only when another process changed the same server.
+        self._settings_lock = asyncio.Lock()
+
+    def __repr__(self) -> str:
+        # Never the URL: it may carry a password.
+        return f"RedisStore(prefix={self.prefix!r})"
+
+    async def open(self) -> None:
+        """Connect and check that the server answers."""
+        try:
+            client = redis.Redis.from_url(
+                self._url,
+                decode_responses=True,
+                socket_connect_timeout=SOCKET_TIMEOUT_SECONDS,
+                socket_timeout=SOCKET_TIMEOUT_SECONDS,
+            )
+        except ValueError:
+            raise StoreUnavailable("REDIS_URL is not a Redis URL redis-py can read") from None
+        try:
+            await client.ping()
+        except RedisError as error:
+            await client.aclose()
+            # The error's own text may name the host; the type is enough to act on.
+            raise StoreUnavailable(
+                f"could not reach Redis at REDIS_URL ({type(error).__name__})"
+            ) from None
+        self._redis = client
+        self._scripts = _Scripts(client)
+        log.info("state kept in Redis under the prefix %r", self.prefix)
+
+    async def close(self) -> None:
+        """Close the connections; safe to call more than once."""
+        client, self._redis, self._scripts = self._redis, None, None
+        if client is not None:
+            await client.aclose()
+
+    @property
+    def redis(self) -> redis.Redis:
+        if self._redis is None:
+            raise RuntimeError("the store is not open")
+        return self._redis
+
+    @property
+    def scripts(self) -> _Scripts:
+        if self._scripts is None:
+            raise RuntimeError("the store is not open")
+        return self._scripts
+
+    def _key(self, *parts: object) -> str:
+        return self.prefix + ":".join(str(part) for part in parts)
+
+    # -- cooldowns ---------------------------------------------------------------------
+
+    async def admit(
+        self,
+        *,
+        user_id: int,
+        job_id: str,
+        exempt: bool,
+        guild_id: int | None,
+        images: int,
+        user_limit: int,
+        guild_limit: int,
+    ) -> quota.Admission:
+        """The claim and the reservation in one script: a refused claim reserves nothing,
+        a refused reservation takes no claim, and no other process sees one without the
+        other."""
+        now = self._clock()
+        today = records.today(now, guild_id, user_id)
+        counters = [self._counter(today.day, scope) for scope in today.scopes]
+        (
+            _,
+            available,
+            running_job,
+            running_since,
+            _,
+            user_used,
+            guild_used,
+        ) = await self.scripts.admit(
+            keys=[self._key("cooldown", user_id), *counters],
+            args=[
+                _time(now),
+                job_id,
+                int(exempt),
+                _time(STALE_RUNNING_SECONDS),
+                COOLDOWN_KEEP_SECONDS,
+                images,
+                user_limit,
+                guild_limit if today.guild_scope is not None else 0,
+                math.ceil(today.resets_at - now + COUNTER_KEEP_SECONDS),
+            ],
+        )
+        state = _cooldown(available, running_job, running_since)
+        decision = records.claim_decision(state, now, exempt=exempt)
+        if not decision.allowed:
+            return quota.Admission(decision)
+        used = [int(user_used), int(guild_used)]
+        return quota.Admission(
+            decision,
+            today.decide(images, used, user_limit=user_limit, guild_limit=guild_limit),
+        )
+
+    async def end_claim(
+        self, user_id: int, job_id: str, *, delivered: bool, cooldown_seconds: float
+    ) -> None:
+        """End ``job_id``'s claim; a delivered job starts the user's cooldown."""
+        await self.scripts.end_claim(
+            keys=[self._key("cooldown", user_id)],
+            args=[
+                job_id,
+                int(delivered),
+                _time(cooldown_seconds),
+                _time(self._clock()),
+                COOLDOWN_KEEP_SECONDS,
+            ],
+        )
+
+    async def cooldown_state(self, user_id: int) -> CooldownState:
+        available, running_job, running_since = await self.redis.hmget(
+            self._key("cooldown", user_id), ["available_at", "running_job", "running_since"]
+        )
+        return _cooldown(available, running_job, running_since)
+
+    # -- small settings ----------------------------------------------------------------
+
+    async def get_meta(self, key: str) -> str | None:
+        value = await self.redis.hget(self._key("meta"), key)
+        return None if value is None else str(value)
+
+    async def set_meta(self, key: str, value: str) -> None:
+        await self.redis.hset(self._key("meta"), key, value)
+
+    # -- job records (the rest is shared: core.storage.base) ---------------------------
+
+    async def _insert_job(self, fields: Mapping[str, FieldValue]) -> None:
+        """Write a new job hash and index it, in one script; a job id is written once.
+        Fields that are None are left out (they read back as None)."""
+        job_id = str(fields["id"])
+        created_at = _field(fields["created_at"])
+        keys = [self._key("job", job_id), self._key("unfinished")]
+        if fields.get("guild_id") is not None:
+            keys.append(self._key("guild-jobs", fields["guild_id"]))
+        pairs: list[EncodableT] = []
+        for name, value in fields.items():
+            if value is not None and name != "id":
+                pairs += [name, _field(value)]
+        await self.scripts.record_job(keys=keys, args=[job_id, created_at, *pairs])
+
+    async def _finish(
+        self, job_id: str, done: Mapping[str, FieldValue], *, closing: bool, now: float
+    ) -> bool:
+        closed = await self.scripts.finish_job(
+            keys=[self._key("job", job_id), self._key("unfinished")],
+            args=[
+                job_id,
+                _field(done["outcome"]),
+                _field(done["images"]),
+                _field(done["cost_usd_ticks"]),
+                _field(done["finished_at"]),
+                _field(done["message_ids"]),
+                int(closing),
+                int(closing),
+            ],
+        )
+        return bool(closed)
+
+    async def get_job(self, job_id: str) -> JobRecord | None:
+        raw = await self.redis.hgetall(self._key("job", job_id))
+        return _job_of(job_id, raw) if raw else None
+
+    async def job_stats(self, guild_id: int, since: float) -> list[OutcomeCount]:
+        """Finished jobs of a server since ``since``, summed per outcome."""
+        job_ids = await self.redis.zrangebyscore(self._key("guild-jobs", guild_id), since, "+inf")
+        if not job_ids:
+            return []
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for job_id in job_ids:
+                pipe.hmget(self._key("job", job_id), ["outcome", "images", "cost_usd_ticks"])
+            rows: list[list[str | None]] = await pipe.execute()
+        sums: dict[str, list[Any]] = {}
+        for outcome, images, cost in rows:
+            if not outcome:
+                continue  # still running, or the record is gone
+            jobs, total, ticks = sums.setdefault(outcome, [0, 0, None])
+            sums[outcome] = [
+                jobs + 1,
+                total + int(images or 0),
+                ticks if not cost else (ticks or 0) + int(cost),
+            ]
+        return [
+            OutcomeCount(outcome=outcome, jobs=jobs, images=images, cost_usd_ticks=ticks)
+            for outcome, (jobs, images, ticks) in sums.items()
+        ]
+
+    # -- job journal -------------------------------------------------------------------
+
+    async def _move(self, job_id: str, state: str, now: float) -> bool:
+        moved = await self.scripts.journal_state(
+            keys=[self._key("job", job_id)], args=[state, _time(now)]
+        )
+        return bool(moved)
+
+    async def adopt_jobs(
+        self, owner: str, *, lease_seconds: float = journal.LEASE_SECONDS
+    ) -> list[JobRecord]:
+        """Take every unfinished job that no live process holds; return them, oldest first.
+
+        A job is free when its owner handed it back (:meth:`hand_back_jobs`) or let its
+        hold run out (the process died). One script looks and takes, so two processes
+        adopting at once never get the same job.
+        """
+        now = self._clock()
+        taken = await self.scripts.adopt_jobs(
+            keys=[self._key("unfinished")],
+            args=[self._key("job", ""), owner, _time(now), _time(now + lease_seconds)],
+        )
+        jobs = []
+        for job_id, *flat in taken:
+            jobs.append(_job_of(str(job_id), dict(zip(flat[::2], flat[1::2], strict=True))))
+        return sorted(jobs, key=records.oldest_first)
+
+    async def renew_leases(
+        self, owner: str, *, lease_seconds: float = journal.LEASE_SECONDS
+    ) -> int:
+        """Extend ``owner``'s hold on its unfinished jobs; how many it holds."""
+        now = self._clock()
+        return await self._hold_jobs(owner, _time(now + lease_seconds), now)
+
+    async def hand_back_jobs(self, owner: str) -> int:
+        """Hand back ``owner``'s unfinished jobs (at shutdown), free for the next process."""
+        return await self._hold_jobs(owner, "", self._clock())
+
+    async def _hold_jobs(self, owner: str, until: str, now: float) -> int:
+        """Renew ``owner``'s hold until ``until``, or hand it back ('')."""
+        count = await self.scripts.hold_jobs(
+            keys=[self._key("unfinished")],
+            args=[self._key("job", ""), owner, until, _time(now)],
+        )
+        return int(count)
+
+    # -- API slots shared by every process ---------------------------------------------
+
+    async def acquire_slot(self, job_id: str, *, cap: int, lease_seconds: float) -> bool:
+        """Take one of ``cap`` slots for ``job_id`` if one is free, after dropping the
+        slots whose lease ran out; a job already holding one keeps it (renewed). One
+        script, so processes taking slots at once never hold more than ``cap``."""
+        now = self._clock()
+        taken = await self.scripts.acquire_slot(
+            keys=[self._key("slots")],
+            args=[job_id, cap, _time(now), _time(now + lease_seconds)],
+        )
+        return bool(taken)
+
+    async def free_slot(self, job_id: str) -> None:
+        """Free ``job_id``'s slot; nothing if it holds none."""
+        await self.redis.zrem(self._key("slots"), job_id)
+
+    async def renew_slots(self, job_ids: Sequence[str], *, lease_seconds: float) -> None:
+        """Extend the lease of the slots these jobs hold (``XX``: a dropped one stays out)."""
+        if not job_ids:
+            return
+        until = self._clock() + lease_seconds
+        await self.redis.zadd(self._key("slots"), dict.fromkeys(job_ids, until), xx=True)
+
+    # -- server settings ---------------------------------------------------------------
+
+    async def get_guild_settings(self, guild_id: int) -> GuildSettings:
+        """A server's settings; the defaults for a server that never changed any."""
+        document = await self.redis.get(self._key("settings", guild_id))
+        return GuildSettings.from_json(_text(document))
+
+    async def update_guild_settings(
+        self, guild_id: int, change: Callable[[GuildSettings], GuildSettings]
+    ) -> tuple[GuildSettings, GuildSettings]:
+        """Apply ``change`` to a server's settings atomically; returns (before, after).
+
+        Optimistic: the document is watched while ``change`` runs, and the write is
+        dropped and the change run again on the new document if another process wrote it
+        in between. An exception from ``change`` leaves the settings as they were.
+        """
+        key = self._key("settings", guild_id)
+        async with self._settings_lock:
+            for _ in range(SETTINGS_ATTEMPTS):
+                async with self.redis.pipeline(transaction=True) as pipe:
+                    await pipe.watch(key)
+                    before = GuildSettings.from_json(_text(await pipe.get(key)))
+                    after = change(before)
+                    if not records.settings_changed(before, after):
+                        return before, after
+                    pipe.multi()
+                    pipe.set(key, after.to_json())
+                    try:
+                        await pipe.execute()
+                    except WatchError:
+                        continue
+                    return before, after
+        raise RuntimeError(f"server {guild_id}'s settings kept changing; not saved")
+
+    # -- daily image counters (the rest is shared: core.storage.base) -------------------
+
+    def _counter(self, day: str, scope: str) -> str:
+        return self._key("usage", day, scope)
+
+    async def _give_back(self, day: str, scopes: Sequence[str], images: int) -> None:
+        await self.scripts.refund(
+            keys=[self._counter(day, scope) for scope in scopes], args=[images]
+        )
+
+    async def _counters(self, day: str, scopes: Sequence[str]) -> list[int]:
+        values = await self.redis.mget([self._counter(day, scope) for scope in scopes])
+        return [int(value or 0) for value in values]
