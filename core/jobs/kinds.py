@@ -91,9 +91,9 @@ class JobKind(Protocol):
 class GenerationKind:
     """``POST /v1/images/generations``: images from a text prompt."""
 
-    name = DEFAULT_KIND
-    resolutions = RESOLUTIONS
-    max_n = MAX_IMAGES
+    name: str = DEFAULT_KIND
+    resolutions: tuple[str, ...] = RESOLUTIONS
+    max_n: int = MAX_IMAGES
 
     def __init__(
         self,
