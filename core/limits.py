@@ -37,41 +37,45 @@ class Limits:
     guild_budget: int
 
 
-def member_is_exempt(server: GuildSettings | None, role_ids: Iterable[int]) -> bool:
+def member_is_exempt(guild_settings: GuildSettings | None, role_ids: Iterable[int]) -> bool:
     """Whether the member skips the cooldown and their own quota (never in a DM)."""
-    return server is not None and is_exempt(server, role_ids)
+    return guild_settings is not None and is_exempt(guild_settings, role_ids)
 
 
-def cooldown_for(defaults: LimitDefaults, server: GuildSettings | None, *, exempt: bool) -> float:
+def cooldown_for(
+    defaults: LimitDefaults, guild_settings: GuildSettings | None, *, exempt: bool
+) -> float:
     """Seconds a member waits after a delivered job."""
     if exempt:
         return 0.0
     default = defaults.cooldown_seconds
-    return default if server is None else server.cooldown_or(default)
+    return default if guild_settings is None else guild_settings.cooldown_or(default)
 
 
-def user_quota_for(defaults: LimitDefaults, server: GuildSettings | None, *, exempt: bool) -> int:
+def user_quota_for(
+    defaults: LimitDefaults, guild_settings: GuildSettings | None, *, exempt: bool
+) -> int:
     """Images a member may make per day (0: no limit)."""
     if exempt:
         return 0
     default = defaults.user_quota
-    return default if server is None else server.user_quota_or(default)
+    return default if guild_settings is None else guild_settings.user_quota_or(default)
 
 
-def guild_budget_for(defaults: LimitDefaults, server: GuildSettings | None) -> int:
+def guild_budget_for(defaults: LimitDefaults, guild_settings: GuildSettings | None) -> int:
     """Images the server may make per day (0: no limit); exemptions do not touch it."""
     default = defaults.guild_budget
-    return default if server is None else server.guild_budget_or(default)
+    return default if guild_settings is None else guild_settings.guild_budget_or(default)
 
 
 def limits_for(
-    defaults: LimitDefaults, server: GuildSettings | None, role_ids: Iterable[int]
+    defaults: LimitDefaults, guild_settings: GuildSettings | None, role_ids: Iterable[int]
 ) -> Limits:
     """Every effective limit of a member with these roles, where they are."""
-    exempt = member_is_exempt(server, role_ids)
+    exempt = member_is_exempt(guild_settings, role_ids)
     return Limits(
         exempt=exempt,
-        cooldown_seconds=cooldown_for(defaults, server, exempt=exempt),
-        user_quota=user_quota_for(defaults, server, exempt=exempt),
-        guild_budget=guild_budget_for(defaults, server),
+        cooldown_seconds=cooldown_for(defaults, guild_settings, exempt=exempt),
+        user_quota=user_quota_for(defaults, guild_settings, exempt=exempt),
+        guild_budget=guild_budget_for(defaults, guild_settings),
     )

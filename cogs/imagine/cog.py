@@ -206,7 +206,7 @@ class ImagineCog(commands.Cog):
         rest in the journal for the next process."""
         await self.service.drain(grace)
 
-    def port_for(self, record: JobRecord, server: GuildSettings | None) -> DiscordPort:
+    def port_for(self, record: JobRecord, guild_settings: GuildSettings | None) -> DiscordPort:
         """The port of a job taken over from the journal: its interaction's webhook while
         the token lasts, else its channel."""
         guild = None if record.guild_id is None else self.bot.get_guild(record.guild_id)
@@ -226,7 +226,7 @@ class ImagineCog(commands.Cog):
             locale=record.locale,
             filesize_limit=DEFAULT_FILESIZE_LIMIT if guild is None else guild.filesize_limit,
             modlog=self.bot.modlog,
-            modlog_channel=None if server is None else server.modlog_channel,
+            modlog_channel=None if guild_settings is None else guild_settings.modlog_channel,
             guild_locale=None if guild is None else str(guild.preferred_locale),
         )
         # The first message may show a status from before the restart, or still be
@@ -261,12 +261,12 @@ class ImagineCog(commands.Cog):
                 await reply(interaction, text("job_gone", locale))
                 return
             if interaction.user.id != job.user_id:
-                server = (
+                guild_settings = (
                     None
                     if interaction.guild_id is None
                     else await self.bot.store.get_guild_settings(interaction.guild_id)
                 )
-                if server is None or not server.reroll_open:
+                if guild_settings is None or not guild_settings.reroll_open:
                     await reply(interaction, text("reroll_not_yours", locale))
                     return
             port = DiscordPort.for_interaction(interaction, self.bot.modlog)
@@ -311,12 +311,12 @@ class ImagineCog(commands.Cog):
                     )
             log.info("job %s: result deleted by user %s", job_id, interaction.user.id)
             if job.guild_id is not None:
-                server = await self.bot.store.get_guild_settings(job.guild_id)
-                if server.modlog_channel is not None:
+                guild_settings = await self.bot.store.get_guild_settings(job.guild_id)
+                if guild_settings.modlog_channel is not None:
                     entry = deleted_embed(
                         job_id, interaction.user.id, job.channel_id, server_locale(interaction)
                     )
-                    self.bot.modlog.post_soon(server.modlog_channel, entry)
+                    self.bot.modlog.post_soon(guild_settings.modlog_channel, entry)
             await reply(interaction, text("delete_partly" if failed else "deleted", locale))
         except Exception as error:
             await answer_error(interaction, error)
@@ -330,8 +330,10 @@ class ImagineCog(commands.Cog):
         if guild_id is None and not self.settings.allow_dms:
             raise errors.DirectMessagesOff()
         user = interaction.user
-        server = None if guild_id is None else await self.bot.store.get_guild_settings(guild_id)
-        limits = limits_for(limit_defaults(self.settings), server, role_ids(user))
+        guild_settings = (
+            None if guild_id is None else await self.bot.store.get_guild_settings(guild_id)
+        )
+        limits = limits_for(limit_defaults(self.settings), guild_settings, role_ids(user))
         usage = await self.bot.store.usage_today(guild_id, user.id)
         state = await self.bot.store.cooldown_state(user.id)
         now = time.time()

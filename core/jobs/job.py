@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from core.guild_settings import GuildSettings
 from core.jobs.kinds import JobKind, JobRequest
-from core.jobs.port import JobPort
+from core.jobs.port import JobPort, JobSummary
 from core.journal import InteractionRef
 from core.outcomes import Outcome
 from core.quota import Reservation
@@ -64,7 +64,7 @@ class Job:
     report: JobReport
     cooldown_seconds: float
     reservation: Reservation | None
-    server: GuildSettings | None
+    guild_settings: GuildSettings | None
     interaction: InteractionRef | None = None
     #: Taken over from the journal (after a restart) rather than from a live request.
     resumed: bool = False
@@ -73,8 +73,35 @@ class Job:
 
     @property
     def spoiler(self) -> bool:
-        return self.server is not None and self.server.spoilers
+        return self.guild_settings is not None and self.guild_settings.spoilers
 
     @property
     def modlog_channel(self) -> int | None:
-        return None if self.server is None else self.server.modlog_channel
+        return None if self.guild_settings is None else self.guild_settings.modlog_channel
+
+
+def summary_of(
+    job_id: str,
+    report: JobReport,
+    request: JobRequest,
+    channel_id: int | None,
+    *,
+    term: str | None = None,
+) -> JobSummary:
+    """A job's mod-log entry."""
+    return JobSummary(
+        job_id=job_id,
+        user_id=report.user_id,
+        guild_id=report.guild_id,
+        channel_id=channel_id,
+        prompt=request.prompt,
+        model=request.model,
+        n=request.n,
+        aspect_ratio=request.aspect_ratio,
+        resolution=request.resolution,
+        outcome=report.outcome.value,
+        images=report.delivered,
+        cost_usd_ticks=report.cost_usd_ticks,
+        result_message_id=report.message_ids[0] if report.message_ids else None,
+        term=term,
+    )

@@ -61,7 +61,7 @@ class JobKind(Protocol):
     max_n: int
 
     def build(
-        self, options: Mapping[str, object], *, user_id: int, server: GuildSettings | None
+        self, options: Mapping[str, object], *, user_id: int, guild_settings: GuildSettings | None
     ) -> JobRequest:
         """The request the requester's options ask for; raises ``errors.InvalidOption``."""
         ...
@@ -109,13 +109,13 @@ class GenerationKind:
         self.response_format = response_format
 
     def build(
-        self, options: Mapping[str, object], *, user_id: int, server: GuildSettings | None
+        self, options: Mapping[str, object], *, user_id: int, guild_settings: GuildSettings | None
     ) -> GenerationRequest:
         """The request the options ask for; a server's own default model wins."""
         default = (
             self.default_model
-            if server is None
-            else default_model_for(server, self.models, self.default_model)
+            if guild_settings is None
+            else default_model_for(guild_settings, self.models, self.default_model)
         )
         return build_request(
             prompt=options.get("prompt"),
@@ -150,7 +150,7 @@ class GenerationKind:
 
     def rebuild(self, record: JobRecord) -> GenerationRequest:
         """The journaled request, with the operator's default model (not a server's)."""
-        return self.build(self.options_of(record), user_id=record.user_id, server=None)
+        return self.build(self.options_of(record), user_id=record.user_id, guild_settings=None)
 
     async def make(self, request: JobRequest) -> GenerationResult:
         assert isinstance(request, GenerationRequest)

@@ -187,7 +187,7 @@ class PortFactory(Protocol):
     """Rebuilds the port of a journaled job (taken over after a restart, or from a
     process that died)."""
 
-    def port_for(self, record: JobRecord, server: GuildSettings | None) -> JobPort:
+    def port_for(self, record: JobRecord, guild_settings: GuildSettings | None) -> JobPort:
         """The port of ``record``'s job, answering through its interaction while its
         token lasts, else in its channel."""
         ...

@@ -21,21 +21,20 @@ import asyncio
 import contextlib
 import logging
 import random
-import secrets
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, NoReturn
+from typing import Any
 
 from core import errors, journal
 from core.guild_settings import GuildSettings
+from core.jobs.admission import Admitted, Admitter
 from core.jobs.deliver import deliver
-from core.jobs.job import Job, JobReport
-from core.jobs.kinds import DEFAULT_KIND, KIND_PARAM, JobKind, JobRequest
+from core.jobs.job import Job, JobReport, summary_of
+from core.jobs.kinds import DEFAULT_KIND, KIND_PARAM, JobKind
 from core.jobs.port import (
     JobPort,
-    JobSummary,
     Notice,
     Origin,
     OutOfCredits,
@@ -44,8 +43,7 @@ from core.jobs.port import (
     Status,
 )
 from core.jobs.slots import ApiSlots
-from core.limits import LimitDefaults, Limits, limits_for
-from core.moderation import Rule, RuleContext, Verdict, check_rules
+from core.limits import LimitDefaults
 from core.outcomes import Outcome
 from core.queue import Cancelled, JobQueue, QueueClosed, Ticket
 from core.quota import Reservation
@@ -69,11 +67,6 @@ SUSPEND_NOTICE_SECONDS = 5.0
 CREDITS_NOTICE_SECONDS = 10 * 60.0
 
 
-def new_job_id() -> str:
-    """A short id for logs and messages, unique enough to look a job up."""
-    return secrets.token_hex(5)
-
-
 @dataclass(frozen=True, slots=True)
 class ServiceConfig:
     """The operator's settings the service works by."""
@@ -95,81 +88,6 @@ class CancelAnswer(Enum):
     NOT_YOURS = "not_yours"
 
 
-@dataclass(frozen=True, slots=True)
-class _Admitted:
-    """A request that passed admission: claimed, its images reserved."""
-
-    report: JobReport
-    kind: JobKind
-    request: JobRequest
-    server: GuildSettings | None
-    limits: Limits
-    reservation: Reservation | None
-
-
-def rule_context(origin: Origin, request: JobRequest) -> RuleContext:
-    """Where the member is, and what they asked for, as the server's rules see it."""
-    return RuleContext(
-        channel_id=origin.channel_id,
-        parent_id=origin.parent_id,
-        channel_nsfw=origin.channel_nsfw,
-        prompt=request.prompt,
-        model=request.model,
-        n=request.n,
-        resolution=request.resolution,
-        category_id=origin.category_id,
-    )
-
-
-def refusal(verdict: Verdict, server: GuildSettings, kind: JobKind) -> errors.RefusedByServer:
-    """The error that tells a member which of the server's rules stopped them."""
-    return errors.RefusedByServer(
-        verdict.rule.value,
-        channels=server.channels,
-        max_n=server.max_n or kind.max_n,
-        choices=(
-            server.effective_models(kind.models)
-            if verdict.rule is Rule.MODEL
-            else server.effective_resolutions(kind.resolutions)
-        ),
-    )
-
-
-def summary_of(
-    job_id: str,
-    report: JobReport,
-    request: JobRequest,
-    channel_id: int | None,
-    *,
-    term: str | None = None,
-) -> JobSummary:
-    """A job's mod-log entry."""
-    return JobSummary(
-        job_id=job_id,
-        user_id=report.user_id,
-        guild_id=report.guild_id,
-        channel_id=channel_id,
-        prompt=request.prompt,
-        model=request.model,
-        n=request.n,
-        aspect_ratio=request.aspect_ratio,
-        resolution=request.resolution,
-        outcome=report.outcome.value,
-        images=report.delivered,
-        cost_usd_ticks=report.cost_usd_ticks,
-        result_message_id=report.message_ids[0] if report.message_ids else None,
-        term=term,
-    )
-
-
-def _refuse(
-    report: JobReport, error: errors.GenerationError, outcome: Outcome | None = None
-) -> NoReturn:
-    report.outcome = outcome or error.outcome
-    report.log()
-    raise error
-
-
 class JobService:
     """Admits, runs, delivers and closes jobs; drains at shutdown; takes over the journal's."""
 
@@ -189,6 +107,9 @@ class JobService:
         self.kinds: Mapping[str, JobKind] = {kind.name: kind for kind in kinds}
         self.ports = ports
         self.queue = JobQueue(max_running=config.max_running, max_waiting=config.max_waiting)
+        self.admitter = Admitter(
+            store, queue=self.queue, allow_dms=config.allow_dms, limits=config.limits
+        )
         self.slots = ApiSlots(store, cap=config.max_running)
         #: Set at shutdown: no new job is accepted.
         self.stopping = False
@@ -239,7 +160,9 @@ class JobService:
         a core error for the caller to answer privately. Once acknowledged, the job runs
         to its end here and tells the requester itself.
         """
-        admitted = await self._admit(port, origin, self.kinds[kind], options)
+        admitted = await self.admitter.admit(
+            port, origin, self.kinds[kind], options, stopping=self.stopping
+        )
         accepted = await self._accept(port, origin, admitted)
         if accepted is None:
             return
@@ -247,105 +170,14 @@ class JobService:
         await self._journal(job, ticket)
         await self._tracked(job, ticket)
 
-    async def _admit(
-        self, port: JobPort, origin: Origin, kind: JobKind, options: Mapping[str, object]
-    ) -> _Admitted:
-        """Check the request and take its claim and reservation, or raise why not."""
-        report = JobReport(new_job_id(), origin.user_id, origin.guild_id)
-        if self.stopping:
-            _refuse(report, errors.ShuttingDown())
-        if origin.guild_id is None and not self.config.allow_dms:
-            _refuse(report, errors.DirectMessagesOff())
-        # In a direct message no server's rules apply: the bot's own limits do.
-        server = (
-            None
-            if origin.guild_id is None
-            else await self.store.get_guild_settings(origin.guild_id)
-        )
-        try:
-            request = kind.build(options, user_id=origin.user_id, server=server)
-        except errors.InvalidOption as error:
-            error.choices = ", ".join(kind.models)  # type: ignore[attr-defined]
-            _refuse(report, error)
-        report.model, report.n = request.model, request.n
-        if server is not None:
-            await self._check_rules(port, origin, server, kind, request, report)
-        if not self.queue.has_room():
-            # A quick look first, so a full line costs no database work.
-            _refuse(report, errors.ShuttingDown() if self.queue.closed else errors.QueueFull())
-        limits = limits_for(self.config.limits, server, origin.role_ids)
-        reservation = await self._claim(origin, request, limits, report)
-        return _Admitted(report, kind, request, server, limits, reservation)
-
-    async def _check_rules(
-        self,
-        port: JobPort,
-        origin: Origin,
-        server: GuildSettings,
-        kind: JobKind,
-        request: JobRequest,
-        report: JobReport,
-    ) -> None:
-        """Raise the refusal of the server's rule that stops the request, if one does."""
-        verdict = check_rules(
-            server,
-            rule_context(origin, request),
-            models=kind.models,
-            resolutions=kind.resolutions,
-        )
-        if verdict.allowed:
-            return
-        error = refusal(verdict, server, kind)
-        report.outcome = error.outcome
-        report.log()
-        if verdict.rule is Rule.BLOCKED:
-            await self._record_blocked(port, origin, server, kind, request, report, verdict.term)
-        raise error
-
-    async def _claim(
-        self, origin: Origin, request: JobRequest, limits: Limits, report: JobReport
-    ) -> Reservation | None:
-        """The cooldown claim and the image reservation, in one step: a refused claim
-        reserves nothing and a refused reservation takes no claim, so neither refusal
-        leaves anything to undo."""
-        admission = await self.store.admit(
-            user_id=origin.user_id,
-            job_id=report.job_id,
-            exempt=limits.exempt,
-            guild_id=origin.guild_id,
-            images=request.n,
-            user_limit=limits.user_quota,
-            guild_limit=limits.guild_budget,
-        )
-        claim = admission.claim
-        if not claim.allowed:
-            error = (
-                errors.OnCooldown(claim.retry_after)
-                if claim.retry_after > 0
-                else errors.AlreadyRunning()
-            )
-            _refuse(report, error, Outcome(claim.verdict.value))
-        quota = admission.quota
-        assert quota is not None
-        if not quota.allowed:
-            limit = errors.DailyLimitReached(
-                quota.verdict.value,
-                limit=quota.limit,
-                left=quota.left,
-                needed=request.n,
-                resets_at=quota.resets_at,
-            )
-            _refuse(report, limit)
-        return quota.reservation
-
     async def _accept(
-        self, port: JobPort, origin: Origin, admitted: _Admitted
+        self, port: JobPort, origin: Origin, admitted: Admitted
     ) -> tuple[Job, Ticket] | None:
         """Take a place in line and acknowledge the request; None (and nothing kept) when
         the acknowledgement came too late. A full line is raised, and undoes the claim."""
         report, request = admitted.report, admitted.request
         job_id = report.job_id
-        server = admitted.server
+        guild_settings = admitted.guild_settings
         ticket: Ticket | None = None
         accepted = False
         try:
@@ -354,7 +186,7 @@ class JobService:
                 full = errors.ShuttingDown() if self.queue.closed else errors.QueueFull()
                 report.outcome = full.outcome
                 raise full
-            modlog_channel = None if server is None else server.modlog_channel
+            modlog_channel = None if guild_settings is None else guild_settings.modlog_channel
             if not await port.acknowledge(job_id, modlog_channel=modlog_channel):
                 # Nobody is waiting for this request any more: there is no one to tell.
                 report.outcome = Outcome.NOT_DEFERRED
@@ -385,38 +217,10 @@ class JobService:
             report=report,
             cooldown_seconds=admitted.limits.cooldown_seconds,
             reservation=admitted.reservation,
-            server=server,
+            guild_settings=guild_settings,
             interaction=origin.interaction,
         )
         return job, ticket
-
-    async def _record_blocked(
-        self,
-        port: JobPort,
-        origin: Origin,
-        server: GuildSettings,
-        kind: JobKind,
-        request: JobRequest,
-        report: JobReport,
-        term: str | None,
-    ) -> None:
-        """A prompt stopped by the server's terms is a job too: recorded and mod-logged."""
-        try:
-            await self.store.record_job(
-                report.job_id,
-                user_id=report.user_id,
-                guild_id=report.guild_id,
-                channel_id=origin.channel_id,
-                prompt=request.prompt,
-                params=kind.params_of(request),
-                locale=origin.locale,
-            )
-            await self.store.finish_job(report.job_id, outcome=Outcome.BLOCKED.value)
-        except Exception:
-            log.exception("could not record blocked job %s", report.job_id)
-        if server.modlog_channel is not None:
-            summary = summary_of(report.job_id, report, request, origin.channel_id, term=term)
-            port.post_modlog(server.modlog_channel, summary)
 
     # -- the journal -------------------------------------------------------------------
 
@@ -719,12 +523,12 @@ class JobService:
             interaction=record.interaction,
             now=time.time(),
         )
-        server = (
+        guild_settings = (
             None
             if record.guild_id is None
             else await self.store.get_guild_settings(record.guild_id)
         )
-        job = self._job_of(record, server)
+        job = self._job_of(record, guild_settings)
         if action is journal.ResumeAction.RESUME and job is not None and not self.stopping:
             ticket = self.queue.enter(job.id, job.user_id, force=True)
             if ticket is not None:
@@ -740,9 +544,9 @@ class JobService:
                 return
         if self.stopping:
             return
-        self._spawn(self._close_interrupted(record, server, job, action))
+        self._spawn(self._close_interrupted(record, guild_settings, job, action))
 
-    def _job_of(self, record: JobRecord, server: GuildSettings | None) -> Job | None:
+    def _job_of(self, record: JobRecord, guild_settings: GuildSettings | None) -> Job | None:
         """A job rebuilt from its journal entry; None if its options are no longer valid."""
         kind = self.kind_of(record)
         if kind is None:
@@ -763,11 +567,11 @@ class JobService:
             locale=record.locale,
             kind=kind,
             request=request,
-            port=self.ports.port_for(record, server),
+            port=self.ports.port_for(record, guild_settings),
             report=report,
             cooldown_seconds=record.cooldown_seconds,
             reservation=record.reservation,
-            server=server,
+            guild_settings=guild_settings,
             interaction=record.interaction,
             resumed=True,
             journaled=True,
@@ -776,7 +580,7 @@ class JobService:
     async def _close_interrupted(
         self,
         record: JobRecord,
-        server: GuildSettings | None,
+        guild_settings: GuildSettings | None,
         job: Job | None,
         action: journal.ResumeAction,
     ) -> None:
@@ -806,5 +610,5 @@ class JobService:
         if job is not None:
             await job.port.say(Notice.of("interrupted", job_id=record.id))
             return
-        port = self.ports.port_for(record, server)
+        port = self.ports.port_for(record, guild_settings)
         await port.say_in_channel(Notice.of("interrupted_for", job_id=record.id))

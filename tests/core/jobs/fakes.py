@@ -101,7 +101,7 @@ class FakePorts:
     def __init__(self) -> None:
         self.built: dict[str, FakePort] = {}
 
-    def port_for(self, record: JobRecord, server: GuildSettings | None) -> FakePort:
+    def port_for(self, record: JobRecord, guild_settings: GuildSettings | None) -> FakePort:
         port = FakePort(job_id=record.id)
         self.built[record.id] = port
         return port

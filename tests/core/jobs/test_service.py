@@ -70,7 +70,7 @@ async def test_a_job_is_delivered_counted_and_starts_the_cooldown(
 
 
 @pytest.mark.parametrize(
-    ("server", "asked", "error"),
+    ("guild_settings", "asked", "error"),
     [
         (GuildSettings(enabled=False), options(), errors.RefusedByServer),
         (GuildSettings(user_quota=1), options(n=2), errors.DailyLimitReached),
@@ -79,11 +79,11 @@ async def test_a_job_is_delivered_counted_and_starts_the_cooldown(
 )
 async def test_a_refusal_before_acknowledging_leaves_nothing_behind(
     store: Store,
-    server: GuildSettings,
+    guild_settings: GuildSettings,
     asked: dict[str, object],
     error: type[errors.GenerationError],
 ) -> None:
-    await store.update_guild_settings(GUILD, lambda _: server)
+    await store.update_guild_settings(GUILD, lambda _: guild_settings)
     client = FakeImageClient()
     service = make_service(store, client)
     port = FakePort()
@@ -98,8 +98,8 @@ async def test_a_refusal_before_acknowledging_leaves_nothing_behind(
 
 
 async def test_a_blocked_prompt_is_recorded_and_mod_logged(store: Store) -> None:
-    server = GuildSettings(blocked_terms=("kraken",), modlog_channel=77)
-    await store.update_guild_settings(GUILD, lambda _: server)
+    guild_settings = GuildSettings(blocked_terms=("kraken",), modlog_channel=77)
+    await store.update_guild_settings(GUILD, lambda _: guild_settings)
     service = make_service(store, FakeImageClient())
     port = FakePort()
     with pytest.raises(errors.RefusedByServer):
