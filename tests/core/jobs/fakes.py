@@ -22,6 +22,7 @@ from core.jobs import (
     ResultCard,
     ServiceConfig,
     Status,
+    UploadRefused,
     UploadTooLarge,
 )
 from core.journal import InteractionRef
@@ -53,6 +54,8 @@ class FakePort:
     too_late: bool = False
     #: The next this many sends are refused as too large.
     too_large: int = 0
+    #: Once this many messages are posted, every other send is refused (no permission).
+    refuse_after: int | None = None
     acknowledged: bool = False
     modlog_channel: int | None = None
     statuses: list[Status] = field(default_factory=list)
@@ -77,6 +80,9 @@ class FakePort:
             self.too_large -= 1
             self.refused.append(len(files))
             raise UploadTooLarge(status=413, code=40005)
+        if self.refuse_after is not None and len(self.sent) >= self.refuse_after:
+            self.refused.append(len(files))
+            raise UploadRefused(status=403, code=50013)
         message_id: int = next(self._ids)
         self.sent.append(Sent(list(files), card, message_id))
         return message_id

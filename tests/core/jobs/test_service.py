@@ -167,6 +167,34 @@ async def test_a_413_is_re_planned_and_everything_delivered(store: Store) -> Non
     assert len(record.message_ids) == len(port.sent)
 
 
+async def test_a_refusal_after_some_messages_says_what_is_missing(store: Store) -> None:
+    service = make_service(store, FakeImageClient())
+    # Too large once (planned again: three images, then one), then no permission to post.
+    port = FakePort(too_large=1, refuse_after=1)
+    await service.submit(port, origin(1), options(n=4))
+    assert [len(message.files) for message in port.sent] == [3]
+    assert port.said == [Notice.of("undeliverable", count=1, total=4)]
+    record = await store.get_job(port.job_id)
+    assert record is not None
+    assert (record.outcome, record.images) == ("delivered", 3)
+    # The image not delivered is given back.
+    assert await used(store, 1) == 3
+
+
+async def test_nothing_delivered_is_a_failure_that_costs_nothing(store: Store) -> None:
+    service = make_service(store, FakeImageClient())
+    port = FakePort(refuse_after=0)
+    await service.submit(port, origin(1), options(n=2))
+    assert port.sent == []
+    [error] = port.said
+    assert isinstance(error, errors.DeliveryFailed)
+    record = await store.get_job(port.job_id)
+    assert record is not None
+    assert record.outcome == "delivery_failed"
+    assert await used(store, 1) == 0
+    assert not await on_cooldown(store, 1)
+
+
 async def start_running(service: JobService, client: FakeImageClient, user_id: int) -> FakePort:
     """A job of ``user_id`` that holds the only slot until ``client.gate`` is set."""
     client.gate = asyncio.Event()
