@@ -6,12 +6,12 @@ bounds the memory they take). Up to ``max_waiting`` more wait in line, first com
 served; beyond that a job is refused at once, before anything is done for it. One job per
 user is already guaranteed by the cooldown claim taken before a job enters.
 
-The queue is per process and knows nothing of Discord: the cog shows positions and offers
-a Cancel button, and a job that never got its slot when the process stops stays in the job
-journal for the next one. Several processes sharing a store also share its API slots
-(``Store.acquire_slot``): a job granted a slot here may be *held back* while it waits for
-one of those, and until it goes on it can still be cancelled, or stopped by :meth:`close`,
-like a job in line.
+The queue is per process and knows nothing of Discord: the job service (:mod:`core.jobs`)
+shows positions through its port, with a Cancel offer, and a job that never got its slot
+when the process stops stays in the job journal for the next one. Several processes
+sharing a store also share its API slots (``Store.acquire_slot``): a job granted a slot
+here may be *held back* while it waits for one of those, and until it goes on it can still
+be cancelled, or stopped by :meth:`close`, like a job in line.
 """
 
 from __future__ import annotations
