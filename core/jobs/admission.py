@@ -17,7 +17,7 @@ from typing import NoReturn
 from core import errors
 from core.guild_settings import GuildSettings
 from core.jobs.job import JobReport, summary_of
-from core.jobs.kinds import JobKind, JobRequest
+from core.jobs.kinds import JobKind, JobRequest, record_params
 from core.jobs.port import JobPort, Origin
 from core.limits import LimitDefaults, Limits, limits_for
 from core.moderation import Rule, RuleContext, Verdict, check_rules
@@ -215,7 +215,7 @@ class Admitter:
                 guild_id=report.guild_id,
                 channel_id=origin.channel_id,
                 prompt=request.prompt,
-                params=kind.params_of(request),
+                params=record_params(kind, request),
                 locale=origin.locale,
             )
             await self.store.finish_job(report.job_id, outcome=Outcome.BLOCKED.value)

@@ -88,6 +88,15 @@ class JobKind(Protocol):
         ...
 
 
+def record_params(kind: JobKind, request: JobRequest) -> dict[str, Any]:
+    """What a job record keeps of a request: the kind's parameters, and the kind's name
+    unless it is generation (so generation records keep the layout they always had)."""
+    params = kind.params_of(request)
+    if kind.name != DEFAULT_KIND:
+        params[KIND_PARAM] = kind.name
+    return params
+
+
 class GenerationKind:
     """``POST /v1/images/generations``: images from a text prompt."""
 

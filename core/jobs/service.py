@@ -32,7 +32,7 @@ from core.guild_settings import GuildSettings
 from core.jobs.admission import Admitted, Admitter
 from core.jobs.deliver import deliver
 from core.jobs.job import Job, JobReport, summary_of
-from core.jobs.kinds import DEFAULT_KIND, KIND_PARAM, JobKind
+from core.jobs.kinds import DEFAULT_KIND, KIND_PARAM, JobKind, record_params
 from core.jobs.port import (
     JobPort,
     Notice,
@@ -235,7 +235,7 @@ class JobService:
                 guild_id=job.guild_id,
                 channel_id=job.channel_id,
                 prompt=job.request.prompt,
-                params=job.kind.params_of(job.request),
+                params=record_params(job.kind, job.request),
                 locale=job.locale,
                 interaction=job.interaction,
                 reservation=job.reservation,

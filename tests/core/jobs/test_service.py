@@ -10,16 +10,19 @@ import pytest
 
 from core import errors, journal
 from core.guild_settings import GuildSettings
-from core.jobs import CancelAnswer, JobService, Notice, Stage, Status
+from core.jobs import CancelAnswer, GenerationKind, JobService, Notice, Stage, Status
+from core.models import ImageFile
 from core.outcomes import Outcome
 from core.store import Store
 from tests.core.jobs.conftest import Backend
 from tests.core.jobs.fakes import (
     COOLDOWN,
     GUILD,
+    MODELS,
     FakeImageClient,
     FakePort,
     FakePorts,
+    config,
     eventually,
     make_service,
     options,
@@ -193,6 +196,40 @@ async def test_nothing_delivered_is_a_failure_that_costs_nothing(store: Store) -
     assert record.outcome == "delivery_failed"
     assert await used(store, 1) == 0
     assert not await on_cooldown(store, 1)
+
+
+class SketchKind(GenerationKind):
+    """Another kind of job: only its name and its files differ."""
+
+    name = "sketch"
+
+    def file_name(self, job_id: str, index: int, file: ImageFile) -> str:
+        return f"sketch-{job_id}-{index + 1}.{file.extension}"
+
+
+async def test_another_kind_runs_on_the_same_service(store: Store) -> None:
+    client = FakeImageClient()
+    service = JobService(
+        store,
+        config=config(),
+        owner="one",
+        kinds=[
+            GenerationKind(client, models=MODELS, default_model=MODELS[0]),
+            SketchKind(client, models=MODELS, default_model=MODELS[0]),
+        ],
+        ports=FakePorts(),
+    )
+    port = FakePort()
+    await service.submit(port, origin(1), options(), kind="sketch")
+    assert [f.name for f in port.files] == [f"sketch-{port.job_id}-1.png"]
+    record = await store.get_job(port.job_id)
+    assert record is not None
+    assert record.params["kind"] == "sketch"
+    kind = service.kind_of(record)
+    assert isinstance(kind, SketchKind)
+    # The same cooldown holds across kinds.
+    with pytest.raises(errors.OnCooldown):
+        await service.submit(FakePort(), origin(1), options())
 
 
 async def start_running(service: JobService, client: FakeImageClient, user_id: int) -> FakePort:
