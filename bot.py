@@ -37,7 +37,7 @@ from core.storage import Store, StoreUnavailable, make_store
 log = logging.getLogger("bot")
 
 EXTENSIONS = ("cogs.imagine", "cogs.admin")
-#: The whole retry budget of one generation; the job deadline in the cog caps it too.
+#: The whole retry budget of one generation; the job deadline of the job service caps it too.
 API_RETRY_BUDGET_SECONDS = 10 * 60.0
 
 

@@ -5,7 +5,8 @@ answers (whose token lets the bot post the result for 15 minutes), the images it
 and the state it is in. A process that stops hands its unfinished jobs back; a process that
 starts (or any live process, once a crashed one's lease has run out) takes them over and
 decides, with :func:`resume_action`, whether to run them again or close them with a
-message. These are pure decisions; the store keeps the records and the cog acts.
+message. These are pure decisions; the store keeps the records and the job service
+(:mod:`core.jobs`) acts.
 """
 
 from __future__ import annotations

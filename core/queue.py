@@ -6,12 +6,12 @@ bounds the memory they take). Up to ``max_waiting`` more wait in line, first com
 served; beyond that a job is refused at once, before anything is done for it. One job per
 user is already guaranteed by the cooldown claim taken before a job enters.
 
-The queue is per process and knows nothing of Discord: the cog shows positions and offers
-a Cancel button, and a job that never got its slot when the process stops stays in the job
-journal for the next one. Several processes sharing a store also share its API slots
-(``Store.acquire_slot``): a job granted a slot here may be *held back* while it waits for
-one of those, and until it goes on it can still be cancelled, or stopped by :meth:`close`,
-like a job in line.
+The queue is per process and knows nothing of Discord: the job service (:mod:`core.jobs`)
+shows positions through its port, with a Cancel offer, and a job that never got its slot
+when the process stops stays in the job journal for the next one. Several processes
+sharing a store also share its API slots (``Store.acquire_slot``): a job granted a slot
+here may be *held back* while it waits for one of those, and until it goes on it can still
+be cancelled, or stopped by :meth:`close`, like a job in line.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ class QueueClosed(QueueError):
 
 @dataclass(eq=False)
 class Ticket:
-    """One job's place: in line until it is granted a slot, then holding it until released."""
+    """One job's place: in line until it is granted a slot, then holding it until it leaves."""
 
     job_id: str
     user_id: int
@@ -47,7 +47,7 @@ class Ticket:
     #: Granted, but waiting for something outside the queue before it starts (see
     #: :meth:`JobQueue.hold_back`).
     held_back: bool = False
-    released: bool = False
+    left: bool = False
     error: QueueError | None = None
     #: Set whenever something that concerns this ticket changed (its position, a grant, an
     #: error); whoever waits on it clears it before looking again.
@@ -55,12 +55,12 @@ class Ticket:
 
     @property
     def waiting(self) -> bool:
-        return not self.granted and self.error is None and not self.released
+        return not self.granted and self.error is None and not self.left
 
     @property
     def cancellable(self) -> bool:
         """In line, or granted but held back: the job has not started."""
-        if self.error is not None or self.released:
+        if self.error is not None or self.left:
             return False
         return not self.granted or self.held_back
 
@@ -107,7 +107,7 @@ class JobQueue:
 
     def position(self, ticket: Ticket) -> int:
         """0 while the ticket holds a slot; 1 for the first in line, and so on; -1 if out."""
-        if ticket.granted and not ticket.released:
+        if ticket.granted and not ticket.left:
             return 0
         try:
             return self._line.index(ticket) + 1
@@ -194,19 +194,19 @@ class JobQueue:
     def hold_back(self, ticket: Ticket) -> None:
         """The granted ``ticket`` waits for something else before its job starts: until
         :meth:`go_on`, it may be cancelled and :meth:`close` stops it. It keeps its slot
-        (the holder releases it as usual)."""
-        if ticket.granted and not ticket.released:
+        (the holder leaves as usual)."""
+        if ticket.granted and not ticket.left:
             ticket.held_back = True
 
     def go_on(self, ticket: Ticket) -> None:
         """The held-back ``ticket``'s job starts: no longer cancellable."""
         ticket.held_back = False
 
-    def release(self, ticket: Ticket) -> None:
+    def leave(self, ticket: Ticket) -> None:
         """The job is over: free its slot (or its place in line) for the next one."""
-        if ticket.released:
+        if ticket.left:
             return
-        ticket.released = True
+        ticket.left = True
         if self._holding.get(ticket.job_id) is ticket:
             del self._holding[ticket.job_id]
             self._grant_next()

@@ -36,7 +36,7 @@ async def test_the_cap_holds_and_the_line_is_first_come_first_served() -> None:
         order.append(ticket.job_id)
         assert queue.running <= 2
         await asyncio.sleep(0.01)
-        queue.release(ticket)
+        queue.leave(ticket)
 
     await asyncio.gather(*(run(t) for t in tickets))
     assert order == [f"job{i}" for i in range(5)]
@@ -49,7 +49,7 @@ async def test_a_full_line_refuses_at_once_and_room_comes_back() -> None:
     queue = JobQueue(max_running=1, max_waiting=1)
     first, second = enter_all(queue, 2)
     assert queue.enter("third", user_id=3) is None
-    queue.release(first)
+    queue.leave(first)
     assert queue.position(second) == 0
     assert queue.has_room()
     third = queue.enter("third", user_id=3)
@@ -79,9 +79,9 @@ async def test_cancel_takes_a_waiting_job_out_and_moves_the_rest_up() -> None:
     # A job holding its slot cannot be cancelled; an unknown one neither.
     assert not queue.cancel("job0")
     assert not queue.cancel("nobody")
-    queue.release(first)  # releasing a cancelled ticket changes nothing
+    queue.leave(first)  # releasing a cancelled ticket changes nothing
     assert queue.running == 1
-    queue.release(running)
+    queue.leave(running)
     assert queue.position(second) == 0
 
 
@@ -96,7 +96,7 @@ async def test_closing_stops_the_line_but_not_the_running() -> None:
     assert queue.enter("after", user_id=9) is None
     assert not queue.has_room()
     assert not await queue.wait_idle(0.01)
-    queue.release(running)
+    queue.leave(running)
     assert await queue.wait_idle(0.01)
     assert queue.running == 0
 
@@ -116,7 +116,7 @@ async def test_a_held_back_job_can_be_cancelled_until_it_goes_on() -> None:
     assert not queue.cancel("job0")
     # It keeps its slot until its holder lets go.
     assert (queue.running, queue.position(third)) == (2, 1)
-    queue.release(first)
+    queue.leave(first)
     assert third.granted
 
 
@@ -146,7 +146,7 @@ async def test_places_are_shown_when_they_change_at_most_once_an_interval() -> N
     await asyncio.sleep(0.01)
     # Ten jobs finish quickly, one every 50 ms: the place drops ten times.
     for ticket in tickets[:10]:
-        queue.release(ticket)
+        queue.leave(ticket)
         await asyncio.sleep(0.05)
     await asyncio.sleep(0.3)
     assert seen[0][1] == 11
@@ -154,7 +154,7 @@ async def test_places_are_shown_when_they_change_at_most_once_an_interval() -> N
     assert len(seen) < 6  # far fewer than ten changes
     gaps = [later - earlier for (earlier, _), (later, _) in itertools.pairwise(seen)]
     assert all(gap >= 0.19 for gap in gaps)
-    queue.release(tickets[10])
+    queue.leave(tickets[10])
     await asyncio.wait_for(watcher, 1)  # granted: the places end
     assert queue.position(last) == 0
 

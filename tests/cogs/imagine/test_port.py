@@ -7,7 +7,12 @@ from typing import Any
 import discord
 import pytest
 
-from cogs.jobs import RESULT_PERMISSIONS, missing_permissions, permission_names, token_is_dead
+from cogs.imagine.port import (
+    RESULT_PERMISSIONS,
+    missing_permissions,
+    permission_names,
+    token_is_dead,
+)
 
 
 class Response:

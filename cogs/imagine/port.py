@@ -1,4 +1,4 @@
-"""One accepted job, and where its messages go.
+"""Where a job's messages go: the Discord side of the job service's port.
 
 A job answers an interaction through the interaction's webhook: live, from the interaction
 itself, or rebuilt from the job journal after a restart (the token stays good for 15
@@ -10,22 +10,30 @@ channel or the server's mod log where one can be posted.
 
 from __future__ import annotations
 
+import io
 import logging
-import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import discord
 
-from cogs.errors import NO_MENTIONS
+from cogs.errors import NO_MENTIONS, message_for
+from cogs.imagine.embeds import build_embed, modlog_entry
+from cogs.imagine.views import cancel_view, result_view
 from cogs.messages import text
-from cogs.modlog import ModLog
+from cogs.modlog import ModLog, job_embed, server_locale
 from core import errors
-from core.guild_settings import GuildSettings
-from core.journal import InteractionRef
-from core.models import GenerationRequest
-from core.quota import Reservation
+from core.jobs import (
+    JobSummary,
+    ModLogEntry,
+    Notice,
+    OutgoingFile,
+    ResultCard,
+    Stage,
+    Status,
+    UploadRefused,
+    UploadTooLarge,
+)
 
 log = logging.getLogger(__name__)
 
@@ -71,57 +79,33 @@ def permission_names(keys: Sequence[str], locale: str | None) -> str:
     return ", ".join(text(key, locale) for key in keys)
 
 
-@dataclass
-class JobReport:
-    """What the job log line says."""
+class DiscordPort:
+    """Where a job's messages go: its interaction's webhook, then its channel.
 
-    job_id: str
-    user_id: int
-    guild_id: int | None
-    model: str = "-"
-    n: int = 0
-    outcome: str = "started"
-    delivered: int = 0
-    api_seconds: float = 0.0
-    started: float = field(default_factory=time.monotonic)
-    cost_usd_ticks: int | None = None
-    #: The result messages, in order (the first carries the embed and the buttons).
-    message_ids: list[int] = field(default_factory=list)
-
-    def log(self) -> None:
-        log.info(
-            "job=%s user=%s guild=%s model=%s n=%d outcome=%s images=%d api=%.2fs total=%.2fs",
-            self.job_id,
-            self.user_id,
-            self.guild_id or "dm",
-            self.model,
-            self.n,
-            self.outcome,
-            self.delivered,
-            self.api_seconds,
-            time.monotonic() - self.started,
-        )
-
-
-class Reply:
-    """Where a job's messages go: its interaction's webhook, then its channel."""
+    The Discord side of ``core.jobs.JobPort``: notices become words from the catalog in
+    the requester's language, result cards become embeds with the Re-roll and Delete
+    buttons, mod-log entries become embeds in the server's language.
+    """
 
     def __init__(
         self,
         client: discord.Client,
         webhook: discord.Webhook | None,
         *,
-        job_id: str,
+        job_id: str = "-",
         user_id: int,
         guild_id: int | None,
         channel_id: int | None,
         locale: str | None,
         filesize_limit: int,
-        modlog: ModLog | None = None,
+        modlog: ModLog,
         modlog_channel: int | None = None,
         guild_locale: str | None = None,
+        interaction: discord.Interaction | None = None,
     ) -> None:
         self._client = client
+        #: The live interaction, to acknowledge (None for a job taken over from the journal).
+        self._interaction = interaction
         self._webhook = webhook
         self.job_id = job_id
         self.user_id = user_id
@@ -139,6 +123,101 @@ class Reply:
         self.in_channel = webhook is None
         #: The missing permissions were named once already.
         self._permissions_reported = False
+        self._cancel_view: discord.ui.View | None = None
+
+    @classmethod
+    def for_interaction(cls, interaction: discord.Interaction, modlog: ModLog) -> DiscordPort:
+        """The port of a job asked for by a live interaction."""
+        return cls(
+            interaction.client,
+            interaction.followup,
+            user_id=interaction.user.id,
+            guild_id=interaction.guild_id,
+            channel_id=interaction.channel_id,
+            locale=str(interaction.locale),
+            filesize_limit=interaction.filesize_limit,
+            modlog=modlog,
+            guild_locale=server_locale(interaction),
+            interaction=interaction,
+        )
+
+    # -- core.jobs.JobPort -------------------------------------------------------------
+
+    async def acknowledge(self, job_id: str, *, modlog_channel: int | None) -> bool:
+        """Defer the interaction (public "thinking…"); False when Discord says too late."""
+        self.job_id = job_id
+        self._modlog_channel = modlog_channel
+        if self._interaction is None:
+            return True
+        try:
+            await self._interaction.response.defer(thinking=True)
+        except discord.HTTPException as late:
+            # Past Discord's 3-second deadline (10062) or answered elsewhere.
+            log.warning(
+                "job %s: could not defer the interaction: HTTP %s (code %s)",
+                job_id,
+                late.status,
+                late.code,
+            )
+            return False
+        return True
+
+    async def show_status(self, status: Status) -> None:
+        """Show the place in line (with Cancel), that the job started, or that it waits
+        for the next start."""
+        if status.stage is Stage.WAITING:
+            if self._cancel_view is None:
+                self._cancel_view = cancel_view(self.job_id, self.locale)
+            content = text("queue_place", self.locale, place=status.place)
+            await self._show(content, self._cancel_view)
+        elif status.stage is Stage.STARTED:
+            await self._show(text("queue_started", self.locale))
+        else:
+            await self._show(text("suspended", self.locale))
+
+    async def send(self, files: Sequence[OutgoingFile], card: ResultCard | None) -> int:
+        """Post one message of the result; the card (with the buttons) on the first."""
+
+        def attachments() -> list[discord.File]:
+            return [
+                discord.File(io.BytesIO(f.file.data), filename=f.name, spoiler=f.spoiler)
+                for f in files
+            ]
+
+        embed = None if card is None else build_embed(card, self.locale)
+        view = None if card is None else result_view(self.job_id, self.locale)
+        try:
+            message = await self._post(files=attachments, embed=embed, view=view)
+        except discord.HTTPException as failure:
+            refused = UploadTooLarge if failure.status == 413 else UploadRefused
+            raise refused(status=failure.status, code=failure.code) from failure
+        return message.id
+
+    async def say(self, notice: Notice | errors.GenerationError, *, private: bool = True) -> None:
+        """Tell the requester a notice or an error, in their language."""
+        if isinstance(notice, Notice):
+            content = text(notice.key, self.locale, **notice.values)
+        else:
+            content = message_for(notice, self.locale, job_id=self.job_id)
+        await self._say(content, private=private)
+
+    async def say_in_channel(self, notice: Notice) -> None:
+        """Post a notice in the job's channel, naming the requester."""
+        mention = f"<@{self.user_id}>"
+        await self._post_in_channel(text(notice.key, self.locale, user=mention, **notice.values))
+
+    def post_modlog(self, channel_id: int, entry: ModLogEntry) -> None:
+        """Post a mod-log entry in the background, in the server's language."""
+        if isinstance(entry, JobSummary):
+            embed = job_embed(modlog_entry(entry), self._guild_locale)
+        else:
+            embed = discord.Embed(
+                description=text("modlog_out_of_credits", self._guild_locale),
+                colour=discord.Colour.red(),
+            )
+        self._modlog.post_soon(channel_id, embed)
+
+    # -- the webhook, then the channel -------------------------------------------------
 
     @property
     def _ephemeral_ok(self) -> bool:
@@ -158,7 +237,7 @@ class Reply:
             )
         self.in_channel = True
 
-    async def status(self, content: str, view: discord.ui.View | None = None) -> None:
+    async def _show(self, content: str, view: discord.ui.View | None = None) -> None:
         """Show ``content`` in the interaction's first message (best effort)."""
         if self._webhook is None or self.in_channel:
             return
@@ -179,7 +258,7 @@ class Reply:
             return
         self.status_shown = True
 
-    async def send(
+    async def _post(
         self,
         *,
         files: FilesFactory,
@@ -253,7 +332,7 @@ class Reply:
             await self._report_permissions(failure)
             raise
 
-    async def say(self, content: str, *, private: bool = True) -> None:
+    async def _say(self, content: str, *, private: bool = True) -> None:
         """Tell the requester something (an error, a notice), wherever that still works.
 
         ``private`` asks for an ephemeral follow-up where one can be had (the first message
@@ -283,9 +362,9 @@ class Reply:
                     return
                 self._token_died(failure)
         if not self._permissions_reported:
-            await self.say_in_channel(f"<@{self.user_id}> {content}")
+            await self._post_in_channel(f"<@{self.user_id}> {content}")
 
-    async def say_in_channel(self, content: str) -> bool:
+    async def _post_in_channel(self, content: str) -> bool:
         """Post ``content`` in the job's channel; False (and a log line) if that failed."""
         if self.channel_id is None:
             return False
@@ -336,9 +415,9 @@ class Reply:
                 job_id=self.job_id,
                 permissions=permission_names(missing, self.locale),
             )
-            if await self.say_in_channel(notice):
+            if await self._post_in_channel(notice):
                 return
-        if self._modlog is not None and self._modlog_channel is not None:
+        if self._modlog_channel is not None:
             notice = text(
                 "modlog_missing_permissions",
                 self._guild_locale,
@@ -350,31 +429,3 @@ class Reply:
                 self._modlog_channel,
                 discord.Embed(description=notice, colour=discord.Colour.orange()),
             )
-
-
-@dataclass
-class Job:
-    """One accepted job: what running, delivering and closing it take."""
-
-    id: str
-    user_id: int
-    guild_id: int | None
-    channel_id: int | None
-    locale: str | None
-    request: GenerationRequest
-    reply: Reply
-    report: JobReport
-    cooldown_seconds: float
-    reservation: Reservation | None
-    server: GuildSettings | None
-    #: The server's language, in which its mod log is written.
-    guild_locale: str | None = None
-    interaction: InteractionRef | None = None
-    #: Taken over from the journal (after a restart) rather than from a live interaction.
-    resumed: bool = False
-    #: Written to the job journal (so closing it there decides who refunds).
-    journaled: bool = False
-
-    @property
-    def spoiler(self) -> bool:
-        return self.server is not None and self.server.spoilers

@@ -1,0 +1,371 @@
+"""``/imagine``, ``/imagine-quota`` and the result buttons: the Discord surface of jobs.
+
+The life of a job (admission, the line, the journal, the API slots, delivery, closing,
+taking over after a restart, draining at shutdown) is the job service's
+(:mod:`core.jobs`). This cog turns commands and button presses into calls of the service,
+gives it a :class:`~cogs.imagine.port.DiscordPort` for each job (and rebuilds one for a job
+taken over from the journal), and answers refusals raised before a job is accepted. Errors
+are ``core.errors`` values turned into words in one place (``cogs.errors``).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from cogs.errors import answer_error, reply, timestamp
+from cogs.i18n import localized
+from cogs.imagine.port import DiscordPort
+from cogs.imagine.views import JobButton
+from cogs.messages import text
+from cogs.modlog import deleted_embed, server_locale
+from core import errors, journal
+from core.cooldown import Verdict as CooldownVerdict
+from core.cooldown import decide as decide_cooldown
+from core.guild_settings import GuildSettings
+from core.jobs import CancelAnswer, GenerationKind, JobService, Origin, ServiceConfig
+from core.limits import LimitDefaults, limits_for
+from core.options import ASPECT_RATIOS, MAX_IMAGES, MAX_PROMPT_LENGTH, RESOLUTIONS
+from core.quota import remaining
+from core.storage import JobRecord
+
+if TYPE_CHECKING:
+    from bot import ImagineBot
+    from config import Settings
+
+log = logging.getLogger(__name__)
+
+CommandT = TypeVar("CommandT", bound=app_commands.Command[Any, ..., None])
+
+#: The per-file limit assumed for a job taken over from the journal in a server the bot
+#: does not see (Discord's default).
+DEFAULT_FILESIZE_LIMIT = 10 * 1024 * 1024
+
+_CANCEL_ANSWERS = {
+    CancelAnswer.TOO_LATE: "cancel_too_late",
+    CancelAnswer.NOT_YOURS: "cancel_not_yours",
+}
+
+
+def role_ids(user: discord.abc.User) -> tuple[int, ...]:
+    """The member's role ids (none outside a server)."""
+    return tuple(role.id for role in user.roles) if isinstance(user, discord.Member) else ()
+
+
+def origin_of(interaction: discord.Interaction) -> Origin:
+    """Who asks, where, and how to answer them later, as the job service sees it."""
+    channel = interaction.channel
+    category_id = getattr(channel, "category_id", None)
+    is_nsfw = getattr(channel, "is_nsfw", None)
+    return Origin(
+        user_id=interaction.user.id,
+        guild_id=interaction.guild_id,
+        channel_id=interaction.channel_id,
+        locale=str(interaction.locale),
+        role_ids=role_ids(interaction.user),
+        parent_id=channel.parent_id if isinstance(channel, discord.Thread) else None,
+        category_id=category_id if isinstance(category_id, int) else None,
+        channel_nsfw=bool(is_nsfw()) if callable(is_nsfw) else False,
+        interaction=journal.InteractionRef(
+            interaction_id=interaction.id,
+            application_id=interaction.application_id,
+            token=interaction.token,
+            expires_at=interaction.created_at.timestamp() + journal.TOKEN_LIFETIME_SECONDS,
+        ),
+    )
+
+
+def limit_defaults(settings: Settings) -> LimitDefaults:
+    """The operator's limits, for servers that set none."""
+    return LimitDefaults(
+        cooldown_seconds=settings.cooldown_seconds,
+        user_quota=settings.daily_user_quota,
+        guild_budget=settings.daily_guild_budget,
+    )
+
+
+def build_service(bot: ImagineBot, ports: ImagineCog) -> JobService:
+    """The job service of this process, with generation as its one kind of job."""
+    settings = bot.settings
+    generation = GenerationKind(
+        bot.image_client,
+        models=settings.grok_models,
+        default_model=settings.default_model,
+        response_format=settings.grok_response_format,
+    )
+    return JobService(
+        bot.store,
+        config=ServiceConfig(
+            max_running=settings.max_concurrent_jobs,
+            max_waiting=settings.max_queued_jobs,
+            allow_dms=settings.allow_dms,
+            limits=limit_defaults(settings),
+        ),
+        owner=bot.journal_owner,
+        kinds=[generation],
+        ports=ports,
+    )
+
+
+class ImagineCog(commands.Cog):
+    """Image generation with Grok Imagine."""
+
+    def __init__(self, bot: ImagineBot) -> None:
+        self.bot = bot
+        self.settings = bot.settings
+        self.command = self._build_command()
+        self.quota_command = self._build_quota_command()
+        self.service = build_service(bot, self)
+
+    async def cog_load(self) -> None:
+        self.bot.tree.add_command(self.command)
+        self.bot.tree.add_command(self.quota_command)
+        self.bot.add_dynamic_items(JobButton)
+        self.service.start(self.bot.wait_until_ready)
+
+    async def cog_unload(self) -> None:
+        self.bot.tree.remove_command(self.command.name)
+        self.bot.tree.remove_command(self.quota_command.name)
+        self.bot.remove_dynamic_items(JobButton)
+        self.service.stop()
+
+    def _where(self, command: CommandT) -> CommandT:
+        """Servers only, unless the operator allows direct messages (ALLOW_DMS)."""
+        if self.settings.allow_dms:
+            return app_commands.allowed_contexts(guilds=True, dms=True, private_channels=False)(
+                command
+            )
+        return app_commands.guild_only(command)
+
+    def _build_command(self) -> app_commands.Command[Any, ..., None]:
+        cog = self
+        models = [app_commands.Choice(name=m, value=m) for m in self.settings.grok_models]
+        aspects = [
+            app_commands.Choice(name=localized(f"aspect_{a}"), value=a) for a in ASPECT_RATIOS
+        ]
+        resolutions = [app_commands.Choice(name=r, value=r) for r in RESOLUTIONS]
+
+        @app_commands.command(name="imagine", description=localized("cmd_imagine"))
+        @app_commands.describe(
+            prompt=localized("opt_prompt"),
+            model=localized("opt_model"),
+            n=localized("opt_n"),
+            aspect=localized("opt_aspect"),
+            resolution=localized("opt_resolution"),
+        )
+        @app_commands.choices(model=models, aspect=aspects, resolution=resolutions)
+        async def imagine(
+            interaction: discord.Interaction,
+            prompt: app_commands.Range[str, 1, MAX_PROMPT_LENGTH],
+            model: str | None = None,
+            n: app_commands.Range[int, 1, MAX_IMAGES] = 1,
+            aspect: str | None = None,
+            resolution: str | None = None,
+        ) -> None:
+            """Create images from a text prompt with Grok Imagine."""
+            await cog.submit(
+                interaction,
+                {
+                    "prompt": prompt,
+                    "model": model,
+                    "n": n,
+                    "aspect": aspect,
+                    "resolution": resolution,
+                },
+            )
+
+        return self._where(imagine)
+
+    def _build_quota_command(self) -> app_commands.Command[Any, ..., None]:
+        cog = self
+
+        @app_commands.command(name="imagine-quota", description=localized("cmd_quota"))
+        async def imagine_quota(interaction: discord.Interaction) -> None:
+            """See your cooldown and how many images you have left today."""
+            await cog.show_quota(interaction)
+
+        return self._where(imagine_quota)
+
+    # -- jobs --------------------------------------------------------------------------
+
+    async def submit(self, interaction: discord.Interaction, options: Mapping[str, object]) -> None:
+        """One job for ``interaction.user``: /imagine and the Re-roll button both come
+        here, so the same rules, cooldown and quotas apply. A refusal before the job is
+        accepted is raised (a core error) for the error handler to answer privately."""
+        port = DiscordPort.for_interaction(interaction, self.bot.modlog)
+        await self.service.submit(port, origin_of(interaction), options)
+
+    async def drain(self, grace: float) -> None:
+        """Stop taking jobs; let those running finish within ``grace`` seconds; leave the
+        rest in the journal for the next process."""
+        await self.service.drain(grace)
+
+    def port_for(self, record: JobRecord, guild_settings: GuildSettings | None) -> DiscordPort:
+        """The port of a job taken over from the journal: its interaction's webhook while
+        the token lasts, else its channel."""
+        guild = None if record.guild_id is None else self.bot.get_guild(record.guild_id)
+        ref = record.interaction
+        webhook = (
+            None
+            if ref is None or ref.valid_for(time.time()) <= 0
+            else discord.Webhook.partial(ref.application_id, ref.token, client=self.bot)
+        )
+        port = DiscordPort(
+            self.bot,
+            webhook,
+            job_id=record.id,
+            user_id=record.user_id,
+            guild_id=record.guild_id,
+            channel_id=record.channel_id,
+            locale=record.locale,
+            filesize_limit=DEFAULT_FILESIZE_LIMIT if guild is None else guild.filesize_limit,
+            modlog=self.bot.modlog,
+            modlog_channel=None if guild_settings is None else guild_settings.modlog_channel,
+            guild_locale=None if guild is None else str(guild.preferred_locale),
+        )
+        # The first message may show a status from before the restart, or still be
+        # "thinking…": editing it serves both; but an upload cut short may have filled it,
+        # and then what follows goes below it.
+        port.status_shown = record.state != journal.DELIVERING
+        return port
+
+    # -- Cancel ------------------------------------------------------------------------
+
+    async def cancel_job(self, interaction: discord.Interaction, job_id: str) -> None:
+        """Cancel a waiting job: the requester's choice; it costs them nothing."""
+        locale = str(interaction.locale)
+        try:
+            answer = self.service.cancel(job_id, interaction.user.id)
+            if answer is not CancelAnswer.CANCELLED:
+                await reply(interaction, text(_CANCEL_ANSWERS[answer], locale))
+                return
+            await interaction.response.edit_message(content=text("cancelled", locale), view=None)
+        except Exception as error:
+            await answer_error(interaction, error)
+
+    # -- result buttons ----------------------------------------------------------------
+
+    async def reroll(self, interaction: discord.Interaction, job_id: str) -> None:
+        """Re-roll a result: the same options, as a new job of whoever pressed."""
+        locale = str(interaction.locale)
+        try:
+            job = await self.bot.store.get_job(job_id)
+            kind = None if job is None else self.service.kind_of(job)
+            if job is None or kind is None:
+                await reply(interaction, text("job_gone", locale))
+                return
+            if interaction.user.id != job.user_id:
+                guild_settings = (
+                    None
+                    if interaction.guild_id is None
+                    else await self.bot.store.get_guild_settings(interaction.guild_id)
+                )
+                if guild_settings is None or not guild_settings.reroll_open:
+                    await reply(interaction, text("reroll_not_yours", locale))
+                    return
+            port = DiscordPort.for_interaction(interaction, self.bot.modlog)
+            await self.service.submit(
+                port, origin_of(interaction), kind.options_of(job), kind=kind.name
+            )
+        except Exception as error:
+            await answer_error(interaction, error)
+
+    async def delete_result(self, interaction: discord.Interaction, job_id: str) -> None:
+        """Delete a result's messages: the requester's or a moderator's choice."""
+        locale = str(interaction.locale)
+        try:
+            job = await self.bot.store.get_job(job_id)
+            if job is None or job.channel_id is None:
+                await reply(interaction, text("job_gone", locale))
+                return
+            if interaction.user.id != job.user_id and not (
+                interaction.permissions.manage_messages or interaction.permissions.administrator
+            ):
+                await reply(interaction, text("delete_not_yours", locale))
+                return
+            await interaction.response.defer(ephemeral=True, thinking=True)
+            ids = list(job.message_ids)
+            if interaction.message is not None and interaction.message.id not in ids:
+                ids.append(interaction.message.id)
+            channel = self.bot.get_partial_messageable(job.channel_id, guild_id=job.guild_id)
+            failed = 0
+            for message_id in ids:
+                try:
+                    await channel.get_partial_message(message_id).delete()
+                except discord.NotFound:
+                    pass  # already gone
+                except discord.HTTPException as failure:
+                    failed += 1
+                    log.warning(
+                        "job %s: could not delete message %s: HTTP %s (code %s)",
+                        job_id,
+                        message_id,
+                        failure.status,
+                        failure.code,
+                    )
+            log.info("job %s: result deleted by user %s", job_id, interaction.user.id)
+            if job.guild_id is not None:
+                guild_settings = await self.bot.store.get_guild_settings(job.guild_id)
+                if guild_settings.modlog_channel is not None:
+                    entry = deleted_embed(
+                        job_id, interaction.user.id, job.channel_id, server_locale(interaction)
+                    )
+                    self.bot.modlog.post_soon(guild_settings.modlog_channel, entry)
+            await reply(interaction, text("delete_partly" if failed else "deleted", locale))
+        except Exception as error:
+            await answer_error(interaction, error)
+
+    # -- /imagine-quota ----------------------------------------------------------------
+
+    async def show_quota(self, interaction: discord.Interaction) -> None:
+        """Tell a member, privately, their cooldown, today's use and what is left."""
+        locale = str(interaction.locale)
+        guild_id = interaction.guild_id
+        if guild_id is None and not self.settings.allow_dms:
+            raise errors.DirectMessagesOff()
+        user = interaction.user
+        guild_settings = (
+            None if guild_id is None else await self.bot.store.get_guild_settings(guild_id)
+        )
+        limits = limits_for(limit_defaults(self.settings), guild_settings, role_ids(user))
+        usage = await self.bot.store.usage_today(guild_id, user.id)
+        state = await self.bot.store.cooldown_state(user.id)
+        now = time.time()
+        lines = [f"**{text('quota_title', locale)}**"]
+        if limits.exempt:
+            lines.append(text("quota_exempt", locale))
+        elif state.available_at > now:
+            lines.append(text("quota_cooldown_wait", locale, when=timestamp(state.available_at)))
+        else:
+            lines.append(text("quota_cooldown_ready", locale))
+        if decide_cooldown(state, now).verdict is CooldownVerdict.ALREADY_RUNNING:
+            lines.append(text("quota_running", locale))
+        left = remaining(limits.user_quota, usage.user_used)
+        if left is None:
+            lines.append(text("quota_user_unlimited", locale, used=usage.user_used))
+        else:
+            lines.append(
+                text(
+                    "quota_user_line",
+                    locale,
+                    used=usage.user_used,
+                    left=left,
+                    limit=limits.user_quota,
+                )
+            )
+        if guild_id is not None:
+            guild_left = remaining(limits.guild_budget, usage.guild_used)
+            if guild_left is None:
+                lines.append(text("quota_guild_unlimited", locale))
+            else:
+                lines.append(
+                    text("quota_guild_line", locale, left=guild_left, limit=limits.guild_budget)
+                )
+        lines.append(text("quota_resets", locale, when=timestamp(usage.resets_at)))
+        await reply(interaction, "\n".join(lines))

@@ -1,0 +1,226 @@
+"""Admission: everything that can refuse a job, decided before it is acknowledged.
+
+The request is built from the options by its kind and checked against the server's rules;
+the member's effective limits (:mod:`core.limits`) decide the cooldown claim and the
+image reservation, taken in one atomic step (``Store.admit``). A refusal is raised as a
+core error once the job line is logged, with nothing reserved and no claim left behind.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import NoReturn
+
+from core import errors
+from core.guild_settings import GuildSettings
+from core.jobs.job import JobReport, summary_of
+from core.jobs.kinds import JobKind, JobRequest, record_params
+from core.jobs.port import JobPort, Origin
+from core.limits import LimitDefaults, Limits, limits_for
+from core.moderation import Rule, RuleContext, Verdict, check_rules
+from core.outcomes import Outcome
+from core.queue import JobQueue
+from core.quota import Reservation
+from core.storage import Store
+
+log = logging.getLogger(__name__)
+
+
+def new_job_id() -> str:
+    """A short id for logs and messages, unique enough to look a job up."""
+    return secrets.token_hex(5)
+
+
+@dataclass(frozen=True, slots=True)
+class Admitted:
+    """A request that passed admission: claimed, its images reserved."""
+
+    report: JobReport
+    kind: JobKind
+    request: JobRequest
+    guild_settings: GuildSettings | None
+    limits: Limits
+    reservation: Reservation | None
+
+
+def rule_context(origin: Origin, request: JobRequest) -> RuleContext:
+    """Where the member is, and what they asked for, as the server's rules see it."""
+    return RuleContext(
+        channel_id=origin.channel_id,
+        parent_id=origin.parent_id,
+        channel_nsfw=origin.channel_nsfw,
+        prompt=request.prompt,
+        model=request.model,
+        n=request.n,
+        resolution=request.resolution,
+        category_id=origin.category_id,
+    )
+
+
+def refusal(
+    verdict: Verdict, guild_settings: GuildSettings, kind: JobKind
+) -> errors.RefusedByServer:
+    """The error that tells a member which of the server's rules stopped them."""
+    return errors.RefusedByServer(
+        verdict.rule.value,
+        channels=guild_settings.channels,
+        max_n=guild_settings.max_n or kind.max_n,
+        choices=(
+            guild_settings.effective_models(kind.models)
+            if verdict.rule is Rule.MODEL
+            else guild_settings.effective_resolutions(kind.resolutions)
+        ),
+    )
+
+
+def refuse(
+    report: JobReport, error: errors.GenerationError, outcome: Outcome | None = None
+) -> NoReturn:
+    """Log the job line of a refused request, and raise why it was refused."""
+    report.outcome = outcome or error.outcome
+    report.log()
+    raise error
+
+
+class Admitter:
+    """Admits requests for new jobs (or turns them away)."""
+
+    def __init__(
+        self, store: Store, *, queue: JobQueue, allow_dms: bool, limits: LimitDefaults
+    ) -> None:
+        self.store = store
+        self.queue = queue
+        self.allow_dms = allow_dms
+        self.limits = limits
+
+    async def admit(
+        self,
+        port: JobPort,
+        origin: Origin,
+        kind: JobKind,
+        options: Mapping[str, object],
+        *,
+        stopping: bool = False,
+    ) -> Admitted:
+        """Check the request and take its claim and reservation, or raise why not (a core
+        error, after the job line is logged): one store round trip (``Store.admit``)
+        beside the server's settings, so the refusal can come before any answer."""
+        report = JobReport(new_job_id(), origin.user_id, origin.guild_id)
+        if stopping:
+            refuse(report, errors.ShuttingDown())
+        if origin.guild_id is None and not self.allow_dms:
+            refuse(report, errors.DirectMessagesOff())
+        # In a direct message no server's rules apply: the bot's own limits do.
+        guild_settings = (
+            None
+            if origin.guild_id is None
+            else await self.store.get_guild_settings(origin.guild_id)
+        )
+        try:
+            request = kind.build(options, user_id=origin.user_id, guild_settings=guild_settings)
+        except errors.InvalidOption as error:
+            error.choices = ", ".join(kind.models)  # type: ignore[attr-defined]
+            refuse(report, error)
+        report.model, report.n = request.model, request.n
+        if guild_settings is not None:
+            await self._check_rules(port, origin, guild_settings, kind, request, report)
+        if not self.queue.has_room():
+            # A quick look first, so a full line costs no database work.
+            refuse(report, errors.ShuttingDown() if self.queue.closed else errors.QueueFull())
+        limits = limits_for(self.limits, guild_settings, origin.role_ids)
+        reservation = await self._claim(origin, request, limits, report)
+        return Admitted(report, kind, request, guild_settings, limits, reservation)
+
+    async def _check_rules(
+        self,
+        port: JobPort,
+        origin: Origin,
+        guild_settings: GuildSettings,
+        kind: JobKind,
+        request: JobRequest,
+        report: JobReport,
+    ) -> None:
+        """Raise the refusal of the server's rule that stops the request, if one does."""
+        verdict = check_rules(
+            guild_settings,
+            rule_context(origin, request),
+            models=kind.models,
+            resolutions=kind.resolutions,
+        )
+        if verdict.allowed:
+            return
+        error = refusal(verdict, guild_settings, kind)
+        report.outcome = error.outcome
+        report.log()
+        if verdict.rule is Rule.BLOCKED:
+            await self._record_blocked(
+                port, origin, guild_settings, kind, request, report, verdict.term
+            )
+        raise error
+
+    async def _claim(
+        self, origin: Origin, request: JobRequest, limits: Limits, report: JobReport
+    ) -> Reservation | None:
+        """The cooldown claim and the image reservation, in one step: a refused claim
+        reserves nothing and a refused reservation takes no claim, so neither refusal
+        leaves anything to undo."""
+        admission = await self.store.admit(
+            user_id=origin.user_id,
+            job_id=report.job_id,
+            exempt=limits.exempt,
+            guild_id=origin.guild_id,
+            images=request.n,
+            user_limit=limits.user_quota,
+            guild_limit=limits.guild_budget,
+        )
+        claim = admission.claim
+        if not claim.allowed:
+            error = (
+                errors.OnCooldown(claim.retry_after)
+                if claim.retry_after > 0
+                else errors.AlreadyRunning()
+            )
+            refuse(report, error, Outcome(claim.verdict.value))
+        quota = admission.quota
+        assert quota is not None
+        if not quota.allowed:
+            limit = errors.DailyLimitReached(
+                quota.verdict.value,
+                limit=quota.limit,
+                left=quota.left,
+                needed=request.n,
+                resets_at=quota.resets_at,
+            )
+            refuse(report, limit)
+        return quota.reservation
+
+    async def _record_blocked(
+        self,
+        port: JobPort,
+        origin: Origin,
+        guild_settings: GuildSettings,
+        kind: JobKind,
+        request: JobRequest,
+        report: JobReport,
+        term: str | None,
+    ) -> None:
+        """A prompt stopped by the server's terms is a job too: recorded and mod-logged."""
+        try:
+            await self.store.record_job(
+                report.job_id,
+                user_id=report.user_id,
+                guild_id=report.guild_id,
+                channel_id=origin.channel_id,
+                prompt=request.prompt,
+                params=record_params(kind, request),
+                locale=origin.locale,
+            )
+            await self.store.finish_job(report.job_id, outcome=Outcome.BLOCKED.value)
+        except Exception:
+            log.exception("could not record blocked job %s", report.job_id)
+        if guild_settings.modlog_channel is not None:
+            summary = summary_of(report.job_id, report, request, origin.channel_id, term=term)
+            port.post_modlog(guild_settings.modlog_channel, summary)

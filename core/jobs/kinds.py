@@ -1,0 +1,169 @@
+"""Kinds of job: what differs between them, plugged into the one job service.
+
+Admission, the line, the journal, the API slots, delivery, closing and taking over are the
+same for every kind; a kind says only how it turns the requester's options into a request
+(and back, for Re-roll and for a job taken over from the journal), how it calls the image
+service, and how its files are named. Generation is the first kind. Image edits would add
+their input images to the request; video would submit, note its request id with the job
+and poll it (a resumed video job polls again rather than submitting twice).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+from core.guild_settings import GuildSettings
+from core.models import GenerationRequest, GenerationResult, ImageFile
+from core.moderation import default_model_for
+from core.options import MAX_IMAGES, RESOLUTIONS, build_request
+from core.storage import JobRecord
+
+#: The kind of a journaled job whose parameters name none (every job before kinds existed).
+DEFAULT_KIND = "generation"
+#: The job parameter naming a job's kind (generation jobs leave it out).
+KIND_PARAM = "kind"
+
+
+class JobRequest(Protocol):
+    """What the service itself reads of any kind's request (rules, quotas, the mod log)."""
+
+    @property
+    def prompt(self) -> str: ...
+
+    @property
+    def model(self) -> str: ...
+
+    @property
+    def n(self) -> int: ...
+
+    @property
+    def aspect_ratio(self) -> str | None: ...
+
+    @property
+    def resolution(self) -> str | None: ...
+
+
+class ImageMaker(Protocol):
+    """The image service's client, as generation uses it (``core.client.ImageClient``)."""
+
+    async def generate(self, request: GenerationRequest) -> GenerationResult: ...
+
+
+class JobKind(Protocol):
+    """What one kind of job plugs into the job service."""
+
+    #: Its name in the job's parameters (and in :data:`KIND_PARAM`).
+    name: str
+    #: The models, resolutions and most images its requests may ask for (for the rules).
+    models: tuple[str, ...]
+    resolutions: tuple[str, ...]
+    max_n: int
+
+    def build(
+        self, options: Mapping[str, object], *, user_id: int, guild_settings: GuildSettings | None
+    ) -> JobRequest:
+        """The request the requester's options ask for; raises ``errors.InvalidOption``."""
+        ...
+
+    def params_of(self, request: JobRequest) -> dict[str, Any]:
+        """What the journal keeps of a request, besides its prompt, to run it again."""
+        ...
+
+    def options_of(self, record: JobRecord) -> dict[str, object]:
+        """A recorded job's options, as the requester gave them (for Re-roll)."""
+        ...
+
+    def rebuild(self, record: JobRecord) -> JobRequest:
+        """The request of a journaled job; raises ``errors.InvalidOption`` when its
+        options are no longer valid (the operator changed the models)."""
+        ...
+
+    async def make(self, request: JobRequest) -> GenerationResult:
+        """Call the image service; raises ``core.errors`` values."""
+        ...
+
+    def file_name(self, job_id: str, index: int, file: ImageFile) -> str:
+        """The name of the ``index``-th file (from 0) of a result."""
+        ...
+
+
+def record_params(kind: JobKind, request: JobRequest) -> dict[str, Any]:
+    """What a job record keeps of a request: the kind's parameters, and the kind's name
+    unless it is generation (so generation records keep the layout they always had)."""
+    params = kind.params_of(request)
+    if kind.name != DEFAULT_KIND:
+        params[KIND_PARAM] = kind.name
+    return params
+
+
+class GenerationKind:
+    """``POST /v1/images/generations``: images from a text prompt."""
+
+    name: str = DEFAULT_KIND
+    resolutions: tuple[str, ...] = RESOLUTIONS
+    max_n: int = MAX_IMAGES
+
+    def __init__(
+        self,
+        client: ImageMaker,
+        *,
+        models: tuple[str, ...],
+        default_model: str,
+        response_format: str = "b64_json",
+    ) -> None:
+        self.client = client
+        self.models = models
+        self.default_model = default_model
+        self.response_format = response_format
+
+    def build(
+        self, options: Mapping[str, object], *, user_id: int, guild_settings: GuildSettings | None
+    ) -> GenerationRequest:
+        """The request the options ask for; a server's own default model wins."""
+        default = (
+            self.default_model
+            if guild_settings is None
+            else default_model_for(guild_settings, self.models, self.default_model)
+        )
+        return build_request(
+            prompt=options.get("prompt"),
+            model=options.get("model"),
+            n=options.get("n"),
+            aspect=options.get("aspect"),
+            resolution=options.get("resolution"),
+            user_id=user_id,
+            models=self.models,
+            default_model=default,
+            response_format=self.response_format,
+        )
+
+    def params_of(self, request: JobRequest) -> dict[str, Any]:
+        """The options a job record keeps, enough to run the job again."""
+        return {
+            "model": request.model,
+            "n": request.n,
+            "aspect_ratio": request.aspect_ratio,
+            "resolution": request.resolution,
+        }
+
+    def options_of(self, record: JobRecord) -> dict[str, object]:
+        params = record.params
+        return {
+            "prompt": record.prompt,
+            "model": params.get("model"),
+            "n": params.get("n"),
+            "aspect": params.get("aspect_ratio"),
+            "resolution": params.get("resolution"),
+        }
+
+    def rebuild(self, record: JobRecord) -> GenerationRequest:
+        """The journaled request, with the operator's default model (not a server's)."""
+        return self.build(self.options_of(record), user_id=record.user_id, guild_settings=None)
+
+    async def make(self, request: JobRequest) -> GenerationResult:
+        assert isinstance(request, GenerationRequest)
+        return await self.client.generate(request)
+
+    def file_name(self, job_id: str, index: int, file: ImageFile) -> str:
+        return f"imagine-{job_id}-{index + 1}.{file.extension}"
