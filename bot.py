@@ -25,9 +25,10 @@ import discord
 import yarl
 from discord.ext import commands
 
-from cogs.errors import NO_MENTIONS, ImagineTree
-from cogs.i18n import CatalogTranslator
-from cogs.modlog import ModLog
+from cogs.common.answers import NO_MENTIONS
+from cogs.common.modlog import ModLog
+from cogs.common.translator import CatalogTranslator
+from cogs.common.tree import ImagineTree
 from config import Settings, SettingsError, load_settings
 from core import journal
 from core.client import ImageClient

@@ -32,10 +32,10 @@ from cogs.admin.embeds import (
     stats_embed,
     terms_listing,
 )
-from cogs.errors import reply
-from cogs.i18n import localized
-from cogs.messages import text
-from cogs.modlog import server_locale, settings_embed
+from cogs.common.answers import reply
+from cogs.common.catalog import text
+from cogs.common.modlog import server_locale, settings_embed
+from cogs.common.translator import localized
 from core import guild_changes as changes
 from core import stats
 from core.guild_changes import Change, SettingRefused

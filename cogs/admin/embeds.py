@@ -6,8 +6,8 @@ from collections.abc import Sequence
 
 import discord
 
-from cogs.messages import text
-from cogs.modlog import spend_text
+from cogs.common.catalog import text
+from cogs.common.modlog import spend_text
 from config import Settings
 from core.guild_settings import GuildSettings
 from core.options import MAX_IMAGES, RESOLUTIONS

@@ -5,7 +5,7 @@ taking over after a restart, draining at shutdown) is the job service's
 (:mod:`core.jobs`). This cog turns commands and button presses into calls of the service,
 gives it a :class:`~cogs.imagine.port.DiscordPort` for each job (and rebuilds one for a job
 taken over from the journal), and answers refusals raised before a job is accepted. Errors
-are ``core.errors`` values turned into words in one place (``cogs.errors``).
+are ``core.errors`` values turned into words in one place (``cogs.common.answers``).
 """
 
 from __future__ import annotations
@@ -19,12 +19,12 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from cogs.errors import answer_error, reply, timestamp
-from cogs.i18n import localized
+from cogs.common.answers import answer_error, reply, timestamp
+from cogs.common.catalog import text
+from cogs.common.modlog import deleted_embed, server_locale
+from cogs.common.translator import localized
 from cogs.imagine.port import DiscordPort
 from cogs.imagine.views import JobButton
-from cogs.messages import text
-from cogs.modlog import deleted_embed, server_locale
 from core import errors, journal
 from core.cooldown import Verdict as CooldownVerdict
 from core.cooldown import decide as decide_cooldown

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import discord
 
-from cogs.messages import text
-from cogs.modlog import JobEntry
-from core.jobs import JobSummary, ResultCard
+from cogs.common.catalog import text
+from core.jobs import ResultCard
 
 
 def build_embed(card: ResultCard, locale: str | None) -> discord.Embed:
@@ -50,23 +49,3 @@ def build_embed(card: ResultCard, locale: str | None) -> discord.Embed:
         embed.add_field(name="\u200b", value="\n".join(notes), inline=False)
     embed.set_footer(text=text("footer", locale, job_id=card.job_id))
     return embed
-
-
-def modlog_entry(summary: JobSummary) -> JobEntry:
-    """What the mod log says about a job, from the job service's summary of it."""
-    return JobEntry(
-        job_id=summary.job_id,
-        user_id=summary.user_id,
-        guild_id=summary.guild_id,
-        channel_id=summary.channel_id,
-        prompt=summary.prompt,
-        model=summary.model,
-        n=summary.n,
-        aspect=summary.aspect_ratio,
-        resolution=summary.resolution,
-        outcome=summary.outcome,
-        images=summary.images,
-        cost_usd_ticks=summary.cost_usd_ticks,
-        result_message_id=summary.result_message_id,
-        term=summary.term,
-    )

@@ -17,11 +17,11 @@ from typing import Any
 
 import discord
 
-from cogs.errors import NO_MENTIONS, message_for
-from cogs.imagine.embeds import build_embed, modlog_entry
+from cogs.common.answers import NO_MENTIONS, message_for
+from cogs.common.catalog import text
+from cogs.common.modlog import ModLog, job_embed, server_locale
+from cogs.imagine.embeds import build_embed
 from cogs.imagine.views import cancel_view, result_view
-from cogs.messages import text
-from cogs.modlog import ModLog, job_embed, server_locale
 from core import errors
 from core.jobs import (
     JobSummary,
@@ -209,7 +209,7 @@ class DiscordPort:
     def post_modlog(self, channel_id: int, entry: ModLogEntry) -> None:
         """Post a mod-log entry in the background, in the server's language."""
         if isinstance(entry, JobSummary):
-            embed = job_embed(modlog_entry(entry), self._guild_locale)
+            embed = job_embed(entry, self._guild_locale)
         else:
             embed = discord.Embed(
                 description=text("modlog_out_of_credits", self._guild_locale),

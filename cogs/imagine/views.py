@@ -13,7 +13,7 @@ from typing import Any
 import discord
 from discord.ext import commands
 
-from cogs.messages import text
+from cogs.common.catalog import text
 
 #: Result buttons: the job id in the custom id is all they need, so they outlive restarts.
 JOB_BUTTON_TEMPLATE = r"imagine:(?P<action>reroll|delete|cancel):(?P<job>[0-9a-f]{6,32})"

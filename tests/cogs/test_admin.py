@@ -6,7 +6,7 @@ import dataclasses
 
 import cogs.admin
 from cogs.admin.embeds import figures_text, stats_embed, terms_listing
-from cogs.messages import CATALOG
+from cogs.common.catalog import CATALOG
 from core.stats import UsageFigures
 
 EN = CATALOG["en"]

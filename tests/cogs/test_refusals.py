@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from cogs.errors import message_for
+from cogs.common.answers import message_for
 from core import errors
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from cogs.messages import CATALOG
+from cogs.common.catalog import CATALOG
 from tests.e2e.conftest import fresh_user
 from tests.e2e.harness import BotProcess, start_bot
 from tests.fakes.discord import (

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from cogs.messages import CATALOG
+from cogs.common.catalog import CATALOG
 from tests.e2e.conftest import fresh_user
 from tests.e2e.harness import BotProcess, start_bot
 from tests.fakes.discord import FakeDiscord, FakeInteraction, FakeMessage

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from cogs.messages import CATALOG
+from cogs.common.catalog import CATALOG
 from tests.e2e.conftest import fresh_user
 from tests.e2e.harness import BotProcess, bot_environment
 from tests.fakes.discord import FakeDiscord, FakeInteraction, guild_id_for_shard

@@ -1,8 +1,9 @@
-"""The one place where errors become words: the command tree's error handler.
+"""Answering interactions, and the one place where errors become words.
 
 Known errors (``core.errors``) map to a short message from the catalog; anything else is
 logged with its traceback and the user gets a generic message with the job id. Users never
-see exception text.
+see exception text. The command tree's error handler (``cogs.common.tree``) and every
+button answer through :func:`answer_error`.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import aiohttp
 import discord
 from discord import app_commands
 
-from cogs.messages import text
+from cogs.common.catalog import text
 from core import errors
 
 log = logging.getLogger(__name__)
@@ -164,22 +165,3 @@ async def answer_error(interaction: discord.Interaction, error: BaseException) -
         exc_info=error,
     )
     await reply(interaction, text("internal", locale, job_id=job_id))
-
-
-async def on_tree_error(
-    interaction: discord.Interaction, error: app_commands.AppCommandError
-) -> None:
-    """Turn any error of an application command into a short reply and a log line."""
-    original: BaseException = error
-    if isinstance(error, app_commands.CommandInvokeError):
-        original = error.original
-    await answer_error(interaction, original)
-
-
-class ImagineTree(app_commands.CommandTree):
-    """The bot's command tree: every command error goes through ``on_tree_error``."""
-
-    async def on_error(
-        self, interaction: discord.Interaction, error: app_commands.AppCommandError
-    ) -> None:
-        await on_tree_error(interaction, error)

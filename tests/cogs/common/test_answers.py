@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from cogs.errors import message_for
-from cogs.messages import CATALOG, language_of, text
+from cogs.common.answers import message_for
+from cogs.common.catalog import CATALOG, language_of, text
 from core import errors
 
 SECRET_DETAIL = "upstream said: key sk-very-secret is bad <traceback>"

@@ -8,8 +8,8 @@ import discord
 import pytest
 from discord import app_commands
 
-from cogs.i18n import CatalogTranslator, localized
-from cogs.messages import CATALOG, language_of, text
+from cogs.common.catalog import CATALOG, language_of, text
+from cogs.common.translator import CatalogTranslator, localized
 
 LANGUAGES = ("en", "zh")
 

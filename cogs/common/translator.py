@@ -10,7 +10,7 @@ from __future__ import annotations
 import discord
 from discord import app_commands
 
-from cogs.messages import CATALOG, FALLBACK_LOCALE, language_of, text
+from cogs.common.catalog import CATALOG, FALLBACK_LOCALE, language_of, text
 
 
 def localized(key: str) -> app_commands.locale_str:

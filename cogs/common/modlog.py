@@ -9,14 +9,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Coroutine
-from dataclasses import dataclass
 from typing import Any
 
 import discord
 
-from cogs.errors import NO_MENTIONS
-from cogs.messages import text
+from cogs.common.answers import NO_MENTIONS
+from cogs.common.catalog import text
 from core import outcomes, stats
+from core.jobs import JobSummary
 from core.outcomes import Family
 
 log = logging.getLogger(__name__)
@@ -63,27 +63,7 @@ def spend_text(cost_usd_ticks: int | None, locale: str | None) -> str:
     return text("spend_value", locale, usd=cost_usd_ticks / stats.TICKS_PER_USD)
 
 
-@dataclass(frozen=True, slots=True)
-class JobEntry:
-    """What the mod log says about one job."""
-
-    job_id: str
-    user_id: int
-    guild_id: int | None
-    channel_id: int | None
-    prompt: str
-    model: str
-    n: int
-    aspect: str | None
-    resolution: str | None
-    outcome: str
-    images: int = 0
-    cost_usd_ticks: int | None = None
-    result_message_id: int | None = None
-    term: str | None = None
-
-
-def job_embed(entry: JobEntry, locale: str | None) -> discord.Embed:
+def job_embed(entry: JobSummary, locale: str | None) -> discord.Embed:
     """The mod-log entry of a job."""
     kind = outcome_kind(entry.outcome)
     embed = discord.Embed(
@@ -105,7 +85,7 @@ def job_embed(entry: JobEntry, locale: str | None) -> discord.Embed:
             locale,
             model=entry.model,
             n=entry.n,
-            aspect=entry.aspect or text("model_picks", locale),
+            aspect=entry.aspect_ratio or text("model_picks", locale),
             resolution=entry.resolution or text("api_default", locale),
         ),
         inline=False,

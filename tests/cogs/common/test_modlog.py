@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from cogs.messages import CATALOG
-from cogs.modlog import JobEntry, job_embed, outcome_kind
+from cogs.common.catalog import CATALOG
+from cogs.common.modlog import job_embed, outcome_kind
+from core.jobs import JobSummary
 
 
 @pytest.mark.parametrize(
@@ -29,7 +30,7 @@ def test_outcome_kinds(outcome: str, kind: str) -> None:
 @pytest.mark.parametrize("language", ["en", "zh"])
 @pytest.mark.parametrize("outcome", ["cancelled", "interrupted"])
 def test_cancelled_and_interrupted_jobs_are_named_as_such(language: str, outcome: str) -> None:
-    entry = JobEntry("j1", 7, 1, 2, "a fox", "m", 1, None, None, outcome)
+    entry = JobSummary("j1", 7, 1, 2, "a fox", "m", 1, None, None, outcome)
     locale = "zh-CN" if language == "zh" else "en-US"
     embed = job_embed(entry, locale)
     words = CATALOG[language][f"outcome_{outcome}"]
