@@ -47,6 +47,9 @@ class Overwrite:
     allow: bool
 
 
+#: A command id no overwrite is kept under (snowflakes are positive).
+_NO_COMMAND = 0
+
 #: A server's overwrites by the id they are kept under: a command's id, or the
 #: application's id for the application-level ones.
 Overwrites = Mapping[int, Sequence[Overwrite]]
@@ -166,9 +169,10 @@ def decide_any(
 ) -> Access:
     """The decision for a command that exists under several ids (globally and in a
     development server, say): allowed if any of them is; else the first one's refusal.
-    ``commands`` maps each id to its ``default_member_permissions``."""
+    ``commands`` maps each id to its ``default_member_permissions``; with none known, the
+    application-level overwrites alone decide."""
     refusal = Access.ALLOWED
-    for command_id, defaults in commands.items():
+    for command_id, defaults in (commands or {_NO_COMMAND: None}).items():
         access = decide(
             overwrites,
             asker,

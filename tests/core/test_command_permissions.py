@@ -224,4 +224,8 @@ def test_any_of_several_ids_allowing_is_enough() -> None:
     only = {COMMAND: None}
     refused = decide_any(overwrites, asker(), application_id=APP, commands=only)
     assert refused is Access.CHANNEL_DENIED
+    # No command id known: the application-level overwrites alone decide.
     assert decide_any(overwrites, asker(), application_id=APP, commands={}).allowed
+    overwrites[APP] = [ow(GUILD, ROLE, False)]
+    refused = decide_any(overwrites, asker(), application_id=APP, commands={})
+    assert refused is Access.MEMBER_DENIED

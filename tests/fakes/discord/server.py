@@ -24,6 +24,7 @@ from tests.fakes.discord.rest import Failure, Rest
 from tests.fakes.discord.routes.channels import ChannelRoutes
 from tests.fakes.discord.routes.commands import Commands
 from tests.fakes.discord.routes.directory import DirectoryRoutes
+from tests.fakes.discord.routes.permissions import CommandPermissions
 from tests.fakes.discord.routes.webhooks import WebhookRoutes
 from tests.fakes.discord.sessions import GatewaySession
 from tests.fakes.discord.state import API_PREFIX, DiscordState
@@ -70,11 +71,13 @@ class FakeDiscord(DiscordState):
         self._interactions = Interactions(self, self._world, self._messages, self._commands)
         self._directory = DirectoryRoutes(self, self._world)
         self._webhooks = WebhookRoutes(self, self._messages)
+        self._permissions = CommandPermissions(self, self._world)
         self._rest = Rest(
             self,
             [
                 *self._directory.routes(),
                 *self._commands.routes(),
+                *self._permissions.routes(),
                 *self._webhooks.routes(),
                 *ChannelRoutes(self, self._world, self._messages).routes(),
             ],
@@ -289,6 +292,20 @@ class FakeDiscord(DiscordState):
     ) -> Json | None:
         """The synced command a user would invoke: the guild's own first, then the global one."""
         return self._commands.find(name, guild_id, command_type)
+
+    async def set_command_permissions(
+        self, guild_id: int, command_id: int, overwrites: Sequence[Json]
+    ) -> Json:
+        """Set a command's overwrites in a guild as an admin does under Integrations (the
+        application's id as ``command_id``: every command's), and dispatch
+        ``APPLICATION_COMMAND_PERMISSIONS_UPDATE``. Each overwrite is
+        ``{"id": "<role, user or channel id>", "type": 1 | 2 | 3, "permission": bool}``; the
+        guild's id is @everyone, ``guild_id - 1`` all channels; an empty list removes them."""
+        return await self._permissions.set(guild_id, command_id, overwrites)
+
+    def command_permissions(self, guild_id: int) -> dict[int, list[Json]]:
+        """What a guild set, by command (or application) id."""
+        return {k: list(v) for k, v in self.registry.command_permissions.get(guild_id, {}).items()}
 
     # ----------------------------------------------------------------- messages
 
