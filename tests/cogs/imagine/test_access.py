@@ -13,6 +13,7 @@ import pytest
 from cogs.imagine import access as access_module
 from cogs.imagine.access import CommandAccess, overwrites_of
 from core.command_permissions import Access, Overwrite, TargetType
+from tests.cogs.imagine.test_port import http_error
 
 APP = 77
 GUILD = 1_000_000
@@ -20,16 +21,6 @@ CHANNEL = 500
 COMMAND = 88
 DEV_COMMAND = 89
 USER = 42
-
-
-class Response:
-    def __init__(self, status: int) -> None:
-        self.status = status
-        self.reason = "test"
-
-
-def http_error(status: int, code: int) -> discord.HTTPException:
-    return discord.HTTPException(Response(status), {"code": code, "message": "x"})  # type: ignore[arg-type]
 
 
 def entry(target: int, *items: tuple[int, int, bool]) -> dict[str, Any]:
