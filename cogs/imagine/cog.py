@@ -278,7 +278,7 @@ class ImagineCog(commands.Cog):
                 await reply(interaction, text("cancel_too_late", locale))
                 return
             if not pressed_here(interaction, job, Action.CANCEL):
-                await self._refuse_elsewhere(interaction, job_id, "cancel")
+                await self._refuse_elsewhere(interaction, job_id, Action.CANCEL)
                 return
             answer = self.service.cancel(job_id, interaction.user.id)
             if answer is not CancelAnswer.CANCELLED:
@@ -300,7 +300,7 @@ class ImagineCog(commands.Cog):
                 await reply(interaction, text("job_gone", locale))
                 return
             if not pressed_here(interaction, job, Action.REROLL):
-                await self._refuse_elsewhere(interaction, job_id, "reroll")
+                await self._refuse_elsewhere(interaction, job_id, Action.REROLL)
                 return
             if interaction.user.id != job.user_id:
                 guild_settings = (
@@ -338,14 +338,14 @@ class ImagineCog(commands.Cog):
         return False
 
     async def _refuse_elsewhere(
-        self, interaction: discord.Interaction, job_id: str, action: str
+        self, interaction: discord.Interaction, job_id: str, action: Action
     ) -> None:
         """A job's button pressed on a message or in a server not the job's."""
         message = interaction.message
         log.warning(
             "job %s: %s pressed by user %s on message %s in guild %s, not the job's",
             job_id,
-            action,
+            action.value,
             interaction.user.id,
             None if message is None else message.id,
             interaction.guild_id,
@@ -361,7 +361,7 @@ class ImagineCog(commands.Cog):
                 await reply(interaction, text("job_gone", locale))
                 return
             if not pressed_here(interaction, job, Action.DELETE):
-                await self._refuse_elsewhere(interaction, job_id, "delete")
+                await self._refuse_elsewhere(interaction, job_id, Action.DELETE)
                 return
             if interaction.user.id != job.user_id and not (
                 interaction.permissions.manage_messages or interaction.permissions.administrator
