@@ -49,6 +49,8 @@ class Server:
     general: int
     art: int
     artists: int
+    #: A thread under general.
+    thread: int
 
 
 @dataclass
@@ -71,7 +73,8 @@ async def world() -> AsyncIterator[World]:
         general, _ = discord.guild_channel_ids(guild_id)
         art = discord.add_channel("art", guild_id=guild_id)
         artists = discord.add_role("artists", guild_id=guild_id)
-        servers.append(Server(guild_id, general, art, artists))
+        thread = discord.add_thread("sketches", parent_id=general, guild_id=guild_id)
+        servers.append(Server(guild_id, general, art, artists, thread))
     yield World(discord, servers)
     await discord.close()
 
@@ -227,6 +230,28 @@ async def test_a_channel_denied_by_integrations_refuses_reroll_there_only(
     ]
     assert reads
     assert all(r.method == "GET" and r.status == 200 for r in reads)
+
+
+async def test_a_thread_follows_its_channel(
+    bot: BotProcess, world: World, fake_api: FakeImageAPI
+) -> None:
+    discord, server, user = world.discord, world.server(), fresh_user()
+    in_thread = await result(bot, discord, server, user, channel_id=server.thread)
+    assert in_thread.channel_id == server.thread
+    await set_permissions(
+        discord, bot, server, imagine_id(discord), [ow(server.art, CHANNEL, False)]
+    )
+    # Another channel's setting says nothing of the thread.
+    in_thread = await settled(bot, user, reroll(discord, in_thread, user))
+
+    await set_permissions(
+        discord, bot, server, imagine_id(discord), [ow(server.general, CHANNEL, False)]
+    )
+    before = calls(fake_api)
+    pressed = await reroll(discord, in_thread, user)
+    assert await refused_privately(pressed) == EN["reroll_forbidden"]
+    assert f"in channel {server.thread}: channel_denied" in bot.output()
+    assert calls(fake_api) == before
 
 
 async def test_a_role_deny_and_a_user_allow(

@@ -491,3 +491,32 @@ async def test_command_permissions_are_read_with_the_bot_token_and_announced(
         assert set(fake.command_permissions(guild_id)) == {app_id}
     with pytest.raises(ValueError, match="not an application command permission"):
         await fake.set_command_permissions(guild_id, command_id, [{"id": "1", "type": 4}])
+
+
+async def test_threads_reach_discord_py_with_their_parent(fake: FakeDiscord) -> None:
+    early = fake.add_thread("early", parent_id=fake.channel_id)
+    bot = SelfTestBot()
+    seen: list[discord.Interaction] = []
+
+    @bot.tree.command(name="where", description="Says where")
+    async def where(interaction: discord.Interaction) -> None:
+        seen.append(interaction)
+        await interaction.response.send_message("here")
+
+    async with running(fake, bot):
+        await fake.wait_for_command_sync()
+        guild = bot.get_guild(fake.guild_id)
+        assert guild is not None
+        thread = guild.get_thread(early)
+        assert thread is not None
+        assert thread.parent_id == fake.channel_id
+        late = fake.add_thread("late", parent_id=fake.channel_id)
+        await fake.wait_for(lambda: guild.get_thread(late) is not None, 5, "THREAD_CREATE")
+        interaction = await fake.send_slash_command("where", channel_id=late)
+        await interaction.wait_for_callback()
+        [pressed] = seen
+        assert isinstance(pressed.channel, discord.Thread)
+        assert pressed.channel.parent_id == fake.channel_id
+        assert interaction.messages[0].channel_id == late
+    with pytest.raises(ValueError, match="no text channel"):
+        fake.add_thread("nested", parent_id=late)

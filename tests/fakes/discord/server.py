@@ -208,6 +208,10 @@ class FakeDiscord(DiscordState):
         """Add a text channel to a guild (the first one by default)."""
         return self._world.add_channel(name, guild_id=guild_id, nsfw=nsfw)
 
+    def add_thread(self, name: str, *, parent_id: int, guild_id: int | None = None) -> int:
+        """Add a public thread under a text channel (the first guild by default)."""
+        return self._world.add_thread(name, parent_id=parent_id, guild_id=guild_id)
+
     def add_role(
         self,
         name: str,
