@@ -146,6 +146,15 @@ CATALOG: dict[str, dict[str, str]] = {
         "job_gone": "🤷 The bot no longer knows this result.",
         "deleted": "🗑️ Deleted.",
         "delete_partly": "⚠️ Some of the messages could not be deleted.",
+        "pressed_elsewhere": (
+            "🔒 This button doesn't belong to this message, so it does nothing here."
+        ),
+        "reroll_forbidden": (
+            "🔒 You can't use /imagine in this channel, so you can't re-roll here either."
+        ),
+        "permissions_unknown": (
+            "⌛ I couldn't check whether you may use /imagine here. Try again in a moment."
+        ),
         # /imagine-quota
         "quota_title": "📅 Your /imagine use here",
         "quota_cooldown_ready": "Cooldown: ready now.",
@@ -419,6 +428,9 @@ CATALOG: dict[str, dict[str, str]] = {
         "job_gone": "🤷 机器人已经找不到这个结果了。",
         "deleted": "🗑️ 已删除。",
         "delete_partly": "⚠️ 有些消息无法删除。",
+        "pressed_elsewhere": "🔒 这个按钮不属于这条消息，在这里无效。",
+        "reroll_forbidden": "🔒 你不能在这个频道使用 /imagine，所以也不能在这里重新生成。",
+        "permissions_unknown": "⌛ 暂时无法确认你能否在这里使用 /imagine，请稍后再试。",
         "quota_title": "📅 你在这里的 /imagine 用量",
         "quota_cooldown_ready": "冷却：现在就可以使用。",
         "quota_cooldown_wait": "冷却：{when}可以使用。",

@@ -23,12 +23,14 @@ from cogs.common.answers import answer_error, reply, timestamp
 from cogs.common.catalog import text
 from cogs.common.modlog import deleted_embed, server_locale
 from cogs.common.translator import localized
+from cogs.imagine.access import CommandAccess
 from cogs.imagine.port import DiscordPort
 from cogs.imagine.views import JobButton
 from core import errors, journal
 from core.cooldown import Verdict as CooldownVerdict
 from core.cooldown import decide as decide_cooldown
 from core.guild_settings import GuildSettings
+from core.job_buttons import Action, JobPlace, PressPlace, pressed_on_job
 from core.jobs import CancelAnswer, GenerationKind, JobService, Origin, ServiceConfig
 from core.limits import LimitDefaults, limits_for
 from core.options import ASPECT_RATIOS, MAX_IMAGES, MAX_PROMPT_LENGTH, RESOLUTIONS
@@ -51,6 +53,26 @@ _CANCEL_ANSWERS = {
     CancelAnswer.TOO_LATE: "cancel_too_late",
     CancelAnswer.NOT_YOURS: "cancel_not_yours",
 }
+
+
+def pressed_here(interaction: discord.Interaction, job: JobRecord, action: Action) -> bool:
+    """Whether a job's button was pressed in the job's server, on a message of the job (not
+    a button copied elsewhere)."""
+    message = interaction.message
+    metadata = None if message is None else message.interaction_metadata
+    return pressed_on_job(
+        action,
+        JobPlace(
+            guild_id=job.guild_id,
+            message_ids=job.message_ids,
+            interaction_id=None if job.interaction is None else job.interaction.interaction_id,
+        ),
+        PressPlace(
+            guild_id=interaction.guild_id,
+            message_id=None if message is None else message.id,
+            message_interaction_id=None if metadata is None else metadata.id,
+        ),
+    )
 
 
 def role_ids(user: discord.abc.User) -> tuple[int, ...]:
@@ -122,6 +144,7 @@ class ImagineCog(commands.Cog):
         self.command = self._build_command()
         self.quota_command = self._build_quota_command()
         self.service = build_service(bot, self)
+        self.access = CommandAccess(bot, dev_guild_id=self.settings.dev_guild_id)
 
     async def cog_load(self) -> None:
         self.bot.tree.add_command(self.command)
@@ -134,6 +157,15 @@ class ImagineCog(commands.Cog):
         self.bot.tree.remove_command(self.quota_command.name)
         self.bot.remove_dynamic_items(JobButton)
         self.service.stop()
+
+    @commands.Cog.listener()
+    async def on_raw_app_command_permissions_update(
+        self, payload: discord.RawAppCommandPermissionsUpdateEvent
+    ) -> None:
+        """A server changed its command permissions: the buttons follow at the next press."""
+        if payload.application_id == self.bot.application_id:
+            self.access.forget(payload.guild.id)
+            log.info("command permissions of guild %s changed", payload.guild.id)
 
     def _where(self, command: CommandT) -> CommandT:
         """Servers only, unless the operator allows direct messages (ALLOW_DMS)."""
@@ -241,6 +273,13 @@ class ImagineCog(commands.Cog):
         """Cancel a waiting job: the requester's choice; it costs them nothing."""
         locale = str(interaction.locale)
         try:
+            job = await self.bot.store.get_job(job_id)
+            if job is None or job.finished:
+                await reply(interaction, text("cancel_too_late", locale))
+                return
+            if not pressed_here(interaction, job, Action.CANCEL):
+                await self._refuse_elsewhere(interaction, job_id, Action.CANCEL)
+                return
             answer = self.service.cancel(job_id, interaction.user.id)
             if answer is not CancelAnswer.CANCELLED:
                 await reply(interaction, text(_CANCEL_ANSWERS[answer], locale))
@@ -260,6 +299,9 @@ class ImagineCog(commands.Cog):
             if job is None or kind is None:
                 await reply(interaction, text("job_gone", locale))
                 return
+            if not pressed_here(interaction, job, Action.REROLL):
+                await self._refuse_elsewhere(interaction, job_id, Action.REROLL)
+                return
             if interaction.user.id != job.user_id:
                 guild_settings = (
                     None
@@ -269,12 +311,46 @@ class ImagineCog(commands.Cog):
                 if guild_settings is None or not guild_settings.reroll_open:
                     await reply(interaction, text("reroll_not_yours", locale))
                     return
+            if not await self._may_use_command(interaction, job_id):
+                return
             port = DiscordPort.for_interaction(interaction, self.bot.modlog)
             await self.service.submit(
                 port, origin_of(interaction), kind.options_of(job), kind=kind.name
             )
         except Exception as error:
             await answer_error(interaction, error)
+
+    async def _may_use_command(self, interaction: discord.Interaction, job_id: str) -> bool:
+        """Whether Discord's command permissions let the presser use /imagine where they
+        pressed: a button that makes a new job follows the command; refused privately."""
+        access = await self.access.check(interaction)
+        if access is not None and access.allowed:
+            return True
+        log.info(
+            "job %s: re-roll refused to user %s in channel %s: %s",
+            job_id,
+            interaction.user.id,
+            interaction.channel_id,
+            "permissions unknown" if access is None else access.value,
+        )
+        key = "permissions_unknown" if access is None else "reroll_forbidden"
+        await reply(interaction, text(key, str(interaction.locale)))
+        return False
+
+    async def _refuse_elsewhere(
+        self, interaction: discord.Interaction, job_id: str, action: Action
+    ) -> None:
+        """A job's button pressed on a message or in a server not the job's."""
+        message = interaction.message
+        log.warning(
+            "job %s: %s pressed by user %s on message %s in guild %s, not the job's",
+            job_id,
+            action.value,
+            interaction.user.id,
+            None if message is None else message.id,
+            interaction.guild_id,
+        )
+        await reply(interaction, text("pressed_elsewhere", str(interaction.locale)))
 
     async def delete_result(self, interaction: discord.Interaction, job_id: str) -> None:
         """Delete a result's messages: the requester's or a moderator's choice."""
@@ -283,6 +359,9 @@ class ImagineCog(commands.Cog):
             job = await self.bot.store.get_job(job_id)
             if job is None or job.channel_id is None:
                 await reply(interaction, text("job_gone", locale))
+                return
+            if not pressed_here(interaction, job, Action.DELETE):
+                await self._refuse_elsewhere(interaction, job_id, Action.DELETE)
                 return
             if interaction.user.id != job.user_id and not (
                 interaction.permissions.manage_messages or interaction.permissions.administrator

@@ -422,3 +422,101 @@ async def test_member_roles_permissions_and_nsfw_channel_reach_discord_py(
     assert received.channel.id == fake.nsfw_channel_id
     assert received.locale is discord.Locale.american_english
     assert reply.ephemeral
+
+
+async def test_command_permissions_are_read_with_the_bot_token_and_announced(
+    fake: FakeDiscord,
+) -> None:
+    bot = SelfTestBot()
+    updates: list[discord.RawAppCommandPermissionsUpdateEvent] = []
+
+    @bot.tree.command(name="paint", description="Paints")
+    async def paint(interaction: discord.Interaction) -> None:
+        return None
+
+    async def on_raw_app_command_permissions_update(
+        payload: discord.RawAppCommandPermissionsUpdateEvent,
+    ) -> None:
+        updates.append(payload)
+
+    bot.add_listener(on_raw_app_command_permissions_update)
+    async with running(fake, bot):
+        await fake.wait_for_command_sync()
+        command = fake.find_command("paint")
+        assert command is not None
+        command_id = int(command["id"])
+        app_id = fake.application_id
+        guild_id = fake.guild_id
+        http = bot.http
+        # Nothing set: an empty list for the guild, 404 10066 for the command.
+        assert await http.get_guild_application_command_permissions(app_id, guild_id) == []
+        with pytest.raises(discord.NotFound) as nothing:
+            await http.get_application_command_permissions(app_id, guild_id, command_id)
+        assert nothing.value.code == 10066
+        with pytest.raises(discord.NotFound) as no_command:
+            await http.get_application_command_permissions(app_id, guild_id, 12345678901234567)
+        assert no_command.value.code == 10063
+
+        deny_here = [{"id": str(fake.channel_id), "type": 3, "permission": False}]
+        await fake.set_command_permissions(guild_id, command_id, deny_here)
+        everyone_off = [{"id": str(guild_id), "type": 1, "permission": False}]
+        await fake.set_command_permissions(guild_id, app_id, everyone_off)
+        await fake.wait_for(lambda: len(updates) == 2, 5, "two permission updates")
+        assert [u.target_id for u in updates] == [command_id, app_id]
+        assert updates[0].permissions[0].type is discord.AppCommandPermissionType.channel
+        assert updates[0].permissions[0].permission is False
+
+        read = await http.get_guild_application_command_permissions(app_id, guild_id)
+        assert {int(entry["id"]): entry["permissions"] for entry in read} == {
+            command_id: deny_here,
+            app_id: everyone_off,
+        }
+        [app_command] = await bot.tree.fetch_commands()
+        fetched = await app_command.fetch_permissions(discord.Object(id=guild_id))
+        assert [(p.id, p.permission) for p in fetched.permissions] == [(fake.channel_id, False)]
+
+        # A bot may read but never change them; another guild or application is no access.
+        with pytest.raises(discord.Forbidden) as refused:
+            await http.edit_application_command_permissions(
+                app_id, guild_id, command_id, {"permissions": []}
+            )
+        assert refused.value.code == 20001
+        with pytest.raises(discord.Forbidden) as elsewhere:
+            await http.get_guild_application_command_permissions(app_id, 12345678901234567)
+        assert elsewhere.value.code == 50001
+
+        await fake.set_command_permissions(guild_id, command_id, [])
+        await fake.wait_for(lambda: len(updates) == 3, 5, "the removal announced")
+        assert updates[2].permissions == []
+        assert set(fake.command_permissions(guild_id)) == {app_id}
+    with pytest.raises(ValueError, match="not an application command permission"):
+        await fake.set_command_permissions(guild_id, command_id, [{"id": "1", "type": 4}])
+
+
+async def test_threads_reach_discord_py_with_their_parent(fake: FakeDiscord) -> None:
+    early = fake.add_thread("early", parent_id=fake.channel_id)
+    bot = SelfTestBot()
+    seen: list[discord.Interaction] = []
+
+    @bot.tree.command(name="where", description="Says where")
+    async def where(interaction: discord.Interaction) -> None:
+        seen.append(interaction)
+        await interaction.response.send_message("here")
+
+    async with running(fake, bot):
+        await fake.wait_for_command_sync()
+        guild = bot.get_guild(fake.guild_id)
+        assert guild is not None
+        thread = guild.get_thread(early)
+        assert thread is not None
+        assert thread.parent_id == fake.channel_id
+        late = fake.add_thread("late", parent_id=fake.channel_id)
+        await fake.wait_for(lambda: guild.get_thread(late) is not None, 5, "THREAD_CREATE")
+        interaction = await fake.send_slash_command("where", channel_id=late)
+        await interaction.wait_for_callback()
+        [pressed] = seen
+        assert isinstance(pressed.channel, discord.Thread)
+        assert pressed.channel.parent_id == fake.channel_id
+        assert interaction.messages[0].channel_id == late
+    with pytest.raises(ValueError, match="no text channel"):
+        fake.add_thread("nested", parent_id=late)

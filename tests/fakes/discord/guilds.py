@@ -7,6 +7,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from tests.fakes.discord.constants import Json
+from tests.fakes.discord.snowflakes import iso
+
+#: Announcement, public and private threads.
+THREAD_TYPES = (10, 11, 12)
 
 
 @dataclass
@@ -53,6 +57,29 @@ class Channel:
     nsfw: bool = False
     position: int = 0
     recipient_id: int | None = None
+    #: A thread's channel (threads are type 11, public).
+    parent_id: int | None = None
+    owner_id: int | None = None
+
+    @property
+    def is_thread(self) -> bool:
+        return self.type in THREAD_TYPES
+
+    def thread_fields(self) -> Json:
+        """What a thread carries besides a channel's fields."""
+        return {
+            "owner_id": str(self.owner_id or 0),
+            "message_count": 0,
+            "member_count": 1,
+            "total_message_sent": 0,
+            "thread_metadata": {
+                "archived": False,
+                "auto_archive_duration": 1440,
+                "archive_timestamp": iso(time.time()),
+                "locked": False,
+                "create_timestamp": iso(time.time()),
+            },
+        }
 
     def to_json(self, user_json: Callable[[int], Json]) -> Json:
         """The channel as Discord sends it (``user_json`` gives a DM's recipient)."""
@@ -65,7 +92,7 @@ class Channel:
                 "flags": 0,
                 "recipients": recipients,
             }
-        return {
+        data: Json = {
             "id": str(self.id),
             "type": self.type,
             "guild_id": str(self.guild_id),
@@ -74,11 +101,16 @@ class Channel:
             "permission_overwrites": [],
             "nsfw": self.nsfw,
             "topic": None,
-            "parent_id": None,
+            "parent_id": None if self.parent_id is None else str(self.parent_id),
             "rate_limit_per_user": 0,
             "last_message_id": None,
             "flags": 0,
         }
+        if self.is_thread:
+            for key in ("position", "permission_overwrites", "topic"):
+                del data[key]
+            data.update(self.thread_fields())
+        return data
 
 
 @dataclass

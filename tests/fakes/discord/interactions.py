@@ -87,7 +87,7 @@ class Interactions:
             "guild_id": str(guild_id),
             "name": ch.name if ch else "channel",
             "position": ch.position if ch else 0,
-            "parent_id": None,
+            "parent_id": None if ch is None or ch.parent_id is None else str(ch.parent_id),
             "topic": None,
             "nsfw": (ch.nsfw if ch else False) or nsfw_channel,
             "rate_limit_per_user": 0,
@@ -95,6 +95,8 @@ class Interactions:
             "flags": 0,
             "permissions": str(perms),
         }
+        if ch is not None and ch.is_thread:
+            channel.update(ch.thread_fields())
         payload.update(
             {
                 "guild_id": str(guild_id),

@@ -24,6 +24,7 @@ from tests.fakes.discord.rest import Failure, Rest
 from tests.fakes.discord.routes.channels import ChannelRoutes
 from tests.fakes.discord.routes.commands import Commands
 from tests.fakes.discord.routes.directory import DirectoryRoutes
+from tests.fakes.discord.routes.permissions import CommandPermissions
 from tests.fakes.discord.routes.webhooks import WebhookRoutes
 from tests.fakes.discord.sessions import GatewaySession
 from tests.fakes.discord.state import API_PREFIX, DiscordState
@@ -70,11 +71,13 @@ class FakeDiscord(DiscordState):
         self._interactions = Interactions(self, self._world, self._messages, self._commands)
         self._directory = DirectoryRoutes(self, self._world)
         self._webhooks = WebhookRoutes(self, self._messages)
+        self._permissions = CommandPermissions(self, self._world)
         self._rest = Rest(
             self,
             [
                 *self._directory.routes(),
                 *self._commands.routes(),
+                *self._permissions.routes(),
                 *self._webhooks.routes(),
                 *ChannelRoutes(self, self._world, self._messages).routes(),
             ],
@@ -205,6 +208,10 @@ class FakeDiscord(DiscordState):
         """Add a text channel to a guild (the first one by default)."""
         return self._world.add_channel(name, guild_id=guild_id, nsfw=nsfw)
 
+    def add_thread(self, name: str, *, parent_id: int, guild_id: int | None = None) -> int:
+        """Add a public thread under a text channel (the first guild by default)."""
+        return self._world.add_thread(name, parent_id=parent_id, guild_id=guild_id)
+
     def add_role(
         self,
         name: str,
@@ -289,6 +296,20 @@ class FakeDiscord(DiscordState):
     ) -> Json | None:
         """The synced command a user would invoke: the guild's own first, then the global one."""
         return self._commands.find(name, guild_id, command_type)
+
+    async def set_command_permissions(
+        self, guild_id: int, command_id: int, overwrites: Sequence[Json]
+    ) -> Json:
+        """Set a command's overwrites in a guild as an admin does under Integrations (the
+        application's id as ``command_id``: every command's), and dispatch
+        ``APPLICATION_COMMAND_PERMISSIONS_UPDATE``. Each overwrite is
+        ``{"id": "<role, user or channel id>", "type": 1 | 2 | 3, "permission": bool}``; the
+        guild's id is @everyone, ``guild_id - 1`` all channels; an empty list removes them."""
+        return await self._permissions.set(guild_id, command_id, overwrites)
+
+    def command_permissions(self, guild_id: int) -> dict[int, list[Json]]:
+        """What a guild set, by command (or application) id."""
+        return {k: list(v) for k, v in self.registry.command_permissions.get(guild_id, {}).items()}
 
     # ----------------------------------------------------------------- messages
 

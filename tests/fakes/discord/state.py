@@ -184,3 +184,5 @@ class Registry:
     attachments: dict[int, FakeAttachment] = field(default_factory=dict)
     interactions_by_token: dict[str, FakeInteraction] = field(default_factory=dict)
     command_ids: dict[tuple[int | None, str, int], int] = field(default_factory=dict)
+    #: Command permissions by guild, then by command id (or the application's id).
+    command_permissions: dict[int, dict[int, list[Json]]] = field(default_factory=dict)

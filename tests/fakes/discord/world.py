@@ -112,6 +112,19 @@ class World:
         self._event(g.id, "CHANNEL_CREATE", self.channel_json(g.channels[cid]), INTENT_GUILDS)
         return cid
 
+    def add_thread(self, name: str, *, parent_id: int, guild_id: int | None = None) -> int:
+        """Add a public thread under a text channel (the first guild by default)."""
+        g = self._guild_or_default(guild_id)
+        if parent_id not in g.channels or g.channels[parent_id].is_thread:
+            raise ValueError(f"no text channel {parent_id} in guild {g.id}")
+        tid = self.state.new_id()
+        g.channels[tid] = Channel(
+            tid, g.id, name, type=11, parent_id=parent_id, owner_id=self.state.owner_user_id
+        )
+        data = {**self.channel_json(g.channels[tid]), "newly_created": True}
+        self._event(g.id, "THREAD_CREATE", data, INTENT_GUILDS)
+        return tid
+
     def add_role(
         self,
         name: str,
@@ -290,8 +303,9 @@ class World:
             "channels": [
                 {k: v for k, v in self.channel_json(ch).items() if k != "guild_id"}
                 for ch in g.channels.values()
+                if not ch.is_thread
             ],
-            "threads": [],
+            "threads": [self.channel_json(ch) for ch in g.channels.values() if ch.is_thread],
             "presences": [],
             "stage_instances": [],
             "guild_scheduled_events": [],

@@ -1,0 +1,408 @@
+"""Result buttons end to end: Discord's command permissions, and the job they belong to.
+
+Discord applies a server's command permissions (Integrations) to ``/imagine`` itself, not
+to the buttons under its results, so the bot applies them to Re-roll. Every button also
+acts only on its own job's messages in its own server. The real bot runs against the fake
+Discord (which serves the permissions and announces their changes) and the fake image API;
+each test takes a server of its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+from collections.abc import AsyncIterator, Awaitable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+
+from cogs.common.catalog import CATALOG
+from tests.e2e.conftest import fresh_user
+from tests.e2e.harness import BotProcess, start_bot
+from tests.fakes.discord import (
+    ALL_PERMISSIONS,
+    FakeDiscord,
+    FakeInteraction,
+    FakeMessage,
+    guild_id_for_shard,
+)
+from tests.fakes.image_api import FakeImageAPI, Scripted
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+DEFER = 5
+MESSAGE = 4
+UPDATE = 7
+EPHEMERAL = 64
+ROLE, USER, CHANNEL = 1, 2, 3
+SERVERS = 10
+EN = CATALOG["en"]
+ZH = CATALOG["zh"]
+
+
+@dataclass
+class Server:
+    id: int
+    general: int
+    art: int
+    artists: int
+    #: A thread under general.
+    thread: int
+
+
+@dataclass
+class World:
+    discord: FakeDiscord
+    servers: list[Server]
+
+    def server(self) -> Server:
+        """A server no other test has touched."""
+        return self.servers.pop()
+
+
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def world() -> AsyncIterator[World]:
+    ids = [guild_id_for_shard(0, 1, index) for index in range(1, SERVERS + 1)]
+    discord = FakeDiscord(guild_ids=ids)
+    await discord.start()
+    servers = []
+    for guild_id in ids:
+        general, _ = discord.guild_channel_ids(guild_id)
+        art = discord.add_channel("art", guild_id=guild_id)
+        artists = discord.add_role("artists", guild_id=guild_id)
+        thread = discord.add_thread("sketches", parent_id=general, guild_id=guild_id)
+        servers.append(Server(guild_id, general, art, artists, thread))
+    yield World(discord, servers)
+    await discord.close()
+
+
+@pytest.fixture(scope="module")
+def fake_discord(world: World) -> FakeDiscord:
+    return world.discord
+
+
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def bot(
+    fake_discord: FakeDiscord, fake_api: FakeImageAPI, workdir: Path
+) -> AsyncIterator[BotProcess]:
+    # One API slot: a second job waits in line, with Cancel under its place.
+    extra = {"COOLDOWN_SECONDS": "0", "MAX_CONCURRENT_JOBS": "1"}
+    process = await start_bot(fake_discord, fake_api, workdir, extra=extra)
+    await fake_discord.wait_for_command_sync()
+    yield process
+    assert await process.stop() == 0
+    assert "Traceback" not in process.output(), process.output()
+
+
+# -- helpers ---------------------------------------------------------------------------
+
+
+def imagine_id(discord: FakeDiscord) -> int:
+    command = discord.find_command("imagine")
+    assert command is not None
+    return int(command["id"])
+
+
+def calls(api: FakeImageAPI) -> int:
+    return len(api.generation_calls)
+
+
+async def imagine(
+    discord: FakeDiscord,
+    server: Server,
+    user_id: int,
+    *,
+    channel_id: int | None = None,
+    **kwargs: Any,
+) -> FakeInteraction:
+    return await discord.send_slash_command(
+        "imagine",
+        {"prompt": "a lighthouse at dusk"},
+        guild_id=server.id,
+        channel_id=channel_id or server.general,
+        user_id=user_id,
+        **kwargs,
+    )
+
+
+async def delivered(interaction: FakeInteraction) -> FakeMessage:
+    """The result message (with the buttons) of a job that must succeed."""
+    callback = await interaction.wait_for_callback()
+    assert callback["type"] == DEFER, callback
+    [first, *_] = await interaction.wait_for_messages(1)
+    assert first.attachments, first.content
+    return first
+
+
+def jobs_of(bot: BotProcess, user_id: int) -> int:
+    """How many jobs of the user were delivered (their log lines)."""
+    lines = bot.output().splitlines()
+    return sum(1 for line in lines if f"user={user_id} " in line and "outcome=delivered " in line)
+
+
+async def settled(
+    bot: BotProcess, user_id: int, interaction: Awaitable[FakeInteraction]
+) -> FakeMessage:
+    """The result of a job that must succeed, once the job is closed (so the user may
+    start the next one at once)."""
+    before = jobs_of(bot, user_id)
+    message = await delivered(await interaction)
+    await bot.wait_for_job(user_id, nth=before + 1)
+    return message
+
+
+async def result(
+    bot: BotProcess, discord: FakeDiscord, server: Server, user_id: int, **kwargs: Any
+) -> FakeMessage:
+    return await settled(bot, user_id, imagine(discord, server, user_id, **kwargs))
+
+
+async def refused_privately(interaction: FakeInteraction) -> str:
+    callback = await interaction.wait_for_callback()
+    assert callback["type"] == MESSAGE, callback
+    assert callback["data"]["flags"] & EPHEMERAL
+    content: str = callback["data"]["content"]
+    return content
+
+
+async def set_permissions(
+    discord: FakeDiscord,
+    bot: BotProcess,
+    server: Server,
+    command_id: int,
+    overwrites: list[dict[str, Any]],
+) -> None:
+    """Change the server's command permissions, and wait until the bot heard of it."""
+    needle = f"command permissions of guild {server.id} changed"
+    seen = bot.output().count(needle)
+    await discord.set_command_permissions(server.id, command_id, overwrites)
+    for _ in range(200):
+        if bot.output().count(needle) > seen:
+            return
+        await asyncio.sleep(0.025)
+    raise AssertionError(f"the bot did not hear of the change:\n{bot.output()}")
+
+
+def copy_buttons(source: FakeMessage, onto: FakeMessage) -> None:
+    """Put ``source``'s buttons on ``onto``: a button copied onto another message (Discord
+    delivers a press only for a button the message carries)."""
+    onto.components = copy.deepcopy(source.components)
+
+
+def ow(target: int, kind: int, allow: bool) -> dict[str, Any]:
+    return {"id": str(target), "type": kind, "permission": allow}
+
+
+async def reroll(
+    discord: FakeDiscord, message: FakeMessage, user_id: int, **kwargs: Any
+) -> FakeInteraction:
+    return await discord.press_button(message, message.custom_ids()[0], user_id=user_id, **kwargs)
+
+
+# -- command permissions ---------------------------------------------------------------
+
+
+async def test_a_channel_denied_by_integrations_refuses_reroll_there_only(
+    bot: BotProcess, world: World, fake_api: FakeImageAPI
+) -> None:
+    discord, server, user = world.discord, world.server(), fresh_user()
+    here = await result(bot, discord, server, user)
+    there = await result(bot, discord, server, user, channel_id=server.art)
+    deny_general = [ow(server.general, CHANNEL, False)]
+    await set_permissions(discord, bot, server, imagine_id(discord), deny_general)
+
+    before = calls(fake_api)
+    assert await refused_privately(await reroll(discord, here, user)) == EN["reroll_forbidden"]
+    pressed = await reroll(discord, here, user, locale="zh-CN")
+    assert await refused_privately(pressed) == ZH["reroll_forbidden"]
+    assert calls(fake_api) == before
+    assert f"re-roll refused to user {user} in channel {server.general}: channel_denied" in (
+        bot.output()
+    )
+    await delivered(await reroll(discord, there, user))
+    assert calls(fake_api) == before + 1
+    # The bot read them with its own token, from the batch endpoint.
+    reads = [
+        r for r in discord.requests if r.path.endswith(f"/guilds/{server.id}/commands/permissions")
+    ]
+    assert reads
+    assert all(r.method == "GET" and r.status == 200 for r in reads)
+
+
+async def test_a_thread_follows_its_channel(
+    bot: BotProcess, world: World, fake_api: FakeImageAPI
+) -> None:
+    discord, server, user = world.discord, world.server(), fresh_user()
+    in_thread = await result(bot, discord, server, user, channel_id=server.thread)
+    assert in_thread.channel_id == server.thread
+    await set_permissions(
+        discord, bot, server, imagine_id(discord), [ow(server.art, CHANNEL, False)]
+    )
+    # Another channel's setting says nothing of the thread.
+    in_thread = await settled(bot, user, reroll(discord, in_thread, user))
+
+    await set_permissions(
+        discord, bot, server, imagine_id(discord), [ow(server.general, CHANNEL, False)]
+    )
+    before = calls(fake_api)
+    pressed = await reroll(discord, in_thread, user)
+    assert await refused_privately(pressed) == EN["reroll_forbidden"]
+    assert f"in channel {server.thread}: channel_denied" in bot.output()
+    assert calls(fake_api) == before
+
+
+async def test_a_role_deny_and_a_user_allow(
+    bot: BotProcess, world: World, fake_api: FakeImageAPI
+) -> None:
+    discord, server = world.discord, world.server()
+    denied, allowed, plain = fresh_user(), fresh_user(), fresh_user()
+    for member in (denied, allowed):
+        discord.add_member(member, roles=[server.artists], guild_id=server.id)
+    await asyncio.sleep(0.3)  # the members reach the bot's cache
+    results = {
+        member: await result(bot, discord, server, member) for member in (denied, allowed, plain)
+    }
+    overwrites = [ow(server.artists, ROLE, False), ow(allowed, USER, True)]
+    await set_permissions(discord, bot, server, imagine_id(discord), overwrites)
+
+    before = calls(fake_api)
+    pressed = await reroll(discord, results[denied], denied)
+    assert await refused_privately(pressed) == EN["reroll_forbidden"]
+    assert calls(fake_api) == before
+    await delivered(await reroll(discord, results[allowed], allowed))
+    await delivered(await reroll(discord, results[plain], plain))
+    assert calls(fake_api) == before + 2
+
+
+async def test_an_application_level_deny_applies_to_reroll_but_not_to_admins(
+    bot: BotProcess, world: World, fake_api: FakeImageAPI
+) -> None:
+    discord, server, user = world.discord, world.server(), fresh_user()
+    mine = await result(bot, discord, server, user)
+    owners = await result(bot, discord, server, discord.owner_user_id, permissions=ALL_PERMISSIONS)
+    everyone_off = [ow(server.id, ROLE, False)]
+    await set_permissions(discord, bot, server, discord.application_id, everyone_off)
+
+    before = calls(fake_api)
+    assert await refused_privately(await reroll(discord, mine, user)) == EN["reroll_forbidden"]
+    assert "member_denied" in bot.output()
+    assert calls(fake_api) == before
+    # Members with Administrator may use every command, whatever Integrations says.
+    pressed = await reroll(discord, owners, discord.owner_user_id, permissions=ALL_PERMISSIONS)
+    await delivered(pressed)
+    assert calls(fake_api) == before + 1
+
+
+async def test_a_change_of_permissions_applies_at_the_next_press(
+    bot: BotProcess, world: World, fake_api: FakeImageAPI
+) -> None:
+    discord, server, user = world.discord, world.server(), fresh_user()
+    command_id = imagine_id(discord)
+    first = await result(bot, discord, server, user)
+    # Read once (nothing set), and kept: the next presses need the update event.
+    second = await settled(bot, user, reroll(discord, first, user))
+
+    await set_permissions(discord, bot, server, command_id, [ow(user, USER, False)])
+    assert await refused_privately(await reroll(discord, second, user)) == EN["reroll_forbidden"]
+    await set_permissions(discord, bot, server, command_id, [])
+    await delivered(await reroll(discord, second, user))
+
+
+async def test_when_discord_will_not_tell_the_permissions_reroll_waits(
+    bot: BotProcess, world: World, fake_api: FakeImageAPI
+) -> None:
+    discord, server, user = world.discord, world.server(), fresh_user()
+    first = await result(bot, discord, server, user)
+    discord.inject_failure(
+        path_contains=f"/guilds/{server.id}/commands/permissions",
+        method="GET",
+        status=403,
+        json={"message": "Missing Access", "code": 50001},
+    )
+    before = calls(fake_api)
+    pressed = await reroll(discord, first, user)
+    assert await refused_privately(pressed) == EN["permissions_unknown"]
+    assert calls(fake_api) == before
+    assert f"could not read the command permissions of guild {server.id}: HTTP 403" in (
+        bot.output()
+    )
+    await delivered(await reroll(discord, first, user))
+
+
+# -- the job a button belongs to -------------------------------------------------------
+
+
+async def test_result_buttons_act_only_on_their_own_jobs_messages(
+    bot: BotProcess, world: World, fake_api: FakeImageAPI
+) -> None:
+    discord, server, other_server, user = (
+        world.discord,
+        world.server(),
+        world.server(),
+        fresh_user(),
+    )
+    owner_of_other = fresh_user()
+    mine = await result(bot, discord, server, user)
+    other = await result(bot, discord, server, owner_of_other)
+    abroad = await result(bot, discord, other_server, fresh_user())
+    mine_buttons = copy.deepcopy(mine.components)
+    before = calls(fake_api)
+    for message in (other, abroad):
+        copy_buttons(message, onto=mine)
+        for custom_id in message.custom_ids():
+            pressed = await discord.press_button(mine, custom_id, user_id=user)
+            assert await refused_privately(pressed) == EN["pressed_elsewhere"]
+    pressed = await discord.press_button(mine, abroad.custom_ids()[0], user_id=user, locale="zh-CN")
+    assert await refused_privately(pressed) == ZH["pressed_elsewhere"]
+    assert calls(fake_api) == before
+    assert not any(message.deleted for message in (mine, other, abroad))
+    assert f"reroll pressed by user {user} on message {mine.id}" in bot.output()
+    # On their own messages they work as before.
+    mine.components = mine_buttons
+    await delivered(await reroll(discord, mine, user))
+    pressed = await discord.press_button(other, other.custom_ids()[1], user_id=owner_of_other)
+    await discord.wait_for(lambda: other.deleted, 10, "the result deleted")
+    assert not mine.deleted
+
+
+async def test_cancel_acts_only_on_its_own_jobs_place_in_line(
+    bot: BotProcess, world: World, fake_api: FakeImageAPI
+) -> None:
+    discord, server, other_server = world.discord, world.server(), world.server()
+    fake_api.script(Scripted(delay=2.0))
+    before = calls(fake_api)
+    busy = await imagine(discord, server, fresh_user())
+    await discord.wait_for(lambda: calls(fake_api) == before + 1, 10, "the slot busy")
+    first, second, abroad = fresh_user(), fresh_user(), fresh_user()
+    waiting = [
+        await imagine(discord, server, first),
+        await imagine(discord, server, second),
+        await imagine(discord, other_server, abroad),
+    ]
+    for interaction in waiting:
+        await discord.wait_for(
+            lambda i=interaction: i.original is not None and bool(i.original.custom_ids()),
+            10,
+            "a place in line",
+        )
+    places = [i.original for i in waiting]
+    assert all(place is not None for place in places)
+    mine, theirs, far = (place for place in places if place is not None)
+    [cancel] = mine.custom_ids()
+    # The Cancel of the first job pressed on the second's place, and in another server.
+    for message in (theirs, far):
+        copy_buttons(mine, onto=message)
+        pressed = await discord.press_button(message, cancel, user_id=first)
+        assert await refused_privately(pressed) == EN["pressed_elsewhere"]
+    assert mine.custom_ids() == [cancel]
+    pressed = await discord.press_button(mine, cancel, user_id=first)
+    assert (await pressed.wait_for_callback())["type"] == UPDATE
+    assert mine.content == EN["cancelled"]
+    await bot.wait_for_job(first, outcome="cancelled")
+    await delivered(busy)
+    # The jobs whose places carried the copied button were not cancelled.
+    await bot.wait_for_job(second)
+    await bot.wait_for_job(abroad)
