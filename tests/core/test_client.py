@@ -28,6 +28,7 @@ from core.errors import (
 )
 from core.models import GenerationRequest, ImageFile
 from core.retry import RetryPolicy
+from core.url_policy import url_refusal
 from tests.fakes.image_api import COST_TICKS_PER_IMAGE, FakeImageAPI, Scripted
 
 pytestmark = pytest.mark.asyncio
@@ -135,14 +136,18 @@ async def test_url_on_another_http_host_is_refused(
     assert "Refusing image URL on http://localhost" in caplog.text
 
 
-async def test_https_anywhere_or_the_api_origin_is_allowed(client: ImageClient) -> None:
-    allowed = client._url_allowed
-    assert allowed(yarl.URL("https://imgen.x.ai/xai-tmp-imgen-1.jpeg"))
+async def test_public_https_on_443_or_the_api_origin_is_allowed(client: ImageClient) -> None:
+    def allowed(url: str | yarl.URL) -> bool:
+        return url_refusal(yarl.URL(url), client._origin, client._public_port) is None
+
+    assert allowed("https://imgen.x.ai/xai-tmp-imgen-1.jpeg")
+    assert allowed("https://8.8.8.8/a.jpg")
     assert allowed(yarl.URL(client.endpoint).with_path("/files/1.jpg"))
-    assert not allowed(yarl.URL("http://imgen.x.ai/a.jpeg"))
+    assert not allowed("http://imgen.x.ai/a.jpeg")
+    assert not allowed("https://imgen.x.ai:8443/a.jpeg")
     assert not allowed(yarl.URL(client.endpoint).with_port(1).with_path("/a.jpg"))
-    assert not allowed(yarl.URL("ftp://example.com/a.jpg"))
-    assert not allowed(yarl.URL("file:///etc/passwd"))
+    assert not allowed("ftp://example.com/a.jpg")
+    assert not allowed("file:///etc/passwd")
 
 
 async def test_a_broken_url_counts_as_unusable(client: ImageClient, api: FakeImageAPI) -> None:
