@@ -440,8 +440,15 @@ class _Budget:
         self.left = total
 
     def take(self, size: int) -> bool:
+        """Take ``size`` bytes if that many are left."""
+        if size > self.left:
+            return False
         self.left -= size
-        return self.left >= 0
+        return True
+
+    def give_back(self, size: int) -> None:
+        """Return what a failed download took."""
+        self.left += size
 
 
 async def _read_body(
@@ -458,12 +465,17 @@ async def _read_body(
     if length is not None and length > cap:
         raise BadResponse(f"{what} of {length} bytes exceeds the {cap}-byte limit")
     buffer = bytearray()
-    async for chunk in resp.content.iter_any():
-        if len(buffer) + len(chunk) > cap:
-            raise BadResponse(f"{what} exceeds the {cap}-byte limit")
-        if budget is not None and not budget.take(len(chunk)):
-            raise BadResponse("the images of this answer exceed the answer limit")
-        buffer += chunk
+    try:
+        async for chunk in resp.content.iter_any():
+            if len(buffer) + len(chunk) > cap:
+                raise BadResponse(f"{what} exceeds the {cap}-byte limit")
+            if budget is not None and not budget.take(len(chunk)):
+                raise BadResponse("the images of this answer exceed the answer limit")
+            buffer += chunk
+    except BaseException:
+        if budget is not None:
+            budget.give_back(len(buffer))
+        raise
     return buffer
 
 
