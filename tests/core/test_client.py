@@ -41,6 +41,7 @@ from tests.fakes.image_api import (
     pixel_size,
     tag_jpeg,
 )
+from tests.fakes.trap import Trap
 
 pytestmark = pytest.mark.asyncio
 
@@ -483,31 +484,6 @@ async def test_construction_checks_its_settings(
 
 
 # -- hostile answers ----------------------------------------------------------------------
-
-
-class Trap:
-    """A loopback server that only records that something connected to it."""
-
-    def __init__(self) -> None:
-        self.connections = 0
-        self.server: asyncio.Server | None = None
-
-    async def start(self) -> None:
-        async def accepted(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            self.connections += 1
-            writer.close()
-
-        self.server = await asyncio.start_server(accepted, "127.0.0.1", 0)
-
-    @property
-    def port(self) -> int:
-        assert self.server is not None
-        return int(self.server.sockets[0].getsockname()[1])
-
-    async def close(self) -> None:
-        if self.server is not None:
-            self.server.close()
-            await self.server.wait_closed()
 
 
 @pytest_asyncio.fixture

@@ -17,40 +17,16 @@ import pytest_asyncio
 
 from tests.e2e.conftest import fresh_user
 from tests.e2e.harness import BotProcess, start_bot
-from tests.fakes.discord import FakeDiscord, FakeInteraction, FakeMessage
+from tests.e2e.test_faults import calls, delivered, failed_with, image_count, imagine
+from tests.fakes.discord import FakeDiscord, FakeInteraction
 from tests.fakes.image_api import FakeImageAPI, Scripted, make_animated_png
+from tests.fakes.trap import Trap
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-DEFER = 5
 #: Discord allows 3 seconds to acknowledge an interaction; a loop stalled by another
 #: member's answer would show here.
 PROMPT_ACK_SECONDS = 1.5
-
-
-class Trap:
-    """A loopback server that only records whether anything connected to it."""
-
-    def __init__(self) -> None:
-        self.connections = 0
-        self._server: asyncio.Server | None = None
-
-    async def start(self) -> None:
-        async def accepted(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            self.connections += 1
-            writer.close()
-
-        self._server = await asyncio.start_server(accepted, "127.0.0.1", 0)
-
-    @property
-    def port(self) -> int:
-        assert self._server is not None
-        return int(self._server.sockets[0].getsockname()[1])
-
-    async def close(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
 
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
@@ -77,35 +53,6 @@ async def bot(
     assert await process.stop() == 0
     output = process.output()
     assert "Traceback" not in output, output
-
-
-async def imagine(discord: FakeDiscord, user_id: int, **options: object) -> FakeInteraction:
-    return await discord.send_slash_command(
-        "imagine", {"prompt": "a lighthouse in a storm", **options}, user_id=user_id
-    )
-
-
-def image_count(messages: list[FakeMessage]) -> int:
-    return sum(len(m.attachments) for m in messages)
-
-
-async def delivered(interaction: FakeInteraction, images: int = 1) -> list[FakeMessage]:
-    callback = await interaction.wait_for_callback()
-    assert callback["type"] == DEFER, callback
-    await interaction._require_fake().wait_for(
-        lambda: image_count(interaction.messages) >= images, 30, f"{images} image(s)"
-    )
-    return interaction.messages
-
-
-async def told_nothing_usable(interaction: FakeInteraction) -> None:
-    [message] = await interaction.wait_for_messages(1)
-    assert "nothing usable" in message.content, message.content
-    assert not message.attachments
-
-
-def calls(api: FakeImageAPI) -> int:
-    return len(api.generation_calls)
 
 
 # -- too many items --------------------------------------------------------------------
@@ -135,7 +82,7 @@ async def test_a_million_items_are_refused_and_others_are_still_acknowledged(
         assert other.callback_latency is not None
         assert other.callback_latency < PROMPT_ACK_SECONDS, other.callback_latency
 
-    await told_nothing_usable(hostile)
+    await failed_with(hostile, "nothing usable")
     line = await bot.wait_for_job(user, outcome="bad_response")
     for other in others:
         await delivered(other)
@@ -180,7 +127,7 @@ async def test_urls_into_the_bots_network_are_never_fetched(
     refusals_before = bot.output().count("Refusing image URL")
     fake_api.script(Scripted(urls=urls))
     interaction = await imagine(fake_discord, user, n=len(urls))
-    await told_nothing_usable(interaction)
+    await failed_with(interaction, "nothing usable")
     line = await bot.wait_for_job(user, outcome="bad_response")
     assert f"{len(urls)} unusable" in bot.output(), line
     assert bot.output().count("Refusing image URL") - refusals_before == len(urls)
@@ -195,7 +142,7 @@ async def test_a_redirect_into_loopback_is_not_followed(
     # The API's own file (allowed) answers 302 to a loopback service.
     fake_api.script(Scripted(redirect_to=f"https://127.0.0.1:{trap.port}/latest"))
     interaction = await imagine(fake_discord, user)
-    await told_nothing_usable(interaction)
+    await failed_with(interaction, "nothing usable")
     await bot.wait_for_job(user, outcome="bad_response")
     assert len(fake_api.downloads) == downloads_before + 1
     assert trap.connections == 0
@@ -221,5 +168,5 @@ async def test_an_animated_image_with_a_corrupt_later_frame_is_unusable(
 ) -> None:
     fake_api.script(Scripted(images=[make_animated_png(256, 192, 4, corrupt_frame=2)]))
     user = fresh_user()
-    await told_nothing_usable(await imagine(fake_discord, user))
+    await failed_with(await imagine(fake_discord, user), "nothing usable")
     await bot.wait_for_job(user, outcome="bad_response")
