@@ -63,8 +63,9 @@ _JSON_WHITESPACE = b" \t\r\n"
 # Stands in for a lifted value inside the skeleton; NUL is escaped so it survives JSON.
 _PLACEHOLDER_PREFIX = "\x00b64:"
 
-_WHITESPACE = str.maketrans("", "", " \t\r\n\f\v")
-_URLSAFE = str.maketrans("-_", "+/")
+# Whitespace out and the URL-safe alphabet mapped back, in one pass (one copy of a
+# payload, not two).
+_LENIENT = str.maketrans("-_", "+/", " \t\r\n\f\v")
 
 
 @dataclass(frozen=True, slots=True)
@@ -345,7 +346,7 @@ def decode_b64(value: str) -> bytes:
 
 
 def _decode_lenient(text: str) -> bytes:
-    cleaned = text.translate(_WHITESPACE).translate(_URLSAFE).rstrip("=")
+    cleaned = text.translate(_LENIENT).rstrip("=")
     remainder = len(cleaned) % 4
     if remainder == 1:
         raise BadResponse("base64 payload has an impossible length")
@@ -390,8 +391,15 @@ def verify_image(data: bytes) -> ImageFile:
                 raise BadResponse(
                     f"image too large to decode ({width}x{height}, {frames} frame(s))"
                 )
+            jpeg = kind[0] == "image/jpeg"
             for frame in range(frames):
-                _decode_frame(img, frame, len(blob), jpeg=kind[0] == "image/jpeg")
+                if jpeg and frame:
+                    # Pillow's draft mode does not carry over to a JPEG's next frame:
+                    # each later frame is decoded from an image opened afresh.
+                    with Image.open(io.BytesIO(blob), formats=PILLOW_FORMATS) as again:
+                        _decode_frame(again, frame, len(blob), jpeg=True)
+                else:
+                    _decode_frame(img, frame, len(blob), jpeg=jpeg)
     except BadResponse:
         raise
     except Image.UnidentifiedImageError:

@@ -331,11 +331,24 @@ def _animated_webp(frames: int, size: int = 32) -> bytes:
     return buffer.getvalue()
 
 
+def _mpo() -> bytes:
+    # A JPEG with a second, smaller frame, as some cameras and encoders write.
+    first = Image.open(io.BytesIO(make_jpeg(320, 240)))
+    second = Image.open(io.BytesIO(make_jpeg(160, 120, variant=1)))
+    buffer = io.BytesIO()
+    first.save(buffer, "MPO", save_all=True, append_images=[second])
+    return buffer.getvalue()
+
+
+MPO = _mpo()
+
+
 @pytest.mark.parametrize(
     ("data", "extension"),
     [
         pytest.param(make_animated_png(64, 48, 4), "png", id="apng"),
         pytest.param(_animated_webp(3), "webp", id="webp"),
+        pytest.param(MPO, "jpg", id="jpeg-with-two-frames"),
     ],
 )
 def test_a_good_animated_image_is_delivered_as_it_came(data: bytes, extension: str) -> None:
@@ -352,6 +365,14 @@ def test_an_animated_image_with_a_corrupt_later_frame_is_refused(frame: int) -> 
         first.load()
     with pytest.raises(BadResponse, match="does not decode"):
         verify_image(data)
+
+
+def test_a_jpeg_whose_second_frame_is_cut_is_refused() -> None:
+    cut = MPO[:-2000]
+    with Image.open(io.BytesIO(cut)) as first:
+        first.load()
+    with pytest.raises(BadResponse, match="does not decode"):
+        verify_image(cut)
 
 
 def test_animated_images_are_bounded_in_frames_and_pixels(
