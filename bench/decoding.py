@@ -99,7 +99,7 @@ async def run_decode(settings: BenchSettings) -> DecodeRun:
         return [decode_and_verify(item) for item in parsed.items]
 
     async def bot_steps() -> object:
-        parsed = await client._off_loop(client._parse_answer, [payload])
+        parsed = await client._off_loop(client._parse_answer, payload)
         return await asyncio.gather(
             *(client._off_loop(client._decode_item, item) for item in parsed.items)
         )

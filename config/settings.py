@@ -19,7 +19,7 @@ DEFAULT_DAILY_USER_QUOTA = 50
 DEFAULT_DAILY_GUILD_BUDGET = 500
 #: Discord allows at most 25 choices per option.
 MAX_MODEL_CHOICES = 25
-DEFAULT_MAX_RESPONSE_MB = 200
+DEFAULT_MAX_RESPONSE_MB = 64
 DEFAULT_MAX_CONCURRENT_JOBS = 4
 DEFAULT_MAX_QUEUED_JOBS = 100
 DEFAULT_SHUTDOWN_GRACE_SECONDS = 25.0
@@ -70,7 +70,9 @@ class Settings(BaseSettings):
     grok_response_format: Literal["b64_json", "url"] = "b64_json"
     grok_timeout_seconds: float = Field(default=180.0, gt=0, le=600)
     grok_max_attempts: int = Field(default=3, ge=1, le=6)
-    #: The largest API answer read, in MiB (ten 2k images in base64 take about 35).
+    #: The largest API answer read, in MiB (ten 2k images in base64 take about 35; the
+    #: default leaves room for larger ones). URL mode holds all the downloads of an answer
+    #: together to it too.
     grok_max_response_mb: int = Field(default=DEFAULT_MAX_RESPONSE_MB, ge=1, le=1024)
     #: Jobs calling the API or uploading at once, in this process (the images in memory
     #: are those of these jobs only).

@@ -1,15 +1,21 @@
 """Client of the Grok image generation API (``POST /v1/images/generations``).
 
 One :class:`ImageClient` per process, sharing the bot's ``aiohttp.ClientSession``. It
-retries what is worth retrying per :class:`RetryPolicy`, downloads URL answers at once,
-verifies every image off the event loop (on a few threads of its own, see
-:data:`DECODE_THREADS`), and turns every API-side failure into a
-:class:`GenerationError` whose detail never carries the key.
+retries what is worth retrying per :class:`RetryPolicy`, downloads URL answers at once
+(from public addresses only, see :mod:`core.url_policy`), verifies every image off the
+event loop (on a few threads of its own, see :data:`DECODE_THREADS`), and turns every
+API-side failure into a :class:`GenerationError` whose detail never carries the key.
+
+Answers are untrusted input (the API sits behind a third-party gateway): an answer is
+read only up to a cap, and only while holding one of a few decode slots, so that the
+memory answers take is bounded however many jobs get theirs at once; only the first
+``n`` of its items are used.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import json
 import logging
@@ -34,6 +40,7 @@ from core.decode import (
 from core.errors import BadResponse, ContentRefused, GenerationError, TransientError
 from core.models import GenerationRequest, GenerationResult, ImageFile
 from core.retry import RetryPolicy
+from core.url_policy import PUBLIC_PORT, NotPublic, PublicResolver, origin_of, url_refusal
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +62,8 @@ MAX_DOWNLOAD_REDIRECTS = 3
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 #: Threads that decode and verify images, for all jobs together: as many as there are
 #: cores, so one large answer uses them all, and no more, so that under load the threads
-#: leave the event loop its share of the interpreter (a dozen of them starve it).
+#: leave the event loop its share of the interpreter (a dozen of them starve it). As
+#: many answers are read and decoded at once (the decode gate).
 DECODE_THREADS = max(1, os.cpu_count() or 1)
 
 _T = TypeVar("_T")
@@ -73,7 +81,7 @@ class ImageClient:
         request_timeout: float = 180.0,
         retry: RetryPolicy | None = None,
         max_download_bytes: int = 40 * 1024 * 1024,
-        max_response_bytes: int = 200 * 1024 * 1024,
+        max_response_bytes: int = 64 * 1024 * 1024,
         rng: random.Random | None = None,
         download_timeout: float = DOWNLOAD_TIMEOUT,
     ) -> None:
@@ -91,7 +99,9 @@ class ImageClient:
         self._session = session
         self._base = base.with_path(base_path or "/").with_query(None).with_fragment(None)
         self._endpoint = self._base.with_path(base_path + GENERATIONS_PATH)
-        self._origin = _origin(self._base)
+        self._origin = origin_of(self._base)
+        #: The one port URL-mode images are fetched from, off the API's origin.
+        self._public_port = PUBLIC_PORT
         self._api_key = api_key
         self._retry = retry if retry is not None else RetryPolicy()
         self._rng = rng if rng is not None else random.Random()
@@ -143,36 +153,35 @@ class ImageClient:
     async def _generate(self, request: GenerationRequest) -> GenerationResult:
         body = json.dumps(request.to_body(), ensure_ascii=False).encode("utf-8")
         started = time.monotonic()
-        payload, request_id, attempts = await self._post_with_retries(body, started)
-        api_seconds = time.monotonic() - started
-
         # Answers run to tens of MB: the JSON and every image are decoded off the event
-        # loop, the images side by side on the decode threads. A few answers at a time,
-        # in the order they came: the others wait as they arrived rather than all being
-        # turned into text at once (which would hold each twice in memory).
-        async with self._decoding:
+        # loop, the images side by side on the decode threads. The decode gate is taken
+        # before an answer's body is read (see _post_once) and held until its images are
+        # decoded: a few answers are in memory at a time, however many jobs got theirs;
+        # the others wait, unread, in the order they came.
+        async with contextlib.AsyncExitStack() as gate:
+            answer, request_id, attempts = await self._post_with_retries(body, started, gate)
+            api_seconds = time.monotonic() - started
             decode_started = time.monotonic()
-            parsed = await _off_loop(_parse_answer, payload)
-            del payload  # the items carry what is needed; the answer itself can go
+            parsed = await _off_loop(_parse_answer, answer)
+            del answer  # the items carry what is needed; the answer itself can go
+            items = _first_items(parsed, request.n)
             b64_indices = [
-                i
-                for i, item in enumerate(parsed.items)
-                if not item.withheld and item.b64 is not None
+                i for i, item in enumerate(items) if not item.withheld and item.b64 is not None
             ]
             outcomes = await asyncio.gather(
-                *(_off_loop(_decode_item, parsed.items[i]) for i in b64_indices)
+                *(_off_loop(_decode_item, items[i]) for i in b64_indices)
             )
             decode_seconds = time.monotonic() - decode_started
         decoded: dict[int, ImageFile | str] = dict(zip(b64_indices, outcomes, strict=True))
 
         url_indices = [
             i
-            for i, item in enumerate(parsed.items)
+            for i, item in enumerate(items)
             if not item.withheld and item.b64 is None and item.url is not None
         ]
         if url_indices:
             download_started = time.monotonic()
-            blobs = await asyncio.gather(*(self._download(parsed.items[i]) for i in url_indices))
+            blobs = await self._download_all([items[i] for i in url_indices])
             api_seconds += time.monotonic() - download_started
             verify_started = time.monotonic()
             verified = await asyncio.gather(*(_off_loop(_verify_blob, blob) for blob in blobs))
@@ -181,12 +190,13 @@ class ImageClient:
                 decoded[index] = outcome
 
         return self._result(
-            parsed, decoded, request, attempts, api_seconds, decode_seconds, request_id
+            parsed, items, decoded, request, attempts, api_seconds, decode_seconds, request_id
         )
 
     def _result(
         self,
         parsed: ParsedResponse,
+        items: list[ParsedItem],
         decoded: dict[int, ImageFile | str],
         request: GenerationRequest,
         attempts: int,
@@ -197,8 +207,8 @@ class ImageClient:
         images: list[ImageFile] = []
         withheld = 0
         unusable = 0
-        total = len(parsed.items)
-        for index, item in enumerate(parsed.items):
+        total = len(items)
+        for index, item in enumerate(items):
             if item.withheld:
                 withheld += 1
                 continue
@@ -238,8 +248,8 @@ class ImageClient:
             extra["request_id"] = short_detail(request_id, self._api_key, limit=100)
         if parsed.block_reason:
             extra["block_reason"] = short_detail(parsed.block_reason, self._api_key)
-        if len(images) + withheld + unusable != request.n:
-            extra["items"] = total
+        if len(parsed.items) != request.n:
+            extra["items"] = len(parsed.items)
         return GenerationResult(
             images=images,
             withheld=withheld,
@@ -251,14 +261,18 @@ class ImageClient:
         )
 
     async def _post_with_retries(
-        self, body: bytes, started: float
-    ) -> tuple[list[bytes], str | None, int]:
+        self, body: bytes, started: float, gate: contextlib.AsyncExitStack
+    ) -> tuple[bytearray, str | None, int]:
+        """The body of the first 2xx answer, read holding a slot of the decode gate,
+        which ``gate`` keeps until the caller leaves it; its request id; the attempts."""
         attempt = 0
         while True:
             attempt += 1
             try:
-                payload, request_id = await self._post_once(body)
+                payload, request_id = await self._post_once(body, gate)
             except GenerationError as err:
+                # A body that could not be read gives its slot back before any retry.
+                await gate.aclose()
                 self._scrubbed(err)
                 elapsed = time.monotonic() - started
                 wait = self._retry.delay(attempt, err, self._rng, elapsed)
@@ -284,7 +298,9 @@ class ImageClient:
             else:
                 return payload, request_id, attempt
 
-    async def _post_once(self, body: bytes) -> tuple[list[bytes], str | None]:
+    async def _post_once(
+        self, body: bytes, gate: contextlib.AsyncExitStack
+    ) -> tuple[bytearray, str | None]:
         try:
             async with self._session.post(
                 self._endpoint,
@@ -295,8 +311,11 @@ class ImageClient:
             ) as resp:
                 request_id = resp.headers.get("x-request-id")
                 if 200 <= resp.status < 300:
-                    chunks = await _read_chunks(resp, self._max_response_bytes, "answer")
-                    return chunks, request_id
+                    # Unread, the body waits in the socket (the server is held back by
+                    # TCP) rather than in memory, until a slot frees.
+                    await gate.enter_async_context(self._decoding)
+                    answer = await _read_body(resp, self._max_response_bytes, "answer")
+                    return answer, request_id
                 error_body = await _read_prefix(resp, MAX_ERROR_BODY_BYTES)
                 raise classify_error(resp.status, error_body, resp.headers, api_key=self._api_key)
         except GenerationError:
@@ -314,7 +333,27 @@ class ImageClient:
             # Malformed answers can surface as ValueError from deep inside aiohttp.
             raise BadResponse(f"unreadable answer ({self._describe(exc)})") from None
 
-    async def _download(self, item: ParsedItem) -> bytes | str:
+    async def _download_all(self, items: list[ParsedItem]) -> list[bytes | str]:
+        """The bytes at each item's URL, or the reason it could not be had.
+
+        Off the API's origin, images come through a session of their own whose resolver
+        keeps only public addresses (see :class:`PublicResolver`), opened for this
+        answer only. All the downloads of an answer together are held to the answer cap.
+        """
+        budget = _Budget(self._max_response_bytes)
+        resolver = PublicResolver()
+        connector = aiohttp.TCPConnector(resolver=resolver, limit_per_host=len(items))
+        try:
+            async with aiohttp.ClientSession(connector=connector) as public:
+                return list(
+                    await asyncio.gather(*(self._download(item, public, budget) for item in items))
+                )
+        finally:
+            await resolver.close()
+
+    async def _download(
+        self, item: ParsedItem, public: aiohttp.ClientSession, budget: _Budget
+    ) -> bytes | str:
         """The bytes at an item's URL, or a short reason it could not be had."""
         assert item.url is not None
         try:
@@ -322,7 +361,7 @@ class ImageClient:
         except (ValueError, TypeError):
             return "malformed image URL"
         for attempt in range(1, DOWNLOAD_ATTEMPTS + 1):
-            outcome, retry = await self._download_once(target)
+            outcome, retry = await self._download_once(target, public, budget)
             if not retry or attempt == DOWNLOAD_ATTEMPTS:
                 return outcome
             pause = min(MAX_DOWNLOAD_PAUSE, self._retry.backoff(attempt, self._rng))
@@ -330,23 +369,25 @@ class ImageClient:
             await asyncio.sleep(pause)
         return "download failed"  # pragma: no cover - the loop always returns
 
-    async def _download_once(self, url: yarl.URL) -> tuple[bytes | str, bool]:
-        """(bytes or reason, whether trying again may help)."""
+    async def _download_once(
+        self, url: yarl.URL, public: aiohttp.ClientSession, budget: _Budget
+    ) -> tuple[bytes | str, bool]:
+        """(bytes or reason, whether trying again may help). Redirects are followed here,
+        each hop checked as the first was."""
         target = url
         for _hop in range(MAX_DOWNLOAD_REDIRECTS + 1):
-            if not self._url_allowed(target):
-                log.warning(
-                    "Refusing image URL on %s://%s: not https and not the API's origin",
-                    target.scheme,
-                    target.host,
-                )
-                return f"refused image URL on {target.scheme}://{target.host}", False
+            refusal = url_refusal(target, self._origin, self._public_port)
+            if refusal is not None:
+                return self._refused(target, refusal), False
             headers = {"User-Agent": USER_AGENT, "Accept": "image/*"}
-            if _origin(target) == self._origin:
-                # The gateway may serve its own files behind the key; nobody else gets it.
+            session = public
+            if origin_of(target) == self._origin:
+                # The operator's own gateway, wherever it is; it may serve its files
+                # behind the key, and nobody else gets it.
                 headers["Authorization"] = self._headers["Authorization"]
+                session = self._session
             try:
-                async with self._session.get(
+                async with session.get(
                     target,
                     headers=headers,
                     timeout=self._download_timeout,
@@ -357,25 +398,27 @@ class ImageClient:
                         continue
                     if resp.status != 200:
                         return f"download answered HTTP {resp.status}", resp.status >= 500
-                    return await _read_capped(resp, self._max_download_bytes, "image"), False
+                    cap = self._max_download_bytes
+                    return bytes(await _read_body(resp, cap, "image", budget)), False
             except BadResponse as exc:
                 return exc.detail, False
             except TimeoutError:
                 return "download timed out", True
+            except aiohttp.ClientConnectorError as exc:
+                if isinstance(exc.os_error, NotPublic):
+                    return self._refused(target, "resolves to no public address"), False
+                return f"download failed ({self._describe(exc)})", True
             except (aiohttp.ClientError, OSError) as exc:
                 return f"download failed ({self._describe(exc)})", True
             except ValueError as exc:
                 return f"download failed ({self._describe(exc)})", False
         return "too many redirects", False
 
-    def _url_allowed(self, url: yarl.URL) -> bool:
-        if not url.host:
-            return False
-        if url.scheme == "https":
-            return True
-        # An operator may run a plain-http gateway on their own host; its files come from
-        # the same origin. Plain http from anywhere else could be tampered with en route.
-        return _origin(url) == self._origin
+    def _refused(self, url: yarl.URL, reason: str) -> str:
+        # The host is named as the answer gave it: short, and never carries the key.
+        host = short_detail(url.raw_host or "", self._api_key, limit=100)
+        log.warning("Refusing image URL on %s://%s: %s", url.scheme, host, reason)
+        return f"refused image URL on {url.scheme}://{host} ({reason})"
 
     def _describe(self, exc: BaseException) -> str:
         return short_detail(f"{type(exc).__name__}: {exc}", self._api_key, limit=200)
@@ -390,29 +433,50 @@ class ImageClient:
         return err
 
 
-def _origin(url: yarl.URL) -> tuple[str, str, int | None]:
-    return (url.scheme.lower(), (url.host or "").lower(), url.port)
+class _Budget:
+    """Bytes an answer's downloads may still take, together."""
+
+    def __init__(self, total: int) -> None:
+        self.left = total
+
+    def take(self, size: int) -> bool:
+        """Take ``size`` bytes if that many are left."""
+        if size > self.left:
+            return False
+        self.left -= size
+        return True
+
+    def give_back(self, size: int) -> None:
+        """Return what a failed download took."""
+        self.left += size
 
 
-async def _read_capped(resp: aiohttp.ClientResponse, cap: int, what: str) -> bytes:
-    return b"".join(await _read_chunks(resp, cap, what))
+async def _read_body(
+    resp: aiohttp.ClientResponse, cap: int, what: str, budget: _Budget | None = None
+) -> bytearray:
+    """The body, at most ``cap`` bytes, in one buffer.
 
-
-async def _read_chunks(resp: aiohttp.ClientResponse, cap: int, what: str) -> list[bytes]:
-    """The body as it arrived, at most ``cap`` bytes; joining tens of MB is left to a
-    thread (``bytes.join`` lets go of the GIL), since on the event loop it stalls it."""
+    One buffer, filled as the chunks arrive, rather than a list of chunks joined
+    afterwards: the body is held once, not twice. A declared length over the cap is
+    refused unread; a body that grows past it is dropped at once (leaving the response
+    closes the connection instead of draining the rest).
+    """
     length = resp.content_length
     if length is not None and length > cap:
         raise BadResponse(f"{what} of {length} bytes exceeds the {cap}-byte limit")
-    chunks: list[bytes] = []
-    total = 0
-    async for chunk in resp.content.iter_any():
-        total += len(chunk)
-        if total > cap:
-            # Leaving the context closes the connection instead of draining the rest.
-            raise BadResponse(f"{what} exceeds the {cap}-byte limit")
-        chunks.append(chunk)
-    return chunks
+    buffer = bytearray()
+    try:
+        async for chunk in resp.content.iter_any():
+            if len(buffer) + len(chunk) > cap:
+                raise BadResponse(f"{what} exceeds the {cap}-byte limit")
+            if budget is not None and not budget.take(len(chunk)):
+                raise BadResponse("the images of this answer exceed the answer limit")
+            buffer += chunk
+    except BaseException:
+        if budget is not None:
+            budget.give_back(len(buffer))
+        raise
+    return buffer
 
 
 async def _read_prefix(resp: aiohttp.ClientResponse, limit: int) -> bytes:
@@ -440,8 +504,21 @@ async def _off_loop(work: Callable[..., _T], *args: Any) -> _T:
     return await loop.run_in_executor(_decode_pool(), functools.partial(work, *args))
 
 
-def _parse_answer(chunks: list[bytes]) -> ParsedResponse:
-    return parse_generation_response(b"".join(chunks))
+def _parse_answer(answer: bytes | bytearray) -> ParsedResponse:
+    return parse_generation_response(answer)
+
+
+def _first_items(parsed: ParsedResponse, n: int) -> list[ParsedItem]:
+    """The items to use: the first ``n``. More than asked is a misbehaving API; the
+    extra images are not made use of (nor downloaded, nor posted)."""
+    if len(parsed.items) > n:
+        log.warning(
+            "Image API answered %d items for %d asked; using the first %d",
+            len(parsed.items),
+            n,
+            n,
+        )
+    return parsed.items[:n]
 
 
 def _decode_item(item: ParsedItem) -> ImageFile | str:

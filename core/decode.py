@@ -18,13 +18,27 @@ import orjson
 import pybase64
 from PIL import Image
 from PIL.ImageFile import MAXBLOCK
+from PIL.ImageFile import ImageFile as PillowImage
 
 from core.errors import BadResponse
 from core.models import ImageFile
+from core.options import MAX_IMAGES
 
 #: Largest image, in pixels, that is decoded at all. Real 2k answers are about 4.3 MP;
-#: anything far beyond is a decompression bomb or a mistake.
+#: anything far beyond is a decompression bomb or a mistake. For an animated image this
+#: bounds the pixels of all its frames together.
 MAX_IMAGE_PIXELS = 40_000_000
+#: Most frames an animated image may have; every one of them is decoded.
+MAX_FRAMES = 100
+#: Most entries a ``data`` list may have: the API makes at most this many images.
+MAX_ITEMS = MAX_IMAGES
+#: Bound on the JSON values an answer may hold (see :func:`_check_structure`). A real
+#: answer holds a few hundred; a hostile one of millions would cost seconds and
+#: gigabytes to build before its item count could be looked at.
+MAX_JSON_VALUES = 100_000
+#: A skeleton left after lifting the base64 values out is this small in real answers;
+#: a larger one is parsed whole, which holds the answer no more than twice.
+MAX_SKELETON_BYTES = 1024 * 1024
 #: Pillow format name → (MIME type, file extension). MPO is how Pillow names a JPEG that
 #: carries extra frames (some cameras and encoders); it is still a JPEG file.
 IMAGE_TYPES: dict[str, tuple[str, str]] = {
@@ -49,8 +63,9 @@ _JSON_WHITESPACE = b" \t\r\n"
 # Stands in for a lifted value inside the skeleton; NUL is escaped so it survives JSON.
 _PLACEHOLDER_PREFIX = "\x00b64:"
 
-_WHITESPACE = str.maketrans("", "", " \t\r\n\f\v")
-_URLSAFE = str.maketrans("-_", "+/")
+# Whitespace out and the URL-safe alphabet mapped back, in one pass (one copy of a
+# payload, not two).
+_LENIENT = str.maketrans("-_", "+/", " \t\r\n\f\v")
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,14 +92,18 @@ class ParsedResponse:
     created: int | None = None
 
 
-def parse_generation_response(payload: bytes) -> ParsedResponse:
+def parse_generation_response(payload: bytes | bytearray) -> ParsedResponse:
     """Parse the JSON body of a 200 answer into items, cost and block reason.
 
-    Raises :class:`BadResponse` for invalid JSON, a body that is not an object, or a
-    missing or non-list ``data``. Individual malformed entries become items with neither
-    payload nor URL (counted unusable later) rather than failing the whole answer, since
-    the other images were paid for.
+    Raises :class:`BadResponse` for invalid JSON, a body that is not an object, a missing
+    or non-list ``data``, or one of more than :data:`MAX_ITEMS` entries (refused before
+    any item is built, as is a body of far more JSON values than an answer holds).
+    Individual malformed entries become items with neither payload nor URL (counted
+    unusable later) rather than failing the whole answer, since the other images were
+    paid for. Besides ``payload`` itself, at most about its size again is held: the
+    base64 texts of the items.
     """
+    _check_structure(payload)
     document = _load_document(payload)
     if not isinstance(document, dict):
         raise BadResponse(f"answer is a JSON {type(document).__name__}, not an object")
@@ -98,6 +117,8 @@ def parse_generation_response(payload: bytes) -> ParsedResponse:
         raise BadResponse("answer has no data list" + (f" ({hint})" if hint else ""))
     if not isinstance(data, list):
         raise BadResponse(f"answer's data is a {type(data).__name__}, not a list")
+    if len(data) > MAX_ITEMS:
+        raise BadResponse(f"answer has {len(data)} items, more than the {MAX_ITEMS} possible")
     items = [_parse_item(entry) for entry in data]
     created = document.get("created")
     return ParsedResponse(
@@ -108,15 +129,33 @@ def parse_generation_response(payload: bytes) -> ParsedResponse:
     )
 
 
+def _check_structure(payload: bytes | bytearray | memoryview | str) -> None:
+    """Refuse a body that would build more than :data:`MAX_JSON_VALUES` values.
+
+    Every JSON value but the root is the first in its array or object, or follows a
+    comma, and so is every key: the brackets and commas bound what a parse builds. They
+    are counted in C at memory speed; commas inside strings only make the bound looser.
+    """
+    if isinstance(payload, str):
+        marks = payload.count(",") + payload.count("{") + payload.count("[")
+    else:
+        view = payload if isinstance(payload, bytes | bytearray) else bytes(payload)
+        marks = view.count(b",") + view.count(b"{") + view.count(b"[")
+    if marks > MAX_JSON_VALUES:
+        raise BadResponse(f"answer holds far too many JSON values (over {MAX_JSON_VALUES})")
+
+
 def _load_document(payload: bytes | bytearray | memoryview | str) -> Any:
-    if isinstance(payload, bytes) and len(payload) >= LIFT_MIN_CHARS:
+    if isinstance(payload, bytes | bytearray) and len(payload) >= LIFT_MIN_CHARS:
         document = _load_with_lifted_payloads(payload)
         if document is not None:
             return document
     return _load_json(payload)
 
 
-def _load_with_lifted_payloads(payload: bytes, min_chars: int = LIFT_MIN_CHARS) -> Any | None:
+def _load_with_lifted_payloads(
+    payload: bytes | bytearray, min_chars: int = LIFT_MIN_CHARS
+) -> Any | None:
     """Parse ``payload`` without running the multi-megabyte base64 strings through JSON.
 
     Each long ``"b64_json": "..."`` value free of escapes is cut out, replaced by a short
@@ -127,11 +166,14 @@ def _load_with_lifted_payloads(payload: bytes, min_chars: int = LIFT_MIN_CHARS) 
 
     Returns None, so the caller parses the whole payload normally, whenever anything is
     unusual: an escape or non-ASCII byte inside a value, a ``b64_json`` key found anywhere
-    but directly in an item of ``data``, or a skeleton that is not valid JSON. Only the
+    but directly in an item of ``data``, a skeleton that is not valid JSON or larger than
+    :data:`MAX_SKELETON_BYTES` (the skeleton is a copy of the payload's rest). Only the
     lifted values are not checked for raw control characters here; the strict base64
     decode refuses those later.
     """
-    pieces: list[bytes] = []
+    view = memoryview(payload)
+    # Views, not slices: slices would copy the payload's rest once more.
+    pieces: list[memoryview | bytes] = []
     spans: list[tuple[int, int]] = []
     copied_to = 0
     position = 0
@@ -156,18 +198,19 @@ def _load_with_lifted_payloads(payload: bytes, min_chars: int = LIFT_MIN_CHARS) 
             continue
         if payload.find(b"\\", start, end) >= 0:
             return None
-        pieces.append(payload[copied_to:start])
+        pieces.append(view[copied_to:start])
         pieces.append(f"\\u0000b64:{len(spans)}".encode("ascii"))
         spans.append((start, end))
         copied_to = end
     if not spans:
         return None
-    pieces.append(payload[copied_to:])
+    pieces.append(view[copied_to:])
+    if sum(len(piece) for piece in pieces) > MAX_SKELETON_BYTES:
+        return None
     try:
         skeleton = orjson.loads(b"".join(pieces))
     except orjson.JSONDecodeError:
         return None
-    view = memoryview(payload)
     try:
         values = [str(view[start:end], "ascii") for start, end in spans]
     except UnicodeDecodeError:
@@ -177,7 +220,7 @@ def _load_with_lifted_payloads(payload: bytes, min_chars: int = LIFT_MIN_CHARS) 
     return skeleton
 
 
-def _skip_whitespace(payload: bytes, position: int) -> int:
+def _skip_whitespace(payload: bytes | bytearray, position: int) -> int:
     while position < len(payload) and payload[position] in _JSON_WHITESPACE:
         position += 1
     return position
@@ -258,7 +301,8 @@ def _short_text(value: Any) -> str | None:
     if value is None or value is False or value == "":
         return None
     text = value if isinstance(value, str) else str(value)
-    return " ".join(text.split())[:MAX_REASON_CHARS] or None
+    # Cut before splitting: a hostile reason of millions of words would build as many.
+    return " ".join(text[: MAX_REASON_CHARS * 4].split())[:MAX_REASON_CHARS] or None
 
 
 def _error_hint(document: dict[str, Any]) -> str:
@@ -302,7 +346,7 @@ def decode_b64(value: str) -> bytes:
 
 
 def _decode_lenient(text: str) -> bytes:
-    cleaned = text.translate(_WHITESPACE).translate(_URLSAFE).rstrip("=")
+    cleaned = text.translate(_LENIENT).rstrip("=")
     remainder = len(cleaned) % 4
     if remainder == 1:
         raise BadResponse("base64 payload has an impossible length")
@@ -319,10 +363,13 @@ def verify_image(data: bytes) -> ImageFile:
 
     Only JPEG, PNG and WebP are accepted. The whole image is decoded (a truncated or
     corrupt file fails here rather than in the user's client), after checking the pixel
-    count from the header against :data:`MAX_IMAGE_PIXELS`. A JPEG is decoded at an
-    eighth of its size: every block of its compressed data is still read and decoded, so
-    it fails alike, but the pixels are rebuilt for a fraction of the cost. The original
-    bytes are kept untouched. Raises :class:`BadResponse` on any failure.
+    count from the header against :data:`MAX_IMAGE_PIXELS`. An animated image (APNG,
+    animated WebP, a JPEG with extra frames) has every frame decoded, within
+    :data:`MAX_FRAMES` frames and :data:`MAX_IMAGE_PIXELS` pixels in all: it is
+    delivered as it came only when all of it decodes. A JPEG is decoded at an eighth of
+    its size: every block of its compressed data is still read and decoded, so it fails
+    alike, but the pixels are rebuilt for a fraction of the cost. The original bytes are
+    kept untouched. Raises :class:`BadResponse` on any failure.
     """
     if not isinstance(data, bytes | bytearray | memoryview):
         raise BadResponse(f"image is a {type(data).__name__}, not bytes")
@@ -337,14 +384,22 @@ def verify_image(data: bytes) -> ImageFile:
             width, height = img.size
             if width <= 0 or height <= 0:
                 raise BadResponse("image has no pixels")
-            if width * height > MAX_IMAGE_PIXELS:
-                raise BadResponse(f"image too large to decode ({width}x{height})")
-            if kind[0] == "image/jpeg":
-                img.draft(None, (max(1, width // 8), max(1, height // 8)))
-            # The whole file in one decoder call, which runs without the GIL: one call
-            # rather than one per 64 KiB block leaves the event loop its share of it.
-            img.decodermaxblock = max(len(blob), MAXBLOCK)
-            img.load()
+            frames = _frame_count(img)
+            if frames > MAX_FRAMES:
+                raise BadResponse(f"image has {frames} frames, more than {MAX_FRAMES}")
+            if frames * width * height > MAX_IMAGE_PIXELS:
+                raise BadResponse(
+                    f"image too large to decode ({width}x{height}, {frames} frame(s))"
+                )
+            jpeg = kind[0] == "image/jpeg"
+            for frame in range(frames):
+                if jpeg and frame:
+                    # Pillow's draft mode does not carry over to a JPEG's next frame:
+                    # each later frame is decoded from an image opened afresh.
+                    with Image.open(io.BytesIO(blob), formats=PILLOW_FORMATS) as again:
+                        _decode_frame(again, frame, len(blob), jpeg=True)
+                else:
+                    _decode_frame(img, frame, len(blob), jpeg=jpeg)
     except BadResponse:
         raise
     except Image.UnidentifiedImageError:
@@ -359,6 +414,27 @@ def verify_image(data: bytes) -> ImageFile:
         width=width,
         height=height,
     )
+
+
+def _frame_count(img: PillowImage) -> int:
+    frames = getattr(img, "n_frames", 1)
+    return frames if isinstance(frames, int) and frames >= 1 else 1
+
+
+def _decode_frame(img: PillowImage, frame: int, size: int, *, jpeg: bool) -> None:
+    if frame:
+        img.seek(frame)
+        # A later frame may declare a size of its own (a JPEG's extra frames do).
+        width, height = img.size
+        if width <= 0 or height <= 0 or width * height > MAX_IMAGE_PIXELS:
+            raise BadResponse(f"frame {frame + 1} has an impossible size ({width}x{height})")
+    if jpeg:
+        width, height = img.size
+        img.draft(None, (max(1, width // 8), max(1, height // 8)))
+    # The whole file in one decoder call, which runs without the GIL: one call rather
+    # than one per 64 KiB block leaves the event loop its share of it.
+    img.decodermaxblock = max(size, MAXBLOCK)
+    img.load()
 
 
 def decode_and_verify(item: ParsedItem) -> ImageFile:

@@ -211,7 +211,7 @@ def test_queue_and_shutdown_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     settings = load_settings()
     assert (settings.max_concurrent_jobs, settings.max_queued_jobs) == (4, 100)
     assert settings.shutdown_grace_seconds == 25
-    assert settings.grok_max_response_mb == 200
+    assert settings.grok_max_response_mb == 64
     monkeypatch.setenv("MAX_CONCURRENT_JOBS", "8")
     monkeypatch.setenv("MAX_QUEUED_JOBS", "0")
     monkeypatch.setenv("SHUTDOWN_GRACE_SECONDS", "10.5")

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import random
 import threading
+import tracemalloc
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -15,6 +17,7 @@ import pytest_asyncio
 import yarl
 
 import core.client
+import core.decode
 from core.client import USER_AGENT, ImageClient
 from core.errors import (
     AuthenticationFailed,
@@ -28,7 +31,17 @@ from core.errors import (
 )
 from core.models import GenerationRequest, ImageFile
 from core.retry import RetryPolicy
-from tests.fakes.image_api import COST_TICKS_PER_IMAGE, FakeImageAPI, Scripted
+from core.url_policy import url_refusal
+from tests.fakes.image_api import (
+    COST_TICKS_PER_IMAGE,
+    FakeImageAPI,
+    Scripted,
+    encode_b64,
+    make_jpeg,
+    pixel_size,
+    tag_jpeg,
+)
+from tests.fakes.trap import Trap
 
 pytestmark = pytest.mark.asyncio
 
@@ -135,14 +148,18 @@ async def test_url_on_another_http_host_is_refused(
     assert "Refusing image URL on http://localhost" in caplog.text
 
 
-async def test_https_anywhere_or_the_api_origin_is_allowed(client: ImageClient) -> None:
-    allowed = client._url_allowed
-    assert allowed(yarl.URL("https://imgen.x.ai/xai-tmp-imgen-1.jpeg"))
+async def test_public_https_on_443_or_the_api_origin_is_allowed(client: ImageClient) -> None:
+    def allowed(url: str | yarl.URL) -> bool:
+        return url_refusal(yarl.URL(url), client._origin, client._public_port) is None
+
+    assert allowed("https://imgen.x.ai/xai-tmp-imgen-1.jpeg")
+    assert allowed("https://8.8.8.8/a.jpg")
     assert allowed(yarl.URL(client.endpoint).with_path("/files/1.jpg"))
-    assert not allowed(yarl.URL("http://imgen.x.ai/a.jpeg"))
+    assert not allowed("http://imgen.x.ai/a.jpeg")
+    assert not allowed("https://imgen.x.ai:8443/a.jpeg")
     assert not allowed(yarl.URL(client.endpoint).with_port(1).with_path("/a.jpg"))
-    assert not allowed(yarl.URL("ftp://example.com/a.jpg"))
-    assert not allowed(yarl.URL("file:///etc/passwd"))
+    assert not allowed("ftp://example.com/a.jpg")
+    assert not allowed("file:///etc/passwd")
 
 
 async def test_a_broken_url_counts_as_unusable(client: ImageClient, api: FakeImageAPI) -> None:
@@ -464,3 +481,202 @@ async def test_construction_checks_its_settings(
     options: dict[str, Any] = {"base_url": "https://api.example", "api_key": "k", **bad}
     with pytest.raises(ValueError, match=r"."):
         ImageClient(session, **options)
+
+
+# -- hostile answers ----------------------------------------------------------------------
+
+
+@pytest_asyncio.fixture
+async def trap() -> AsyncIterator[Trap]:
+    server = Trap()
+    await server.start()
+    yield server
+    await server.close()
+
+
+async def test_only_the_first_n_items_are_used(
+    client: ImageClient, api: FakeImageAPI, caplog: pytest.LogCaptureFixture
+) -> None:
+    api.script(Scripted(count=5))
+    with caplog.at_level(logging.WARNING, logger="core.client"):
+        result = await client.generate(request(n=2))
+    assert (len(result.images), result.withheld, result.unusable) == (2, 0, 0)
+    assert result.extra["items"] == 5
+    assert "answered 5 items for 2 asked; using the first 2" in caplog.text
+
+
+async def test_in_url_mode_only_the_first_n_are_downloaded(
+    client: ImageClient, api: FakeImageAPI
+) -> None:
+    api.script(Scripted(count=7))
+    result = await client.generate(request(n=3, response_format="url"))
+    assert len(result.images) == 3
+    assert len(api.downloads) == 3
+
+
+async def test_a_million_items_are_refused_with_one_line(
+    client: ImageClient, api: FakeImageAPI, caplog: pytest.LogCaptureFixture
+) -> None:
+    api.script(Scripted(junk_items=1_000_000))
+    with caplog.at_level(logging.DEBUG, logger="core"), pytest.raises(BadResponse) as caught:
+        await client.generate(request())
+    assert "too many JSON values" in caught.value.detail
+    assert len(caplog.records) <= 1
+    assert api.downloads == []
+
+
+async def test_eleven_items_are_unusable_before_any_is_built(
+    client: ImageClient, api: FakeImageAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    built: list[object] = []
+    real = core.decode._parse_item
+    monkeypatch.setattr(
+        core.decode, "_parse_item", lambda entry: built.append(entry) or real(entry)
+    )
+    api.script(Scripted(count=10, junk_items=1))
+    with pytest.raises(BadResponse, match="11 items, more than the 10 possible"):
+        await client.generate(request(n=10))
+    assert built == []
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://127.0.0.1:{trap}/a.jpg",
+        "https://[::ffff:127.0.0.1]:{trap}/a.jpg",
+        "https://0x7f000001:{trap}/a.jpg",
+        "https://2130706433:{trap}/a.jpg",
+        "https://0177.0.0.1:{trap}/a.jpg",
+        # A name: checked at connect time, once resolved.
+        "https://localhost:{trap}/a.jpg",
+    ],
+)
+async def test_url_mode_never_connects_into_the_bots_network(
+    client: ImageClient,
+    api: FakeImageAPI,
+    trap: Trap,
+    url: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # As if the trap listened on 443: only the address may refuse these.
+    client._public_port = trap.port
+    api.script(Scripted(urls=[url.format(trap=trap.port)]))
+    with caplog.at_level(logging.WARNING, logger="core.client"), pytest.raises(BadResponse):
+        await client.generate(request(response_format="url"))
+    assert trap.connections == 0
+    assert "Refusing image URL on https://" in caplog.text
+
+
+@pytest.mark.parametrize(
+    "location",
+    [
+        "https://127.0.0.1:{trap}/a.jpg",
+        "https://localhost:{trap}/a.jpg",
+        "http://127.0.0.1:{trap}/a.jpg",
+        "https://169.254.169.254/latest/meta-data/",
+    ],
+)
+async def test_a_redirect_into_the_bots_network_is_refused(
+    client: ImageClient, api: FakeImageAPI, trap: Trap, location: str
+) -> None:
+    client._public_port = trap.port
+    api.script(Scripted(redirect_to=location.format(trap=trap.port)))
+    with pytest.raises(BadResponse, match="1 unusable"):
+        await client.generate(request(response_format="url"))
+    assert len(api.downloads) == 1  # the API's own file, which redirected
+    assert trap.connections == 0
+
+
+async def test_a_public_url_on_another_port_is_refused_unfetched(
+    client: ImageClient, api: FakeImageAPI, caplog: pytest.LogCaptureFixture
+) -> None:
+    api.script(Scripted(urls=["https://8.8.8.8:6379/a.jpg"]))
+    with caplog.at_level(logging.WARNING, logger="core.client"), pytest.raises(BadResponse):
+        await client.generate(request(response_format="url"))
+    assert "port 6379 is not 443" in caplog.text
+
+
+async def test_downloads_of_an_answer_are_held_to_the_answer_cap(
+    make_client: Callable[..., ImageClient],
+) -> None:
+    # Each 1k image is about 0.55 MB: within the per-image cap, not within the answer's.
+    client = make_client(max_response_bytes=100_000)
+    with pytest.raises(BadResponse, match="2 unusable"):
+        await client.generate(request(n=2, response_format="url"))
+
+
+async def test_the_decode_gate_is_taken_before_the_body_is_read(
+    make_client: Callable[..., ImageClient], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(core.client, "DECODE_THREADS", 1)
+    client = make_client()
+    reading = 0
+    most = 0
+    real_read = core.client._read_body
+
+    async def slow_read(*args: Any, **kwargs: Any) -> bytearray:
+        nonlocal reading, most
+        reading += 1
+        most = max(most, reading)
+        try:
+            await asyncio.sleep(0.05)
+            return await real_read(*args, **kwargs)
+        finally:
+            reading -= 1
+
+    monkeypatch.setattr(core.client, "_read_body", slow_read)
+    results = await asyncio.gather(*(client.generate(request()) for _ in range(3)))
+    assert [len(r.images) for r in results] == [1, 1, 1]
+    # Three answers came at once; one slot: each body was read only once the one before
+    # it was decoded.
+    assert most == 1
+
+
+async def test_a_failed_read_gives_its_slot_back_before_retrying(
+    make_client: Callable[..., ImageClient], api: FakeImageAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(core.client, "DECODE_THREADS", 1)
+    client = make_client()
+    api.script(Scripted(truncate=True))
+    result = await asyncio.wait_for(client.generate(request()), 10)
+    assert len(result.images) == 1
+    assert not client._decoding.locked()
+
+
+class _Content:
+    def __init__(self, source: bytes, chunk: int) -> None:
+        self.source = source
+        self.chunk = chunk
+
+    async def iter_any(self) -> AsyncIterator[bytes]:
+        for start in range(0, len(self.source), self.chunk):
+            # Fresh bytes, as the network hands them over.
+            yield self.source[start : start + self.chunk]
+
+
+class _Response:
+    def __init__(self, source: bytes, chunk: int) -> None:
+        self.content_length = len(source)
+        self.content = _Content(source, chunk)
+
+
+async def test_an_answer_is_held_at_most_about_twice_while_read_and_parsed() -> None:
+    width, height = pixel_size("1:1", "2k")
+    images = [
+        tag_jpeg(make_jpeg(width, height, variant=i % 3), f"memory index={i}") for i in range(4)
+    ]
+    document = {"data": [{"b64_json": encode_b64(image, "bare")} for image in images]}
+    source = json.dumps(document).encode("ascii")
+    response = _Response(source, 256 * 1024)
+
+    tracemalloc.start()
+    try:
+        answer = await core.client._read_body(response, len(source), "answer")  # type: ignore[arg-type]
+        parsed = core.client._parse_answer(answer)
+        del answer
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(parsed.items) == 4
+    # The body once, and the base64 texts once; not a list of chunks and its join besides.
+    assert peak < 2.3 * len(source), peak / len(source)

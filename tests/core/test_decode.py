@@ -13,8 +13,11 @@ import pytest
 from PIL import Image
 from PIL import ImageFile as PillowImageFile
 
+import core.decode
 from core.decode import (
+    MAX_FRAMES,
     MAX_IMAGE_PIXELS,
+    MAX_JSON_VALUES,
     ParsedItem,
     _load_with_lifted_payloads,
     decode_and_verify,
@@ -23,7 +26,13 @@ from core.decode import (
     verify_image,
 )
 from core.errors import BadResponse
-from tests.fakes.image_api import encode_b64, make_jpeg, make_png, make_webp
+from tests.fakes.image_api import (
+    encode_b64,
+    make_animated_png,
+    make_jpeg,
+    make_png,
+    make_webp,
+)
 
 JPEG = make_jpeg(64, 48, noise=0.1)
 PNG = make_png(40, 30)
@@ -192,6 +201,46 @@ def test_decode_b64_refuses_non_strings() -> None:
         decode_b64(b"QUJD")  # type: ignore[arg-type]
 
 
+def test_more_than_ten_items_are_refused_before_any_is_built(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    built: list[object] = []
+    monkeypatch.setattr(core.decode, "_parse_item", built.append)
+    with pytest.raises(BadResponse, match="11 items, more than the 10 possible"):
+        parse_generation_response(answer(data=[{"url": "https://x/y.jpg"}] * 11))
+    assert built == []
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        pytest.param(b'{"data": [' + b"0," * 1_000_000 + b"0]}", id="a-million-zeros"),
+        pytest.param(b'{"data": [' + b"{}," * 200_000 + b"{}]}", id="objects"),
+        pytest.param(b'{"data": [], "x": ' + b"[" * 200_000 + b"]" * 200_000 + b"}", id="deep"),
+        pytest.param(bytearray(b'{"data": [' + b"0," * 1_000_000 + b"0]}"), id="bytearray"),
+    ],
+)
+def test_far_too_many_json_values_are_refused_unparsed(
+    payload: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    parsed: list[object] = []
+    monkeypatch.setattr(core.decode, "_load_document", parsed.append)
+    with pytest.raises(BadResponse, match=f"too many JSON values \\(over {MAX_JSON_VALUES}\\)"):
+        parse_generation_response(payload)
+    assert parsed == []
+
+
+def test_a_real_answer_is_far_within_the_bound() -> None:
+    item = {"b64_json": encode_b64(JPEG, "data_uri"), "revised_prompt": "a, b, c " * 300}
+    assert len(parse_generation_response(answer(data=[item] * 10)).items) == 10
+
+
+def test_a_huge_block_reason_is_cut_before_it_is_split() -> None:
+    parsed = parse_generation_response(answer(data=None, block_reason="no " * 5_000_000))
+    assert parsed.block_reason is not None
+    assert len(parsed.block_reason) <= 200
+
+
 # -- verify_image -------------------------------------------------------------------------
 
 
@@ -273,6 +322,68 @@ def test_decompression_bombs_are_refused_before_decoding(side: int) -> None:
     assert side * side > MAX_IMAGE_PIXELS
     with pytest.raises(BadResponse):
         verify_image(_png_claiming(side, side))
+
+
+def _animated_webp(frames: int, size: int = 32) -> bytes:
+    images = [Image.new("RGB", (size, size), (40 * i, 90, 200)) for i in range(frames)]
+    buffer = io.BytesIO()
+    images[0].save(buffer, "WEBP", save_all=True, append_images=images[1:], lossless=True)
+    return buffer.getvalue()
+
+
+def _mpo() -> bytes:
+    # A JPEG with a second, smaller frame, as some cameras and encoders write.
+    first = Image.open(io.BytesIO(make_jpeg(320, 240)))
+    second = Image.open(io.BytesIO(make_jpeg(160, 120, variant=1)))
+    buffer = io.BytesIO()
+    first.save(buffer, "MPO", save_all=True, append_images=[second])
+    return buffer.getvalue()
+
+
+MPO = _mpo()
+
+
+@pytest.mark.parametrize(
+    ("data", "extension"),
+    [
+        pytest.param(make_animated_png(64, 48, 4), "png", id="apng"),
+        pytest.param(_animated_webp(3), "webp", id="webp"),
+        pytest.param(MPO, "jpg", id="jpeg-with-two-frames"),
+    ],
+)
+def test_a_good_animated_image_is_delivered_as_it_came(data: bytes, extension: str) -> None:
+    image = verify_image(data)
+    assert image.extension == extension
+    assert image.data == data
+
+
+@pytest.mark.parametrize("frame", [1, 2, 3])
+def test_an_animated_image_with_a_corrupt_later_frame_is_refused(frame: int) -> None:
+    data = make_animated_png(64, 48, 4, corrupt_frame=frame)
+    # The first frame alone decodes: only decoding the later ones finds the damage.
+    with Image.open(io.BytesIO(data)) as first:
+        first.load()
+    with pytest.raises(BadResponse, match="does not decode"):
+        verify_image(data)
+
+
+def test_a_jpeg_whose_second_frame_is_cut_is_refused() -> None:
+    cut = MPO[:-2000]
+    with Image.open(io.BytesIO(cut)) as first:
+        first.load()
+    with pytest.raises(BadResponse, match="does not decode"):
+        verify_image(cut)
+
+
+def test_animated_images_are_bounded_in_frames_and_pixels(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with pytest.raises(BadResponse, match=f"more than {MAX_FRAMES}"):
+        verify_image(make_animated_png(8, 8, MAX_FRAMES + 1))
+    monkeypatch.setattr(core.decode, "MAX_IMAGE_PIXELS", 64 * 64 * 2)
+    assert verify_image(make_png(64, 64)).width == 64
+    with pytest.raises(BadResponse, match="too large to decode"):
+        verify_image(make_animated_png(64, 64, 3))
 
 
 def test_truncated_images_are_not_tolerated_globally() -> None:

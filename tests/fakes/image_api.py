@@ -3,7 +3,8 @@
 It validates requests as the contract says (key, content type, fields), answers with real
 JPEGs of the contract's pixel sizes and realistic byte sizes, serves URL answers itself,
 and can be scripted to misbehave: error answers, delays, dropped connections, truncated
-bodies, withheld or garbage images.
+bodies, withheld or garbage images, and hostile answers (far too many items, URLs that
+point into the bot's own network or redirect there, animated images).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import json
 import os
 import random
 import time
+import zlib
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -184,6 +186,38 @@ def make_webp(width: int, height: int, *, variant: int = 0, noise: float = 0.05)
     return _encode(_canvas(width, height, noise, variant), "WEBP", quality=80)
 
 
+def make_animated_png(
+    width: int, height: int, frames: int = 3, *, corrupt_frame: int | None = None
+) -> bytes:
+    """A real animated PNG (APNG) of ``frames`` frames; with ``corrupt_frame``, that
+    frame's compressed data is damaged (its checksum made to match, so that only a full
+    decode of that frame notices)."""
+    images = [_canvas(width, height, 0.05, variant) for variant in range(frames)]
+    data = bytearray(_encode(images[0], "PNG", save_all=True, append_images=images[1:]))
+    if corrupt_frame is not None:
+        _damage_chunk(data, b"fdAT" if corrupt_frame else b"IDAT", max(0, corrupt_frame - 1))
+    return bytes(data)
+
+
+def _damage_chunk(data: bytearray, kind: bytes, nth: int) -> None:
+    position = 8
+    seen = 0
+    while position < len(data):
+        length = int.from_bytes(data[position : position + 4], "big")
+        if data[position + 4 : position + 8] == kind:
+            if seen == nth:
+                body = position + 8
+                # Past the sequence number of an fdAT chunk and the zlib header.
+                start = body + (4 if kind == b"fdAT" else 0) + 2
+                data[start : start + 16] = bytes(16)
+                crc = zlib.crc32(bytes(data[position + 4 : body + length]))
+                data[body + length : body + length + 4] = crc.to_bytes(4, "big")
+                return
+            seen += 1
+        position += 12 + length
+    raise ValueError(f"no {kind!r} chunk number {nth}")
+
+
 def tag_jpeg(data: bytes, text: str) -> bytes:
     """``data`` with a JPEG comment segment, so each answered image is distinct bytes."""
     comment = text.encode("utf-8")[:60000]
@@ -258,6 +292,15 @@ class Scripted:
     broken_urls: Collection[int] = ()
     #: Extra top-level fields merged into a normal answer (e.g. ``block_reason``).
     extra: Mapping[str, Any] | None = None
+    #: Hostile: this many bare ``0`` entries appended to ``data``.
+    junk_items: int = 0
+    #: URL mode: answer with these URLs, one item each, wherever they point.
+    urls: Sequence[str] | None = None
+    #: URL mode: the files of this answer answer 302 to this URL.
+    redirect_to: str | None = None
+    #: Answer with these image bytes (e.g. animated ones), one item each, instead of
+    #: generated JPEGs.
+    images: Sequence[bytes] | None = None
 
     @property
     def raw(self) -> bool:
@@ -304,6 +347,7 @@ class FakeImageAPI:
         self._queue: collections.deque[Scripted] = collections.deque()
         self._withheld: frozenset[int] = frozenset()
         self._files: collections.OrderedDict[str, bytes] = collections.OrderedDict()
+        self._redirects: dict[str, str] = {}
         self._file_ids = itertools.count(1)
         self._calls = itertools.count(1)
         self._runner: web.AppRunner | None = None
@@ -428,6 +472,9 @@ class FakeImageAPI:
 
     async def _file(self, request: web.Request) -> web.StreamResponse:
         self.downloads.append(request.path)
+        location = self._redirects.get(request.match_info["file_id"])
+        if location is not None:
+            return web.Response(status=302, headers={"Location": location})
         data = self._files.get(request.match_info["file_id"])
         if data is None:
             return web.Response(status=404, text="Not Found")
@@ -508,6 +555,10 @@ class FakeImageAPI:
     def _generate(self, body: dict[str, Any], scripted: Scripted, call_number: int) -> _Answer:
         n = body.get("n") or 1
         count = scripted.count if scripted.count is not None else n
+        if scripted.images is not None:
+            count = len(scripted.images)
+        if scripted.urls is not None:
+            count = len(scripted.urls)
         response_format = scripted.response_format or body.get("response_format") or "url"
         style = scripted.b64_style or self.b64_style
         withheld = set(scripted.withheld or self._withheld)
@@ -526,7 +577,13 @@ class FakeImageAPI:
                 item[key] = ""
                 items.append(item)
                 continue
-            if scripted.garbage_images:
+            if scripted.urls is not None:
+                item["url"] = scripted.urls[index]
+                items.append(item)
+                continue
+            if scripted.images is not None:
+                data = scripted.images[index]
+            elif scripted.garbage_images:
                 data = os.urandom(4096)
             else:
                 data = tag_jpeg(
@@ -540,7 +597,7 @@ class FakeImageAPI:
             items.append(item)
         document: dict[str, Any] = {
             "created": int(time.time()),
-            "data": items,
+            "data": items + [0] * scripted.junk_items,
             "usage": {"cost_in_usd_ticks": COST_TICKS_PER_IMAGE * count},
         }
         if scripted.extra:
@@ -549,7 +606,9 @@ class FakeImageAPI:
 
     def _store(self, data: bytes, scripted: Scripted, index: int) -> str:
         file_id = f"{next(self._file_ids):06d}-{index}.jpg"
-        if index not in scripted.broken_urls:
+        if scripted.redirect_to is not None:
+            self._redirects[file_id] = scripted.redirect_to
+        elif index not in scripted.broken_urls:
             self._files[file_id] = data
             while len(self._files) > MAX_FILES:
                 self._files.popitem(last=False)

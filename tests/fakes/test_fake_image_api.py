@@ -19,6 +19,7 @@ from tests.fakes.image_api import (
     COST_TICKS_PER_IMAGE,
     FakeImageAPI,
     Scripted,
+    make_animated_png,
     pixel_size,
 )
 
@@ -294,3 +295,58 @@ async def test_requests_are_recorded(http: aiohttp.ClientSession, api: FakeImage
     assert call.headers["authorization"] == f"Bearer {api.api_key}"
     assert call.method == "POST"
     assert call.status == 200
+
+
+# -- hostile answers ----------------------------------------------------------------------
+
+
+async def test_junk_items_follow_the_real_ones(
+    http: aiohttp.ClientSession, api: FakeImageAPI
+) -> None:
+    api.script(Scripted(junk_items=1000))
+    _, body = await post(http, api, valid(n=2, response_format="b64_json"))
+    assert len(body["data"]) == 1002
+    assert all("b64_json" in item for item in body["data"][:2])
+    assert body["data"][2:] == [0] * 1000
+
+
+async def test_scripted_urls_are_answered_as_given(
+    http: aiohttp.ClientSession, api: FakeImageAPI
+) -> None:
+    urls = ["https://127.0.0.1:1/a.jpg", "https://10.0.0.1/b.jpg"]
+    api.script(Scripted(urls=urls))
+    _, body = await post(http, api, valid(n=1, response_format="url"))
+    assert [item["url"] for item in body["data"]] == urls
+
+
+async def test_files_may_redirect(http: aiohttp.ClientSession, api: FakeImageAPI) -> None:
+    api.script(Scripted(redirect_to="https://127.0.0.1:1/elsewhere.jpg"))
+    _, body = await post(http, api, valid(n=1))
+    async with http.get(body["data"][0]["url"], allow_redirects=False) as response:
+        assert response.status == 302
+        assert response.headers["Location"] == "https://127.0.0.1:1/elsewhere.jpg"
+
+
+async def test_scripted_images_are_answered_as_given(
+    http: aiohttp.ClientSession, api: FakeImageAPI
+) -> None:
+    animated = make_animated_png(32, 24, 3)
+    api.script(Scripted(images=[animated]))
+    _, body = await post(http, api, valid(n=4, response_format="b64_json"))
+    assert [base64.b64decode(item["b64_json"]) for item in body["data"]] == [animated]
+
+
+async def test_animated_pngs_are_real_and_can_be_damaged_in_one_frame() -> None:
+    def frames_decoded(data: bytes) -> int:
+        with Image.open(io.BytesIO(data)) as image:
+            assert image.format == "PNG"
+            for frame in range(image.n_frames):
+                image.seek(frame)
+                try:
+                    image.load()
+                except OSError:
+                    return frame
+            return image.n_frames
+
+    assert frames_decoded(make_animated_png(32, 24, 3)) == 3
+    assert frames_decoded(make_animated_png(32, 24, 3, corrupt_frame=2)) == 2
