@@ -408,3 +408,57 @@ def default_model_for(settings: GuildSettings, models: tuple[str, ...], default:
 def is_exempt(settings: GuildSettings, role_ids: Iterable[int]) -> bool:
     """Whether a member with these roles skips the cooldown and the per-user quota."""
     return bool(settings.exempt_roles) and not set(settings.exempt_roles).isdisjoint(role_ids)
+
+
+# -- probing the blocked terms ----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptLimit:
+    """How many blocked prompts a member may send in a server within a window before they
+    are paused there (``BLOCKED_ATTEMPTS_LIMIT``, ``BLOCKED_ATTEMPTS_WINDOW_SECONDS``,
+    ``BLOCKED_ATTEMPTS_PAUSE_SECONDS``): a blocked prompt costs nothing else, so without
+    it one member could probe the list and flood the mod log. A limit of 0 is no limit."""
+
+    limit: int = 3
+    window_seconds: float = 600.0
+    pause_seconds: float = 1800.0
+
+    @property
+    def enabled(self) -> bool:
+        return self.limit > 0
+
+
+@dataclass(frozen=True, slots=True)
+class BlockedAttempts:
+    """What a store found when it noted a member's blocked prompt (``Store.note_blocked``).
+
+    ``attempts`` counts the blocked prompts within the window, this one included (0 when
+    the member was paused already: then nothing was counted). ``paused_until`` is when the
+    member's pause ends (0 when they are not paused); ``paused_now`` says this attempt
+    started it, so that the mod log hears of the run once.
+    """
+
+    attempts: int
+    paused_until: float = 0.0
+    paused_now: bool = False
+
+    @property
+    def paused(self) -> bool:
+        return self.paused_until > 0
+
+
+def note_attempt(
+    times: Sequence[float], now: float, paused_until: float, limit: AttemptLimit
+) -> tuple[list[float], BlockedAttempts]:
+    """A blocked prompt at ``now``, after the earlier ones at ``times`` (any order), for a
+    member paused until ``paused_until`` (0: not paused): the attempt times to keep, and
+    what came of it. Attempts older than the window are dropped and at most ``limit``
+    kept, so what a store keeps per member stays small; a pause starts afresh after it."""
+    if paused_until > now:
+        return sorted(times), BlockedAttempts(0, paused_until)
+    recent = sorted(t for t in times if now - t < limit.window_seconds)
+    recent = [*recent, now][-limit.limit :]
+    if len(recent) >= limit.limit:
+        return [], BlockedAttempts(len(recent), now + limit.pause_seconds, paused_now=True)
+    return recent, BlockedAttempts(len(recent))

@@ -1,6 +1,6 @@
 """Blocked terms against evasions that show the same word: invisible and blank characters,
-enclosing marks, and look-alike letters of other scripts; and innocent text that must not
-match."""
+enclosing marks, and look-alike letters of other scripts; innocent text that must not
+match; and the count of blocked prompts that pauses a member who probes the list."""
 
 from __future__ import annotations
 
@@ -10,7 +10,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.moderation import find_blocked_term, matcher_for, skeleton
+from core.moderation import (
+    AttemptLimit,
+    BlockedAttempts,
+    find_blocked_term,
+    matcher_for,
+    note_attempt,
+    skeleton,
+)
 
 CYRILLIC_A = "\u0430"
 CYRILLIC_ES, CYRILLIC_O, CYRILLIC_ER = "\u0441", "\u043e", "\u0440"
@@ -158,3 +165,30 @@ def test_invisible_characters_anywhere_in_a_word_are_caught(
     for character in hidden:
         letters.insert(data.draw(st.integers(1, len(letters) - 1)), character)
     assert find_blocked_term(f"so {''.join(letters)} here", [word]) == word
+
+
+# -- the count of blocked prompts -------------------------------------------------------
+
+LIMIT = AttemptLimit(limit=3, window_seconds=600, pause_seconds=1800)
+
+
+def test_attempts_within_the_window_add_up_to_a_pause() -> None:
+    kept, noted = note_attempt([], 100.0, 0.0, LIMIT)
+    assert (kept, noted) == ([100.0], BlockedAttempts(1))
+    kept, noted = note_attempt([*kept, 200.0], 300.0, 0.0, LIMIT)
+    assert noted == BlockedAttempts(3, 2100.0, paused_now=True)
+    assert kept == []
+
+
+def test_a_paused_member_counts_nothing_and_old_attempts_drop() -> None:
+    assert note_attempt([5.0], 100.0, 500.0, LIMIT) == ([5.0], BlockedAttempts(0, 500.0))
+    assert note_attempt([1.0, 2.0], 700.0, 0.0, LIMIT) == ([700.0], BlockedAttempts(1))
+    assert not AttemptLimit(limit=0).enabled
+
+
+@given(st.lists(st.floats(0, 10_000), max_size=20), st.floats(0, 10_000))
+def test_what_is_kept_stays_small(times: list[float], now: float) -> None:
+    kept, noted = note_attempt(times, now, 0.0, LIMIT)
+    assert len(kept) < LIMIT.limit
+    assert all(now - time < LIMIT.window_seconds for time in kept)
+    assert noted.paused_now == (noted.attempts >= LIMIT.limit)

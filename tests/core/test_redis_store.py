@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from core import quota
 from core.cooldown import STALE_RUNNING_SECONDS, CooldownState, after_finish, decide
 from core.journal import InteractionRef
+from core.moderation import AttemptLimit
 from core.storage import StoreUnavailable, redis_store
 from core.storage.redis_store import COUNTER_KEEP_SECONDS, RedisStore
 from tests.clock import NOW, Clock
@@ -347,3 +348,13 @@ async def test_a_malformed_url_is_named_without_its_text() -> None:
         await store.open()
     assert "REDIS_URL" in str(raised.value)
     assert "s3cret" not in str(raised.value)
+
+
+@pytest.mark.asyncio
+async def test_blocked_prompt_keys_expire_once_they_no_longer_matter(store: RedisStore) -> None:
+    limit = AttemptLimit(limit=2, window_seconds=600, pause_seconds=1800)
+    await store.note_blocked(1, 7, limit=limit)
+    assert 595 <= await store.redis.ttl("unit:blocked:1:7") <= 601
+    await store.note_blocked(1, 7, limit=limit)  # paused: kept as long as the pause
+    assert 1795 <= await store.redis.ttl("unit:blocked:1:7") <= 1801
+    assert await store.redis.hget("unit:blocked:1:7", "times") is None
