@@ -420,7 +420,7 @@ class AttemptLimit:
     ``BLOCKED_ATTEMPTS_PAUSE_SECONDS``): a blocked prompt costs nothing else, so without
     it one member could probe the list and flood the mod log. A limit of 0 is no limit."""
 
-    limit: int = 3
+    limit: int = 5
     window_seconds: float = 600.0
     pause_seconds: float = 1800.0
 
