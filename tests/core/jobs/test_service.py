@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from typing import Any, cast
 
 import pytest
 
 from core import errors, journal
 from core.guild_settings import GuildSettings
 from core.jobs import (
+    DEFAULT_KIND,
     CancelAnswer,
     GenerationKind,
     JobService,
@@ -417,3 +419,36 @@ async def test_another_owners_handed_back_jobs_are_adopted(store: Store) -> None
     assert await claim_of(store, 6) is None
     assert len(client.calls) == 1
     await service.drain(1.0)
+
+
+class StoreCalls:
+    """A store that notes the name of each method called on it."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self.calls: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._store, name)
+
+        def noted(*args: Any, **kwargs: Any) -> Any:
+            self.calls.append(name)
+            return method(*args, **kwargs)
+
+        return noted
+
+
+async def test_the_probing_limit_costs_no_store_call_for_a_prompt_not_blocked(
+    store: Store,
+) -> None:
+    guild_settings = GuildSettings(blocked_terms=("kraken",), modlog_channel=77)
+    await store.update_guild_settings(GUILD, lambda _: guild_settings)
+    calls = StoreCalls(store)
+    service = make_service(cast(Store, calls), FakeImageClient())
+    kind = service.kinds[DEFAULT_KIND]
+    await service.admitter.admit(FakePort(), origin(1), kind, options("a calm sea"))
+    assert calls.calls == ["get_guild_settings", "admit"]
+    calls.calls.clear()
+    with pytest.raises(errors.RefusedByServer):
+        await service.admitter.admit(FakePort(), origin(2), kind, options("a kraken"))
+    assert calls.calls[:2] == ["get_guild_settings", "note_blocked"]
