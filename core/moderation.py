@@ -10,13 +10,14 @@ by one ("b a d", "b.a.d") are joined back as well. Chinese, Japanese and Thai te
 spaces between words, so each of their characters counts as a word and a term written in
 them matches wherever its characters stand together.
 
-Letters of other scripts that look like Latin ones (Cyrillic a ``U+0430``, Greek o ``U+03BF``…) are
-folded to the letter they look like, from Unicode's confusables data (Unicode TR39, as
-the ``confusable-homoglyphs`` package ships it), on both sides, but only where a word is
-clearly disguised: a word mixing scripts, a Latin word with look-alike letters, or a word
-written wholly in look-alike letters of a script the rest of the prompt does not use.
-A Russian or Greek word in a Russian or Greek prompt keeps its own letters, so it never
-matches an English term merely because each of its letters looks like a Latin one.
+Letters of other scripts that look like Latin ones (the Cyrillic a ``U+0430``, the Greek
+omicron ``U+03BF``…) are folded to the letters they look like, from Unicode's confusables
+data (TR39's prototypes, as the ``confusable-homoglyphs`` package ships them), on both
+sides, but only where a word is plainly disguised: a word mixing scripts, a Latin word
+with look-alike letters, or a word written wholly in look-alikes of a script that the
+rest of a prompt in Latin letters does not use. A Russian or Greek word in a Russian or
+Greek prompt, or alone, keeps its own letters, so it never matches an English term merely
+because each of its letters looks like a Latin one. Plain ASCII is never folded.
 """
 
 from __future__ import annotations
@@ -115,8 +116,8 @@ def words(text: str) -> list[str]:
 def _readings(text: str) -> list[str]:
     """The ways to read ``text``: as it is, and with each blank that takes room read as a
     space (only when it has one)."""
-    spaced = unicodedata.normalize("NFKC", text).translate(_BLANK_AS_SPACE)
-    return [text] if spaced == unicodedata.normalize("NFKC", text) else [text, spaced]
+    spaced = text.translate(_BLANK_AS_SPACE)
+    return [text] if spaced == text else [text, spaced]
 
 
 def skeleton(word: str) -> str:
@@ -162,7 +163,7 @@ def _disguised(word: str, used: set[str]) -> str | None:
     if folded == _fold_case(word):
         return None
     scripts = _scripts(word)
-    if len(scripts) > 1 or scripts <= {_LATIN}:
+    if len(scripts) > 1 or scripts == {_LATIN}:
         return folded
     whole = len(word) >= _SPELLED_OUT_MIN and folded.isascii()
     if whole and _LATIN in used and scripts.isdisjoint(used):

@@ -113,6 +113,7 @@ def test_folding_keeps_whole_words(prompt: str) -> None:
 def test_plain_ascii_is_never_folded() -> None:
     # Digits and rn are left alone: "100" is not "loo", "corn" is not "com".
     assert find_blocked_term("100 cats", ["loo"]) is None
+    assert find_blocked_term("\u0661\u0660\u0660 cats", ["loo"]) is None  # Arabic-Indic 100
     assert find_blocked_term("corn field", ["com"]) is None
 
 
