@@ -193,3 +193,27 @@ def test_what_is_kept_stays_small(times: list[float], now: float) -> None:
     assert len(kept) < LIMIT.limit
     assert all(now - time < LIMIT.window_seconds for time in kept)
     assert noted.paused_now == (noted.attempts >= LIMIT.limit)
+
+
+RUSSIAN_LETTERS = "абвгдеёжзийклмнопрстуфхцчшщъыьэюя"
+GREEK_LETTERS = "αβγδεζηθικλμνξοπρστυφχψω"
+
+
+@given(
+    st.sampled_from([(RUSSIAN_LETTERS, "\u043b"), (GREEK_LETTERS, "\u03bb")]).flatmap(
+        lambda alphabet: st.tuples(
+            st.lists(st.text(alphabet=alphabet[0], min_size=1, max_size=8), min_size=1),
+            st.just(alphabet[1]),
+        )
+    )
+)
+def test_russian_and_greek_words_never_match_the_english_words_they_look_like(
+    drawn: tuple[list[str], str],
+) -> None:
+    text, native = drawn
+    # Each word's look-alike in Latin letters, as an English term.
+    terms = [skeleton(word) for word in text if skeleton(word).isascii()]
+    # A prompt in that language (it has a letter that looks like no Latin one), or one
+    # word alone.
+    for prompt in (" ".join([*text, native]), text[0]):
+        assert find_blocked_term(prompt, terms) is None
