@@ -27,6 +27,10 @@ DEFAULT_SHUTDOWN_GRACE_SECONDS = 25.0
 REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 #: A sanity bound on SHARD_COUNT (Discord's own scale stops far below).
 MAX_SHARD_COUNT = 10_000
+#: Blocked prompts a member may send in a server within the window before a pause.
+DEFAULT_BLOCKED_ATTEMPTS_LIMIT = 5
+DEFAULT_BLOCKED_ATTEMPTS_WINDOW_SECONDS = 600.0
+DEFAULT_BLOCKED_ATTEMPTS_PAUSE_SECONDS = 1800.0
 
 
 class SettingsError(Exception):
@@ -64,6 +68,15 @@ class Settings(BaseSettings):
     daily_guild_budget: int = Field(default=DEFAULT_DAILY_GUILD_BUDGET, ge=0, le=1_000_000)
     #: Whether /imagine also works in direct messages with the bot.
     allow_dms: bool = False
+    #: Blocked prompts a member may send in a server within the window before they are
+    #: paused there (0: never paused), and how long the pause lasts.
+    blocked_attempts_limit: int = Field(default=DEFAULT_BLOCKED_ATTEMPTS_LIMIT, ge=0, le=1000)
+    blocked_attempts_window_seconds: float = Field(
+        default=DEFAULT_BLOCKED_ATTEMPTS_WINDOW_SECONDS, gt=0, le=7 * 24 * 3600
+    )
+    blocked_attempts_pause_seconds: float = Field(
+        default=DEFAULT_BLOCKED_ATTEMPTS_PAUSE_SECONDS, gt=0, le=30 * 24 * 3600
+    )
 
     grok_models: Annotated[tuple[str, ...], NoDecode] = DEFAULT_MODELS
     grok_default_model: str | None = None

@@ -155,3 +155,14 @@ class ShuttingDown(GenerationError):
     """The bot is stopping and takes no new job; no API call was made."""
 
     outcome = Outcome.SHUTTING_DOWN
+
+
+class MemberPaused(GenerationError):
+    """The member sent too many blocked prompts in this server lately and may not use
+    ``/imagine`` there until ``paused_until``; no API call was made."""
+
+    outcome = Outcome.PAUSED
+
+    def __init__(self, paused_until: float) -> None:
+        super().__init__(f"paused until {paused_until:.0f}")
+        self.paused_until = paused_until

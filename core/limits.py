@@ -8,10 +8,10 @@ In a direct message no server's settings apply: the operator's defaults do.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from core.guild_settings import GuildSettings
-from core.moderation import is_exempt
+from core.moderation import AttemptLimit, is_exempt
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +22,8 @@ class LimitDefaults:
     cooldown_seconds: float
     user_quota: int
     guild_budget: int
+    #: Blocked prompts before a member is paused in a server (``BLOCKED_ATTEMPTS_*``).
+    blocked_attempts: AttemptLimit = field(default_factory=AttemptLimit)
 
 
 @dataclass(frozen=True, slots=True)

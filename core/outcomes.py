@@ -60,6 +60,8 @@ class Outcome(StrEnum):
     DM_OFF = "dm_off"
     QUEUE_FULL = "queue_full"
     SHUTTING_DOWN = "shutting_down"
+    #: The member sent too many blocked prompts lately and is paused in this server.
+    PAUSED = "paused"
 
 
 class Family(Enum):

@@ -88,15 +88,24 @@ class Admission:
     """A job's cooldown claim and image reservation, decided in one step (``Store.admit``).
 
     ``quota`` is None when the claim was refused: nothing was reserved then. When the
-    reservation is refused, the claim was not taken either.
+    reservation is refused, the claim was not taken either. ``paused_until`` is set when
+    the member is paused in this server for sending too many blocked prompts (see
+    :class:`core.moderation.AttemptLimit`): then nothing was checked or taken (``claim``
+    is as for a member never seen, ``quota`` None).
     """
 
     claim: Decision
     quota: QuotaDecision | None = None
+    paused_until: float = 0.0
 
     @property
     def allowed(self) -> bool:
-        return self.claim.allowed and self.quota is not None and self.quota.allowed
+        return (
+            not self.paused_until
+            and self.claim.allowed
+            and self.quota is not None
+            and self.quota.allowed
+        )
 
 
 def decide(

@@ -89,6 +89,8 @@ def message_for(
         )
     if isinstance(error, errors.DirectMessagesOff):
         return text("dm_off", locale)
+    if isinstance(error, errors.MemberPaused):
+        return text("blocked_paused", locale, when=timestamp(error.paused_until))
     if isinstance(error, errors.InvalidOption):
         if error.option == "prompt" and error.detail.startswith("prompt of "):
             return text("invalid_prompt_long", locale)

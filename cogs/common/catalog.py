@@ -82,6 +82,10 @@ CATALOG: dict[str, dict[str, str]] = {
         "rule_blocked": (
             "🚫 This prompt can't be used in this server. Please ask for something else."
         ),
+        "blocked_paused": (
+            "⏸️ Too many of your prompts were blocked here lately. "
+            "You can use /imagine in this server again {when}."
+        ),
         "rule_max_n": "⚙️ This server allows at most {max_n} images per request.",
         "rule_model": "⚙️ That model isn't allowed in this server. Allowed: {choices}.",
         "rule_resolution": "⚙️ That resolution isn't allowed in this server. Allowed: {choices}.",
@@ -261,6 +265,12 @@ CATALOG: dict[str, dict[str, str]] = {
         "field_cost": "Cost",
         "field_result": "Result",
         "field_term": "Matched term",
+        "field_last_job": "Last job",
+        "modlog_paused": "Member paused for blocked prompts",
+        "modlog_paused_detail": (
+            "{user} sent {attempts} blocked prompts within {minutes} minutes and can't use "
+            "/imagine here until {when}. Their further attempts are refused without an entry."
+        ),
         "field_reason": "Reason",
         "field_by": "By",
         "params_value": "{model} · n={n} · {aspect} · {resolution}",
@@ -375,6 +385,9 @@ CATALOG: dict[str, dict[str, str]] = {
         "rule_channel": "🚫 这个频道不能使用 /imagine。可以使用的频道：{channels}。",
         "rule_nsfw_only": "🔞 在本服务器，/imagine 只能在年龄限制频道中使用。",
         "rule_blocked": "🚫 本服务器不允许使用这个提示词，请换一个请求。",
+        "blocked_paused": (
+            "⏸️ 你最近在这里被拦下的提示词太多了，{when}才能在本服务器再次使用 /imagine。"
+        ),
         "rule_max_n": "⚙️ 本服务器每次最多只能生成 {max_n} 张图片。",
         "rule_model": "⚙️ 本服务器不允许使用该模型。允许的模型：{choices}。",
         "rule_resolution": "⚙️ 本服务器不允许使用该分辨率。允许的分辨率：{choices}。",
@@ -531,6 +544,12 @@ CATALOG: dict[str, dict[str, str]] = {
         "field_cost": "花费",
         "field_result": "结果",
         "field_term": "匹配的屏蔽词",
+        "field_last_job": "最后一个任务",
+        "modlog_paused": "成员因屏蔽词被暂停",
+        "modlog_paused_detail": (
+            "{user} 在 {minutes} 分钟内发送了 {attempts} 个被拦下的提示词，{when}之前不能在这里"
+            "使用 /imagine。其间的再次尝试会被拒绝，不再记入日志。"
+        ),
         "field_reason": "原因",
         "field_by": "操作者",
         "params_value": "{model} · n={n} · {aspect} · {resolution}",

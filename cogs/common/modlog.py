@@ -13,10 +13,10 @@ from typing import Any
 
 import discord
 
-from cogs.common.answers import NO_MENTIONS
+from cogs.common.answers import NO_MENTIONS, timestamp
 from cogs.common.catalog import text
 from core import outcomes, stats
-from core.jobs import JobSummary
+from core.jobs import JobSummary, MemberPaused
 from core.outcomes import Family
 
 log = logging.getLogger(__name__)
@@ -106,6 +106,32 @@ def job_embed(entry: JobSummary, locale: str | None) -> discord.Embed:
         embed.add_field(
             name=text("field_result", locale), value=f"[{text('jump', locale)}]({link})"
         )
+    return embed
+
+
+def paused_embed(entry: MemberPaused, locale: str | None) -> discord.Embed:
+    """The one mod-log entry of a member paused for sending too many blocked prompts."""
+    embed = discord.Embed(
+        title=text("modlog_paused", locale),
+        description=text(
+            "modlog_paused_detail",
+            locale,
+            user=f"<@{entry.user_id}>",
+            attempts=entry.attempts,
+            minutes=max(1, round(entry.window_seconds / 60)),
+            when=timestamp(entry.paused_until),
+        ),
+        colour=_OUTCOME_COLOURS["blocked"],
+    )
+    embed.add_field(name=text("field_user", locale), value=f"<@{entry.user_id}>", inline=True)
+    if entry.channel_id is not None:
+        embed.add_field(
+            name=text("field_channel", locale), value=f"<#{entry.channel_id}>", inline=True
+        )
+    embed.add_field(name=text("field_last_job", locale), value=entry.job_id, inline=True)
+    if entry.term is not None:
+        term = discord.utils.escape_markdown(entry.term)
+        embed.add_field(name=text("field_term", locale), value=f"||{term}||", inline=True)
     return embed
 
 

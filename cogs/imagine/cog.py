@@ -33,6 +33,7 @@ from core.guild_settings import GuildSettings
 from core.job_buttons import Action, JobPlace, PressPlace, pressed_on_job
 from core.jobs import CancelAnswer, GenerationKind, JobService, Origin, ServiceConfig
 from core.limits import LimitDefaults, limits_for
+from core.moderation import AttemptLimit
 from core.options import ASPECT_RATIOS, MAX_IMAGES, MAX_PROMPT_LENGTH, RESOLUTIONS
 from core.quota import remaining
 from core.storage import JobRecord
@@ -109,6 +110,11 @@ def limit_defaults(settings: Settings) -> LimitDefaults:
         cooldown_seconds=settings.cooldown_seconds,
         user_quota=settings.daily_user_quota,
         guild_budget=settings.daily_guild_budget,
+        blocked_attempts=AttemptLimit(
+            limit=settings.blocked_attempts_limit,
+            window_seconds=settings.blocked_attempts_window_seconds,
+            pause_seconds=settings.blocked_attempts_pause_seconds,
+        ),
     )
 
 

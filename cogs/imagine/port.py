@@ -19,12 +19,13 @@ import discord
 
 from cogs.common.answers import NO_MENTIONS, message_for
 from cogs.common.catalog import text
-from cogs.common.modlog import ModLog, job_embed, server_locale
+from cogs.common.modlog import ModLog, job_embed, paused_embed, server_locale
 from cogs.imagine.embeds import build_embed
 from cogs.imagine.views import cancel_view, result_view
 from core import errors
 from core.jobs import (
     JobSummary,
+    MemberPaused,
     ModLogEntry,
     Notice,
     OutgoingFile,
@@ -210,6 +211,8 @@ class DiscordPort:
         """Post a mod-log entry in the background, in the server's language."""
         if isinstance(entry, JobSummary):
             embed = job_embed(entry, self._guild_locale)
+        elif isinstance(entry, MemberPaused):
+            embed = paused_embed(entry, self._guild_locale)
         else:
             embed = discord.Embed(
                 description=text("modlog_out_of_credits", self._guild_locale),

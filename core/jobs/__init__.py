@@ -12,6 +12,7 @@ from core.jobs.kinds import DEFAULT_KIND, GenerationKind, JobKind, JobRequest
 from core.jobs.port import (
     JobPort,
     JobSummary,
+    MemberPaused,
     ModLogEntry,
     Notice,
     Origin,
@@ -37,6 +38,7 @@ __all__ = [
     "JobRequest",
     "JobService",
     "JobSummary",
+    "MemberPaused",
     "ModLogEntry",
     "Notice",
     "Origin",

@@ -2,8 +2,10 @@
 
 The request is built from the options by its kind and checked against the server's rules;
 the member's effective limits (:mod:`core.limits`) decide the cooldown claim and the
-image reservation, taken in one atomic step (``Store.admit``). A refusal is raised as a
-core error once the job line is logged, with nothing reserved and no claim left behind.
+image reservation, taken in one atomic step (``Store.admit``), which also refuses a member
+paused for sending too many blocked prompts (counted by ``Store.note_blocked``, only for
+a blocked prompt). A refusal is raised as a core error once the job line is logged, with
+nothing reserved and no claim left behind.
 """
 
 from __future__ import annotations
@@ -18,9 +20,9 @@ from core import errors
 from core.guild_settings import GuildSettings
 from core.jobs.job import JobReport, summary_of
 from core.jobs.kinds import JobKind, JobRequest, record_params
-from core.jobs.port import JobPort, Origin
+from core.jobs.port import JobPort, MemberPaused, Origin
 from core.limits import LimitDefaults, Limits, limits_for
-from core.moderation import Rule, RuleContext, Verdict, check_rules
+from core.moderation import BlockedAttempts, Rule, RuleContext, Verdict, check_rules
 from core.outcomes import Outcome
 from core.queue import JobQueue
 from core.quota import Reservation
@@ -153,13 +155,32 @@ class Admitter:
         if verdict.allowed:
             return
         error = refusal(verdict, guild_settings, kind)
+        if verdict.rule is not Rule.BLOCKED:
+            refuse(report, error)
+        noted = await self._note_blocked(origin)
+        if noted is not None and noted.paused and not noted.paused_now:
+            # Paused already: refused like any prompt of theirs, with no record or entry.
+            refuse(report, errors.MemberPaused(noted.paused_until))
         report.outcome = error.outcome
         report.log()
-        if verdict.rule is Rule.BLOCKED:
-            await self._record_blocked(
-                port, origin, guild_settings, kind, request, report, verdict.term
-            )
+        await self._record_blocked(
+            port, origin, guild_settings, kind, request, report, verdict.term, noted
+        )
+        if noted is not None and noted.paused_now:
+            raise errors.MemberPaused(noted.paused_until)
         raise error
+
+    async def _note_blocked(self, origin: Origin) -> BlockedAttempts | None:
+        """Count a blocked prompt towards pausing its member; None when it is not counted
+        (no limit is set, or the store failed: the prompt is still refused)."""
+        limit = self.limits.blocked_attempts
+        if not limit.enabled or origin.guild_id is None:
+            return None
+        try:
+            return await self.store.note_blocked(origin.guild_id, origin.user_id, limit=limit)
+        except Exception:
+            log.exception("could not count a blocked prompt of user %s", origin.user_id)
+            return None
 
     async def _claim(
         self, origin: Origin, request: JobRequest, limits: Limits, report: JobReport
@@ -176,6 +197,8 @@ class Admitter:
             user_limit=limits.user_quota,
             guild_limit=limits.guild_budget,
         )
+        if admission.paused_until:
+            refuse(report, errors.MemberPaused(admission.paused_until))
         claim = admission.claim
         if not claim.allowed:
             error = (
@@ -206,8 +229,10 @@ class Admitter:
         request: JobRequest,
         report: JobReport,
         term: str | None,
+        noted: BlockedAttempts | None,
     ) -> None:
-        """A prompt stopped by the server's terms is a job too: recorded and mod-logged."""
+        """A prompt stopped by the server's terms is a job too: recorded and mod-logged;
+        the one that pauses its member is mod-logged as the pause (one entry for the run)."""
         try:
             await self.store.record_job(
                 report.job_id,
@@ -221,6 +246,19 @@ class Admitter:
             await self.store.finish_job(report.job_id, outcome=Outcome.BLOCKED.value)
         except Exception:
             log.exception("could not record blocked job %s", report.job_id)
-        if guild_settings.modlog_channel is not None:
-            summary = summary_of(report.job_id, report, request, origin.channel_id, term=term)
-            port.post_modlog(guild_settings.modlog_channel, summary)
+        if guild_settings.modlog_channel is None:
+            return
+        if noted is not None and noted.paused_now:
+            paused = MemberPaused(
+                user_id=report.user_id,
+                channel_id=origin.channel_id,
+                job_id=report.job_id,
+                attempts=noted.attempts,
+                window_seconds=self.limits.blocked_attempts.window_seconds,
+                paused_until=noted.paused_until,
+                term=term,
+            )
+            port.post_modlog(guild_settings.modlog_channel, paused)
+            return
+        summary = summary_of(report.job_id, report, request, origin.channel_id, term=term)
+        port.post_modlog(guild_settings.modlog_channel, summary)

@@ -127,7 +127,22 @@ class OutOfCredits:
     """A mod-log notice: the image service's account ran out of credits."""
 
 
-ModLogEntry = JobSummary | OutOfCredits
+@dataclass(frozen=True, slots=True)
+class MemberPaused:
+    """A mod-log notice: a member sent ``attempts`` blocked prompts within
+    ``window_seconds`` and may not use the command in the server until ``paused_until``
+    (one entry for the run; the last prompt is ``job_id``'s, and matched ``term``)."""
+
+    user_id: int
+    channel_id: int | None
+    job_id: str
+    attempts: int
+    window_seconds: float
+    paused_until: float
+    term: str | None = None
+
+
+ModLogEntry = JobSummary | OutOfCredits | MemberPaused
 
 
 class UploadRefused(errors.DeliveryFailed):

@@ -17,11 +17,13 @@ from core import journal, quota
 from core.cooldown import CooldownState
 from core.guild_settings import GuildSettings
 from core.journal import InteractionRef
+from core.moderation import AttemptLimit, BlockedAttempts
 from core.stats import OutcomeCount
 from core.storage.records import JobRecord
 
 __all__ = [
     "ApiSlots",
+    "BlockedPrompts",
     "Claims",
     "DailyCounters",
     "JobJournal",
@@ -57,7 +59,8 @@ class Claims(Protocol):
         ``job_id``, then count ``images`` against today's member and server counters if
         both allow it (a limit of 0 is no limit; a direct message has no server counter).
         A refused claim reserves nothing (``quota`` is None); a refused reservation takes
-        no claim."""
+        no claim. A member paused in ``guild_id`` (see :meth:`BlockedPrompts.note_blocked`)
+        is refused before anything, in the same step: ``paused_until`` says until when."""
 
     async def end_claim(
         self, user_id: int, job_id: str, *, delivered: bool, cooldown_seconds: float
@@ -208,6 +211,19 @@ class ServerSettings(Protocol):
         """
 
 
+class BlockedPrompts(Protocol):
+    """Members' blocked prompts in each server, counted to pause one who probes the list."""
+
+    async def note_blocked(
+        self, guild_id: int, user_id: int, *, limit: AttemptLimit
+    ) -> BlockedAttempts:
+        """Count a member's blocked prompt in a server, in one atomic step (see
+        :func:`core.moderation.note_attempt`): nothing when they are paused there already;
+        else the attempt joins theirs within ``limit.window_seconds``, and reaching
+        ``limit.limit`` pauses them for ``limit.pause_seconds`` (``admit`` refuses them
+        meanwhile) and forgets the attempts. What is kept expires once it stops mattering."""
+
+
 class Store(
     Claims,
     DailyCounters,
@@ -216,6 +232,7 @@ class Store(
     JobJournal,
     ApiSlots,
     ServerSettings,
+    BlockedPrompts,
     Protocol,
 ):
     """Everything the bot keeps. Every method that checks and changes is atomic, across

@@ -358,3 +358,26 @@ def settings_changed(before: GuildSettings, after: GuildSettings) -> bool:
     """Whether a change is worth writing (``extra`` keeps unknown keys and is left out of
     equality, so it is compared on its own)."""
     return after != before or after.extra != before.extra
+
+
+# -- blocked prompts -------------------------------------------------------------------
+
+
+def paused_admission(paused_until: float) -> quota.Admission:
+    """The admission of a member paused until ``paused_until``: nothing checked or taken."""
+    return quota.Admission(decide(CooldownState(), 0.0), paused_until=paused_until)
+
+
+def attempt_times(text: str | None) -> list[float]:
+    """A member's recent blocked attempts as a store keeps them: exact times, spaced."""
+    return [float(part) for part in (text or "").split()]
+
+
+def attempt_times_text(times: Sequence[float]) -> str:
+    """The text :func:`attempt_times` reads back."""
+    return " ".join(repr(float(time)) for time in times)
+
+
+def attempts_until(times: Sequence[float], paused_until: float, window_seconds: float) -> float:
+    """Until when a member's attempts or pause matter (then a store may forget them)."""
+    return max([paused_until, *(time + window_seconds for time in times)])

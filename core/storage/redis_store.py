@@ -21,7 +21,9 @@ Keys, under a prefix (``imagine:`` by default):
   time, for the usage figures; ``unfinished``: sorted set of the ids of jobs not closed
   yet, by creation time;
 * ``slots``: sorted set of the jobs holding an API slot, each scored by when its lease
-  runs out.
+  runs out;
+* ``blocked:{guild}:{user}``: hash of a member's recent blocked prompts in a server
+  (``times``) or the end of their pause (``paused_until``); expires once neither matters.
 
 The journal's scripts walk ``unfinished`` and name each job's key from the prefix, so the
 store wants one Redis server (or a primary with replicas), not a Redis Cluster.
@@ -47,6 +49,7 @@ from redis.typing import EncodableT
 from core import journal, quota
 from core.cooldown import STALE_RUNNING_SECONDS, CooldownState
 from core.guild_settings import GuildSettings
+from core.moderation import AttemptLimit, BlockedAttempts
 from core.stats import OutcomeCount
 from core.storage import records
 from core.storage.base import BaseStore
@@ -84,6 +87,7 @@ SCRIPTS: dict[str, tuple[str, ...]] = {
     "adopt_jobs": ("adopt_jobs",),
     "hold_jobs": ("hold_jobs",),
     "acquire_slot": ("acquire_slot",),
+    "note_blocked": ("note_blocked",),
 }
 
 
@@ -114,6 +118,7 @@ class _Scripts:
         self.adopt_jobs = register("adopt_jobs")
         self.hold_jobs = register("hold_jobs")
         self.acquire_slot = register("acquire_slot")
+        self.note_blocked = register("note_blocked")
 
 
 def _time(value: float) -> str:
@@ -234,19 +239,11 @@ class RedisStore(BaseStore):
     ) -> quota.Admission:
         """The claim and the reservation in one script: a refused claim reserves nothing,
         a refused reservation takes no claim, and no other process sees one without the
-        other."""
+        other; a paused member is refused first."""
         now = self._clock()
         today = records.today(now, guild_id, user_id)
         counters = [self._counter(today.day, scope) for scope in today.scopes]
-        (
-            _,
-            available,
-            running_job,
-            running_since,
-            _,
-            user_used,
-            guild_used,
-        ) = await self.scripts.admit(
+        reply = await self.scripts.admit(
             keys=[self._key("cooldown", user_id), *counters],
             args=[
                 _time(now),
@@ -258,8 +255,12 @@ class RedisStore(BaseStore):
                 user_limit,
                 guild_limit if today.guild_scope is not None else 0,
                 math.ceil(today.resets_at - now + COUNTER_KEEP_SECONDS),
+                "" if guild_id is None else self._key("blocked", guild_id, user_id),
             ],
         )
+        if len(reply) > 7:
+            return records.paused_admission(float(reply[7]))
+        _, available, running_job, running_since, _, user_used, guild_used = reply
         state = _cooldown(available, running_job, running_since)
         decision = records.claim_decision(state, now, exempt=exempt)
         if not decision.allowed:
@@ -479,3 +480,24 @@ class RedisStore(BaseStore):
     async def _counters(self, day: str, scopes: Sequence[str]) -> list[int]:
         values = await self.redis.mget([self._counter(day, scope) for scope in scopes])
         return [int(value or 0) for value in values]
+
+    # -- blocked prompts -----------------------------------------------------------------
+
+    async def note_blocked(
+        self, guild_id: int, user_id: int, *, limit: AttemptLimit
+    ) -> BlockedAttempts:
+        """Count a member's blocked prompt in a server, in one script."""
+        now = self._clock()
+        attempts, paused_until, paused_now = await self.scripts.note_blocked(
+            keys=[self._key("blocked", guild_id, user_id)],
+            args=[
+                _time(now),
+                limit.limit,
+                _time(limit.window_seconds),
+                _time(now + limit.pause_seconds),
+                math.ceil(limit.pause_seconds) + 1,
+                math.ceil(limit.window_seconds) + 1,
+            ],
+        )
+        until = records.float_or_none(_text(paused_until)) or 0.0
+        return BlockedAttempts(int(attempts), until, paused_now=bool(paused_now))

@@ -24,6 +24,7 @@ import aiosqlite
 from core import journal, quota
 from core.cooldown import CooldownState, Decision, after_finish
 from core.guild_settings import GuildSettings
+from core.moderation import AttemptLimit, BlockedAttempts, note_attempt
 from core.stats import OutcomeCount
 from core.storage import records
 from core.storage.base import BaseStore
@@ -99,6 +100,19 @@ MIGRATIONS: tuple[str, ...] = (
         job_id TEXT PRIMARY KEY,
         lease_until REAL NOT NULL
     );
+    """,
+    # Members' blocked prompts per server: the recent attempts (exact times, spaced) and
+    # the end of a pause; a row is dropped once expires_at passes.
+    """
+    CREATE TABLE blocked_attempts (
+        guild_id INTEGER NOT NULL,
+        user_id INTEGER NOT NULL,
+        times TEXT NOT NULL DEFAULT '',
+        paused_until REAL NOT NULL DEFAULT 0,
+        expires_at REAL NOT NULL,
+        PRIMARY KEY (guild_id, user_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX blocked_attempts_expiry ON blocked_attempts (expires_at);
     """,
 )
 
@@ -225,9 +239,14 @@ class SqliteStore(BaseStore):
         guild_limit: int,
     ) -> quota.Admission:
         """The claim and the reservation in one transaction and one round trip: a refused
-        claim reserves nothing, a refused reservation takes no claim."""
+        claim reserves nothing, a refused reservation takes no claim; a paused member is
+        refused first."""
 
         def work(db: sqlite3.Connection) -> quota.Admission:
+            if guild_id is not None:
+                paused_until = _paused_until(db, guild_id, user_id)
+                if paused_until > self._clock():
+                    return records.paused_admission(paused_until)
             decision, take = self._check_claim(db, user_id=user_id, job_id=job_id, exempt=exempt)
             if not decision.allowed:
                 return quota.Admission(decision)
@@ -534,6 +553,42 @@ class SqliteStore(BaseStore):
 
         return await self._in_thread(work)
 
+    # -- blocked prompts -----------------------------------------------------------------
+
+    async def note_blocked(
+        self, guild_id: int, user_id: int, *, limit: AttemptLimit
+    ) -> BlockedAttempts:
+        """Count a member's blocked prompt in a server, in one transaction; rows of every
+        member that stopped mattering are dropped on the way."""
+
+        def work(db: sqlite3.Connection) -> BlockedAttempts:
+            now = self._clock()
+            db.execute("DELETE FROM blocked_attempts WHERE expires_at < ?", (now,))
+            row = db.execute(
+                "SELECT times, paused_until FROM blocked_attempts"
+                " WHERE guild_id = ? AND user_id = ?",
+                (guild_id, user_id),
+            ).fetchone()
+            earlier = records.attempt_times(row[0]) if row else []
+            times, noted = note_attempt(earlier, now, float(row[1]) if row else 0.0, limit)
+            if noted.attempts:
+                db.execute(
+                    "INSERT INTO blocked_attempts"
+                    " (guild_id, user_id, times, paused_until, expires_at) VALUES (?, ?, ?, ?, ?)"
+                    " ON CONFLICT(guild_id, user_id) DO UPDATE SET times = excluded.times,"
+                    " paused_until = excluded.paused_until, expires_at = excluded.expires_at",
+                    (
+                        guild_id,
+                        user_id,
+                        records.attempt_times_text(times),
+                        noted.paused_until,
+                        records.attempts_until(times, noted.paused_until, limit.window_seconds),
+                    ),
+                )
+            return noted
+
+        return await self._write(work)
+
 
 # -- statements run on the database thread (see SqliteStore._in_thread) -----------------
 
@@ -568,6 +623,14 @@ def _store_cooldown(db: sqlite3.Connection, user_id: int, state: CooldownState) 
         " running_since = excluded.running_since",
         (user_id, state.available_at, state.running_job, state.running_since),
     )
+
+
+def _paused_until(db: sqlite3.Connection, guild_id: int, user_id: int) -> float:
+    row = db.execute(
+        "SELECT paused_until FROM blocked_attempts WHERE guild_id = ? AND user_id = ?",
+        (guild_id, user_id),
+    ).fetchone()
+    return 0.0 if row is None else float(row[0])
 
 
 def _usage_of(db: sqlite3.Connection, *, day: str, scope: str) -> int:

@@ -35,6 +35,9 @@ ALL_VARIABLES = (
     "MAX_QUEUED_JOBS",
     "SHUTDOWN_GRACE_SECONDS",
     "EVENT_LOOP",
+    "BLOCKED_ATTEMPTS_LIMIT",
+    "BLOCKED_ATTEMPTS_WINDOW_SECONDS",
+    "BLOCKED_ATTEMPTS_PAUSE_SECONDS",
 )
 
 
@@ -242,3 +245,31 @@ def test_invalid_queue_settings_are_named(
     with pytest.raises(SettingsError) as caught:
         load_settings()
     assert name in str(caught.value)
+
+
+def test_blocked_attempt_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    _required(monkeypatch)
+    defaults = load_settings()
+    assert (
+        defaults.blocked_attempts_limit,
+        defaults.blocked_attempts_window_seconds,
+        defaults.blocked_attempts_pause_seconds,
+    ) == (5, 600, 1800)
+    monkeypatch.setenv("BLOCKED_ATTEMPTS_LIMIT", "0")
+    monkeypatch.setenv("BLOCKED_ATTEMPTS_WINDOW_SECONDS", "60")
+    monkeypatch.setenv("BLOCKED_ATTEMPTS_PAUSE_SECONDS", "7200")
+    settings = load_settings()
+    assert settings.blocked_attempts_limit == 0
+    assert (settings.blocked_attempts_window_seconds, settings.blocked_attempts_pause_seconds) == (
+        60,
+        7200,
+    )
+    for name, value in (
+        ("BLOCKED_ATTEMPTS_LIMIT", "-1"),
+        ("BLOCKED_ATTEMPTS_WINDOW_SECONDS", "0"),
+        ("BLOCKED_ATTEMPTS_PAUSE_SECONDS", "soon"),
+    ):
+        monkeypatch.setenv(name, value)
+        with pytest.raises(SettingsError, match=name):
+            load_settings()
+        monkeypatch.delenv(name)

@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from core import quota
 from core.cooldown import STALE_RUNNING_SECONDS, CooldownState, after_finish, decide
 from core.journal import InteractionRef
+from core.moderation import AttemptLimit, note_attempt
 from core.storage import StoreUnavailable, redis_store
 from core.storage.redis_store import COUNTER_KEEP_SECONDS, RedisStore
 from tests.clock import NOW, Clock
@@ -347,3 +348,45 @@ async def test_a_malformed_url_is_named_without_its_text() -> None:
         await store.open()
     assert "REDIS_URL" in str(raised.value)
     assert "s3cret" not in str(raised.value)
+
+
+@pytest.mark.asyncio
+async def test_blocked_prompt_keys_expire_once_they_no_longer_matter(store: RedisStore) -> None:
+    limit = AttemptLimit(limit=2, window_seconds=600, pause_seconds=1800)
+    await store.note_blocked(1, 7, limit=limit)
+    assert 595 <= await store.redis.ttl("unit:blocked:1:7") <= 601
+    await store.note_blocked(1, 7, limit=limit)  # paused: kept as long as the pause
+    assert 1795 <= await store.redis.ttl("unit:blocked:1:7") <= 1801
+    assert await store.redis.hget("unit:blocked:1:7", "times") is None
+
+
+def test_the_blocked_prompt_script_follows_note_attempt(
+    runner: tuple[asyncio.Runner, RedisStore, Clock],
+) -> None:
+    loop, store, clock = runner
+    limits = st.builds(
+        AttemptLimit,
+        limit=st.integers(min_value=1, max_value=4),
+        window_seconds=st.floats(min_value=1, max_value=1000),
+        pause_seconds=st.floats(min_value=1, max_value=1000),
+    )
+
+    @settings(max_examples=150, deadline=None)
+    @given(limit=limits, steps=st.lists(st.floats(min_value=0, max_value=1500), max_size=12))
+    def check(limit: AttemptLimit, steps: list[float]) -> None:
+        loop.run(store.redis.delete("prop:blocked:1:7"))
+        clock.now = NOW
+        kept: list[float] = []
+        paused_until = 0.0
+        for step in steps:
+            clock.now += step
+            kept, expected = note_attempt(kept, clock.now, paused_until, limit)
+            paused_until = expected.paused_until
+            noted = loop.run(store.note_blocked(1, 7, limit=limit))
+            assert noted == expected
+            admission = loop.run(admit(store, 7, f"job{clock.now}", images=0))
+            assert admission.paused_until == (paused_until if paused_until > clock.now else 0.0)
+            if admission.allowed:
+                loop.run(store.end_claim(7, f"job{clock.now}", delivered=False, cooldown_seconds=0))
+
+    check()

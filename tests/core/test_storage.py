@@ -14,6 +14,7 @@ import pytest
 
 from core.cooldown import Verdict
 from core.guild_settings import GuildSettings
+from core.moderation import AttemptLimit
 from core.storage import sqlite_store
 from core.storage.sqlite_store import MIGRATIONS, SqliteStore
 from tests.clock import Clock
@@ -105,3 +106,24 @@ async def test_server_settings_are_kept_briefly_and_dropped_on_a_change(
     finally:
         await first.close()
         await second.close()
+
+
+async def test_blocked_attempts_that_stopped_mattering_are_dropped(tmp_path: Path) -> None:
+    clock = Clock()
+    store = SqliteStore(tmp_path / "db.sqlite3", clock=clock)
+    await store.open()
+    try:
+        limit = AttemptLimit(limit=2, window_seconds=600, pause_seconds=1800)
+        await store.note_blocked(1, 7, limit=limit)  # matters for the window
+        await store.note_blocked(2, 8, limit=limit)
+        await store.note_blocked(2, 8, limit=limit)  # matters for the pause
+        clock.now += 700
+        await store.note_blocked(3, 9, limit=limit)
+        rows = await store.db.execute_fetchall("SELECT guild_id FROM blocked_attempts")
+        assert sorted(row[0] for row in rows) == [2, 3]
+        clock.now += 1200
+        await store.note_blocked(3, 9, limit=limit)
+        rows = await store.db.execute_fetchall("SELECT guild_id FROM blocked_attempts")
+        assert [row[0] for row in rows] == [3]
+    finally:
+        await store.close()

@@ -22,6 +22,7 @@ from core import journal, quota
 from core.cooldown import STALE_RUNNING_SECONDS, CooldownState, Verdict
 from core.guild_settings import GuildSettings
 from core.journal import InteractionRef
+from core.moderation import AttemptLimit
 from core.quota import QuotaVerdict
 from core.stats import fold
 from core.storage import RedisStore, SqliteStore, Store
@@ -881,3 +882,78 @@ async def test_state_outlives_the_process(backend: Backend, clock: Clock) -> Non
     assert (decision.verdict, decision.retry_after) == (Verdict.ON_COOLDOWN, pytest.approx(50))
     assert (await again.get_guild_settings(1)).spoilers
     assert (await again.usage_today(1, 7)).user_used == 2
+
+
+# -- blocked prompts -------------------------------------------------------------------
+
+LIMIT = AttemptLimit(limit=3, window_seconds=600, pause_seconds=1800)
+
+
+async def test_blocked_prompts_pause_a_member_at_the_limit(store: Store, clock: Clock) -> None:
+    start = clock.now
+    first = await store.note_blocked(1, 7, limit=LIMIT)
+    assert (first.attempts, first.paused) == (1, False)
+    clock.now += 60
+    assert (await store.note_blocked(1, 7, limit=LIMIT)).attempts == 2
+    clock.now += 60
+    third = await store.note_blocked(1, 7, limit=LIMIT)
+    assert (third.attempts, third.paused_now) == (3, True)
+    assert third.paused_until == pytest.approx(start + 120 + 1800)
+    # Paused: further attempts count nothing, and the pause keeps its end.
+    clock.now += 60
+    again = await store.note_blocked(1, 7, limit=LIMIT)
+    assert (again.attempts, again.paused_now) == (0, False)
+    assert again.paused_until == pytest.approx(third.paused_until)
+
+
+async def test_a_paused_member_is_refused_admission_in_that_server_only(
+    store: Store, clock: Clock
+) -> None:
+    for _ in range(3):
+        await store.note_blocked(1, 7, limit=LIMIT)
+    admission = await admit(store, 7, "a")
+    assert not admission.allowed
+    assert admission.paused_until == pytest.approx(clock.now + 1800)
+    assert (await store.cooldown_state(7)).running_job is None  # nothing claimed
+    assert (await store.usage_today(1, 7)).user_used == 0  # nothing reserved
+    assert (await admit(store, 8, "b")).allowed  # another member
+    assert (await admit(store, 7, "c", guild_id=2)).allowed  # another server
+    await store.end_claim(7, "c", delivered=False, cooldown_seconds=0)
+    assert (await admit(store, 7, "d", guild_id=None)).allowed  # a direct message
+
+
+async def test_a_pause_ends_and_the_count_starts_afresh(store: Store, clock: Clock) -> None:
+    for _ in range(3):
+        await store.note_blocked(1, 7, limit=LIMIT)
+    clock.now += 1801
+    assert (await admit(store, 7, "a")).allowed
+    after = await store.note_blocked(1, 7, limit=LIMIT)
+    assert (after.attempts, after.paused) == (1, False)
+
+
+async def test_attempts_older_than_the_window_are_forgotten(store: Store, clock: Clock) -> None:
+    await store.note_blocked(1, 7, limit=LIMIT)
+    await store.note_blocked(1, 7, limit=LIMIT)
+    clock.now += 601
+    noted = await store.note_blocked(1, 7, limit=LIMIT)
+    assert (noted.attempts, noted.paused) == (1, False)
+    assert (await admit(store, 7, "a")).allowed
+
+
+async def test_attempts_are_counted_per_member_and_server(store: Store) -> None:
+    await store.note_blocked(1, 7, limit=LIMIT)
+    await store.note_blocked(1, 7, limit=LIMIT)
+    assert (await store.note_blocked(2, 7, limit=LIMIT)).attempts == 1
+    assert (await store.note_blocked(1, 8, limit=LIMIT)).attempts == 1
+    assert (await store.note_blocked(1, 7, limit=LIMIT)).paused_now
+
+
+async def test_parallel_blocked_prompts_pause_once(backend: Backend) -> None:
+    first, second = await backend.open(), await backend.open()
+    noted = await asyncio.gather(
+        *(store.note_blocked(1, 7, limit=LIMIT) for _ in range(5) for store in (first, second))
+    )
+    assert sum(n.paused_now for n in noted) == 1
+    assert sorted(n.attempts for n in noted) == [0] * 7 + [1, 2, 3]
+    assert (await admit(second, 7, "a")).paused_until > 0
+    assert (await admit(first, 7, "b")).paused_until > 0

@@ -265,6 +265,47 @@ async def test_a_blocked_term_is_refused_privately_without_an_api_call(
     await delivered(await imagine(fake_discord, server, user, "a bad dog"))
 
 
+async def test_evasions_are_blocked_and_probing_pauses_the_member(
+    bot: BotProcess, fake_discord: FakeDiscord, fake_api: FakeImageAPI, world: World
+) -> None:
+    server = world.server()
+    await admin(fake_discord, server, {"modlog": {"set": {"channel": server.modlog}}})
+    await admin(fake_discord, server, {"terms": {"add": {"term": "bad"}}})
+    await modlog_entries(fake_discord, server, 2)
+    user, other = fresh_user(), fresh_user()
+    calls_before = len(fake_api.requests)
+    # An enclosing circle, a Hangul filler, the Braille blank, a Cyrillic a: four of the
+    # five blocked prompts the member may send within ten minutes.
+    for prompt in ("b\u20ddad", "a b\u3164ad day", "b\u2800ad", "so b\u0430d"):
+        content = await refused_privately(await imagine(fake_discord, server, user, prompt))
+        assert content == EN["rule_blocked"]
+    # The fifth (a Greek capital alpha) pauses the member, who hears until when.
+    wait = EN["blocked_paused"].split("{when}")[0]
+    paused = await refused_privately(await imagine(fake_discord, server, user, "B\u0391D"))
+    assert paused.startswith(wait)
+    assert "<t:" in paused
+    # Paused: any prompt of theirs is refused, blocked or not, with no API call.
+    for prompt in ("a lighthouse at dusk", "bad"):
+        content = await refused_privately(await imagine(fake_discord, server, user, prompt))
+        assert content.startswith(wait)
+    assert len(fake_api.requests) == calls_before
+    # Another member is not paused.
+    await delivered(await imagine(fake_discord, server, other, "a lighthouse at dusk"))
+    await bot.wait_for_job(other, outcome="delivered")
+    # The mod log: the two settings changes, four blocked jobs, one pause, one delivered job;
+    # nothing for the refusals while paused.
+    entries = await modlog_entries(fake_discord, server, 8)
+    await asyncio.sleep(0.5)
+    entries = [m for m in fake_discord.channel_messages if m.channel_id == server.modlog]
+    assert len(entries) == 8
+    titles = [e.embeds[0]["title"] for e in entries]
+    assert sum(title.endswith("blocked by this server's terms") for title in titles) == 4
+    [pause] = [e.embeds[0] for e in entries if e.embeds[0]["title"] == EN["modlog_paused"]]
+    assert f"<@{user}> sent 5 blocked prompts within 10 minutes" in pause["description"]
+    fields = {f["name"]: f["value"] for f in pause["fields"]}
+    assert fields["Matched term"] == "||bad||"
+
+
 async def test_only_listed_channels_and_disabled_servers(
     bot: BotProcess, fake_discord: FakeDiscord, fake_api: FakeImageAPI, world: World
 ) -> None:

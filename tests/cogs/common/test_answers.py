@@ -85,3 +85,9 @@ def test_descriptions_fit_discord_limits() -> None:
         for key, value in language.items():
             if key.startswith(("cmd_", "opt_")):
                 assert 1 <= len(value) <= 100, key
+
+
+@pytest.mark.parametrize("locale", ["en-US", "zh-CN"])
+def test_a_paused_member_hears_until_when(locale: str) -> None:
+    message = message_for(errors.MemberPaused(1000.0), locale)
+    assert message == text("blocked_paused", locale, when="<t:1000:R>")

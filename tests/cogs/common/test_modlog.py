@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from cogs.common.catalog import CATALOG
-from cogs.common.modlog import job_embed, outcome_kind
-from core.jobs import JobSummary
+from cogs.common.modlog import job_embed, outcome_kind, paused_embed
+from core.jobs import JobSummary, MemberPaused
 
 
 @pytest.mark.parametrize(
@@ -37,3 +37,15 @@ def test_cancelled_and_interrupted_jobs_are_named_as_such(language: str, outcome
     assert embed.title == CATALOG[language]["modlog_job"].format(job_id="j1", outcome=words)
     reason = CATALOG[language]["field_reason"]
     assert reason not in [field.name for field in embed.fields]
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_a_pause_entry_names_the_member_the_attempts_and_the_end(language: str) -> None:
+    entry = MemberPaused(7, 2, "j1", attempts=5, window_seconds=600, paused_until=1000.0)
+    embed = paused_embed(entry, "zh-CN" if language == "zh" else "en-US")
+    assert embed.title == CATALOG[language]["modlog_paused"]
+    assert embed.description is not None
+    assert "<@7>" in embed.description
+    assert "5" in embed.description
+    assert "10" in embed.description
+    assert "<t:1000:R>" in embed.description

@@ -5,13 +5,24 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from typing import Any, cast
 
 import pytest
 
 from core import errors, journal
 from core.guild_settings import GuildSettings
-from core.jobs import CancelAnswer, GenerationKind, JobService, Notice, Stage, Status
+from core.jobs import (
+    DEFAULT_KIND,
+    CancelAnswer,
+    GenerationKind,
+    JobService,
+    MemberPaused,
+    Notice,
+    Stage,
+    Status,
+)
 from core.models import ImageFile
+from core.moderation import AttemptLimit
 from core.outcomes import Outcome
 from core.storage import Store
 from tests.core.jobs.conftest import Backend
@@ -112,6 +123,32 @@ async def test_a_blocked_prompt_is_recorded_and_mod_logged(store: Store) -> None
     assert getattr(entry, "outcome", None) == "blocked"
     assert getattr(entry, "term", None) == "kraken"
     assert await used(store, 1) == 0
+
+
+async def test_blocked_prompts_past_the_limit_pause_the_member_with_one_entry(
+    store: Store,
+) -> None:
+    guild_settings = GuildSettings(blocked_terms=("kraken",), modlog_channel=77)
+    await store.update_guild_settings(GUILD, lambda _: guild_settings)
+    client = FakeImageClient()
+    service = make_service(store, client)
+    port = FakePort()
+    for _ in range(AttemptLimit().limit - 1):
+        with pytest.raises(errors.RefusedByServer):
+            await service.submit(port, origin(1), options("a kraken at sea"))
+    with pytest.raises(errors.MemberPaused) as paused:
+        await service.submit(port, origin(1), options("a kraken at sea"))
+    assert paused.value.paused_until > time.time()
+    for prompt in ("a kraken at sea", "a calm sea"):
+        with pytest.raises(errors.MemberPaused):
+            await service.submit(FakePort(), origin(1), options(prompt))
+    entries = [entry for _, entry in port.modlog]
+    [pause] = [entry for entry in entries if isinstance(entry, MemberPaused)]
+    assert (pause.user_id, pause.attempts, pause.term) == (1, AttemptLimit().limit, "kraken")
+    assert len(entries) == AttemptLimit().limit  # the blocked jobs before, then the pause
+    await service.submit(FakePort(), origin(2), options("a calm sea"))
+    assert len(client.calls) == 1  # only the other member's
+    assert await claim_of(store, 1) is None
 
 
 async def test_a_cooldown_refuses_the_next_job(store: Store) -> None:
@@ -382,3 +419,36 @@ async def test_another_owners_handed_back_jobs_are_adopted(store: Store) -> None
     assert await claim_of(store, 6) is None
     assert len(client.calls) == 1
     await service.drain(1.0)
+
+
+class StoreCalls:
+    """A store that notes the name of each method called on it."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self.calls: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._store, name)
+
+        def noted(*args: Any, **kwargs: Any) -> Any:
+            self.calls.append(name)
+            return method(*args, **kwargs)
+
+        return noted
+
+
+async def test_the_probing_limit_costs_no_store_call_for_a_prompt_not_blocked(
+    store: Store,
+) -> None:
+    guild_settings = GuildSettings(blocked_terms=("kraken",), modlog_channel=77)
+    await store.update_guild_settings(GUILD, lambda _: guild_settings)
+    calls = StoreCalls(store)
+    service = make_service(cast(Store, calls), FakeImageClient())
+    kind = service.kinds[DEFAULT_KIND]
+    await service.admitter.admit(FakePort(), origin(1), kind, options("a calm sea"))
+    assert calls.calls == ["get_guild_settings", "admit"]
+    calls.calls.clear()
+    with pytest.raises(errors.RefusedByServer):
+        await service.admitter.admit(FakePort(), origin(2), kind, options("a kraken"))
+    assert calls.calls[:2] == ["get_guild_settings", "note_blocked"]
