@@ -22,6 +22,8 @@ MAX_MODEL_CHOICES = 25
 DEFAULT_MAX_RESPONSE_MB = 200
 DEFAULT_MAX_CONCURRENT_JOBS = 4
 DEFAULT_MAX_QUEUED_JOBS = 100
+#: Half the default line: one busy server leaves the other half to everyone else.
+DEFAULT_MAX_QUEUED_PER_GUILD = 50
 DEFAULT_SHUTDOWN_GRACE_SECONDS = 25.0
 #: Schemes redis-py accepts in a URL.
 REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
@@ -77,6 +79,9 @@ class Settings(BaseSettings):
     max_concurrent_jobs: int = Field(default=DEFAULT_MAX_CONCURRENT_JOBS, ge=1, le=64)
     #: Jobs that may wait for a slot; past this a request is refused at once.
     max_queued_jobs: int = Field(default=DEFAULT_MAX_QUEUED_JOBS, ge=0, le=10_000)
+    #: Of those, how many one server may hold (direct messages together count as one);
+    #: past it that server's requests are refused at once.
+    max_queued_per_guild: int = Field(default=DEFAULT_MAX_QUEUED_PER_GUILD, ge=1, le=10_000)
     #: At SIGTERM, how long running jobs get to finish before they are left to the next
     #: start (below a host's usual 30-second kill).
     shutdown_grace_seconds: float = Field(default=DEFAULT_SHUTDOWN_GRACE_SECONDS, ge=0, le=600)

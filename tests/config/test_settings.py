@@ -35,6 +35,7 @@ ALL_VARIABLES = (
     "MAX_QUEUED_JOBS",
     "SHUTDOWN_GRACE_SECONDS",
     "EVENT_LOOP",
+    "MAX_QUEUED_PER_GUILD",
 )
 
 
@@ -210,6 +211,7 @@ def test_queue_and_shutdown_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GROK_API_KEY", "key")
     settings = load_settings()
     assert (settings.max_concurrent_jobs, settings.max_queued_jobs) == (4, 100)
+    assert settings.max_queued_per_guild == 50
     assert settings.shutdown_grace_seconds == 25
     assert settings.grok_max_response_mb == 200
     monkeypatch.setenv("MAX_CONCURRENT_JOBS", "8")
@@ -228,6 +230,7 @@ def test_queue_and_shutdown_settings(monkeypatch: pytest.MonkeyPatch) -> None:
         ("MAX_CONCURRENT_JOBS", "0"),
         ("MAX_CONCURRENT_JOBS", "many"),
         ("MAX_QUEUED_JOBS", "-1"),
+        ("MAX_QUEUED_PER_GUILD", "0"),
         ("SHUTDOWN_GRACE_SECONDS", "-5"),
         ("SHUTDOWN_GRACE_SECONDS", "3600"),
         ("GROK_MAX_RESPONSE_MB", "0"),
