@@ -64,6 +64,12 @@ class Settings(BaseSettings):
     daily_user_quota: int = Field(default=DEFAULT_DAILY_USER_QUOTA, ge=0, le=1_000_000)
     #: Images a whole server may make per UTC day (0: no limit); servers may override.
     daily_guild_budget: int = Field(default=DEFAULT_DAILY_GUILD_BUDGET, ge=0, le=1_000_000)
+    #: The operator's ceilings on what a server may set (unset: none). With a ceiling,
+    #: 0 ("no limit") is past it too; values stored before it was lowered are held to it.
+    max_user_daily_quota: int | None = Field(default=None, ge=1, le=1_000_000)
+    max_guild_daily_budget: int | None = Field(default=None, ge=1, le=1_000_000)
+    #: The shortest cooldown a server may set (the bot's default is held to it too).
+    min_cooldown_seconds: float = Field(default=0.0, ge=0, le=7 * 24 * 3600)
     #: Whether /imagine also works in direct messages with the bot.
     allow_dms: bool = False
 
@@ -135,6 +141,11 @@ class Settings(BaseSettings):
         if len(set(value)) != len(value):
             raise ValueError("lists a shard twice")
         return tuple(sorted(value))
+
+    @field_validator("max_user_daily_quota", "max_guild_daily_budget", mode="before")
+    @classmethod
+    def _blank_ceiling(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("redis_url", mode="before")
     @classmethod

@@ -30,7 +30,7 @@ from core.cooldown import Verdict as CooldownVerdict
 from core.cooldown import decide as decide_cooldown
 from core.guild_settings import GuildSettings
 from core.jobs import CancelAnswer, GenerationKind, JobService, Origin, ServiceConfig
-from core.limits import LimitDefaults, limits_for
+from core.limits import Ceilings, LimitDefaults, limits_for
 from core.options import ASPECT_RATIOS, MAX_IMAGES, MAX_PROMPT_LENGTH, RESOLUTIONS
 from core.quota import remaining
 from core.storage import JobRecord
@@ -82,11 +82,16 @@ def origin_of(interaction: discord.Interaction) -> Origin:
 
 
 def limit_defaults(settings: Settings) -> LimitDefaults:
-    """The operator's limits, for servers that set none."""
+    """The operator's limits, for servers that set none, and the ceilings on all of them."""
     return LimitDefaults(
         cooldown_seconds=settings.cooldown_seconds,
         user_quota=settings.daily_user_quota,
         guild_budget=settings.daily_guild_budget,
+        ceilings=Ceilings(
+            user_quota=settings.max_user_daily_quota,
+            guild_budget=settings.max_guild_daily_budget,
+            min_cooldown_seconds=settings.min_cooldown_seconds,
+        ),
     )
 
 

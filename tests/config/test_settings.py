@@ -36,6 +36,9 @@ ALL_VARIABLES = (
     "SHUTDOWN_GRACE_SECONDS",
     "EVENT_LOOP",
     "MAX_QUEUED_PER_GUILD",
+    "MAX_USER_DAILY_QUOTA",
+    "MAX_GUILD_DAILY_BUDGET",
+    "MIN_COOLDOWN_SECONDS",
 )
 
 
@@ -231,6 +234,9 @@ def test_queue_and_shutdown_settings(monkeypatch: pytest.MonkeyPatch) -> None:
         ("MAX_CONCURRENT_JOBS", "many"),
         ("MAX_QUEUED_JOBS", "-1"),
         ("MAX_QUEUED_PER_GUILD", "0"),
+        ("MAX_USER_DAILY_QUOTA", "0"),
+        ("MAX_GUILD_DAILY_BUDGET", "-3"),
+        ("MIN_COOLDOWN_SECONDS", "-1"),
         ("SHUTDOWN_GRACE_SECONDS", "-5"),
         ("SHUTDOWN_GRACE_SECONDS", "3600"),
         ("GROK_MAX_RESPONSE_MB", "0"),
@@ -245,3 +251,19 @@ def test_invalid_queue_settings_are_named(
     with pytest.raises(SettingsError) as caught:
         load_settings()
     assert name in str(caught.value)
+
+
+def test_the_operators_ceilings_default_to_none_and_read_blank_as_none(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DISCORD_TOKEN", "tok")
+    monkeypatch.setenv("GROK_API_KEY", "key")
+    settings = load_settings()
+    assert (settings.max_user_daily_quota, settings.max_guild_daily_budget) == (None, None)
+    assert settings.min_cooldown_seconds == 0
+    monkeypatch.setenv("MAX_USER_DAILY_QUOTA", "20")
+    monkeypatch.setenv("MAX_GUILD_DAILY_BUDGET", " ")
+    monkeypatch.setenv("MIN_COOLDOWN_SECONDS", "60")
+    settings = load_settings()
+    assert (settings.max_user_daily_quota, settings.max_guild_daily_budget) == (20, None)
+    assert settings.min_cooldown_seconds == 60
