@@ -25,6 +25,7 @@ DEFAULT_MAX_QUEUED_JOBS = 100
 #: Half the default line: one busy server leaves the other half to everyone else.
 DEFAULT_MAX_QUEUED_PER_GUILD = 50
 DEFAULT_SHUTDOWN_GRACE_SECONDS = 25.0
+DEFAULT_JOB_RETENTION_DAYS = 30
 #: Schemes redis-py accepts in a URL.
 REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 #: A sanity bound on SHARD_COUNT (Discord's own scale stops far below).
@@ -88,6 +89,8 @@ class Settings(BaseSettings):
     #: Of those, how many one server may hold (direct messages together count as one);
     #: past it that server's requests are refused at once.
     max_queued_per_guild: int = Field(default=DEFAULT_MAX_QUEUED_PER_GUILD, ge=1, le=10_000)
+    #: Days a finished job's record is kept; the usage figures are kept as daily totals.
+    job_retention_days: int = Field(default=DEFAULT_JOB_RETENTION_DAYS, ge=1, le=3650)
     #: At SIGTERM, how long running jobs get to finish before they are left to the next
     #: start (below a host's usual 30-second kill).
     shutdown_grace_seconds: float = Field(default=DEFAULT_SHUTDOWN_GRACE_SECONDS, ge=0, le=600)

@@ -110,6 +110,7 @@ def build_service(bot: ImagineBot, ports: ImagineCog) -> JobService:
             max_running=settings.max_concurrent_jobs,
             max_waiting=settings.max_queued_jobs,
             max_waiting_per_guild=settings.max_queued_per_guild,
+            job_retention_days=settings.job_retention_days,
             allow_dms=settings.allow_dms,
             limits=limit_defaults(settings),
         ),

@@ -42,6 +42,7 @@ from core.jobs.port import (
     Stage,
     Status,
 )
+from core.jobs.retention import DEFAULT_JOB_RETENTION_DAYS, keep_bounded
 from core.jobs.slots import ApiSlots
 from core.limits import LimitDefaults
 from core.outcomes import Outcome
@@ -78,6 +79,8 @@ class ServiceConfig:
     limits: LimitDefaults
     #: Jobs one server (or the direct messages together) may keep waiting in that line.
     max_waiting_per_guild: int | None = None
+    #: Days a finished job's record is kept (the usage figures outlive it).
+    job_retention_days: int = DEFAULT_JOB_RETENTION_DAYS
 
 
 class CancelAnswer(Enum):
@@ -130,8 +133,12 @@ class JobService:
     # -- starting and stopping ---------------------------------------------------------
 
     def start(self, ready: Callable[[], Awaitable[object]]) -> None:
-        """Start the journal sweep once ``ready()`` returns (the platform is connected)."""
+        """Start the journal sweep and the retention pass once ``ready()`` returns (the
+        platform is connected)."""
         self._sweeper = self._spawn(self._sweep(ready))
+        self._spawn(
+            keep_bounded(self.store, self.config.job_retention_days, ready, lambda: self.stopping)
+        )
 
     def stop(self) -> None:
         """Cancel the background work at once (the cog is unloaded)."""

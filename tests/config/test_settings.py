@@ -39,6 +39,7 @@ ALL_VARIABLES = (
     "MAX_USER_DAILY_QUOTA",
     "MAX_GUILD_DAILY_BUDGET",
     "MIN_COOLDOWN_SECONDS",
+    "JOB_RETENTION_DAYS",
 )
 
 
@@ -215,6 +216,7 @@ def test_queue_and_shutdown_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     settings = load_settings()
     assert (settings.max_concurrent_jobs, settings.max_queued_jobs) == (4, 100)
     assert settings.max_queued_per_guild == 50
+    assert settings.job_retention_days == 30
     assert settings.shutdown_grace_seconds == 25
     assert settings.grok_max_response_mb == 200
     monkeypatch.setenv("MAX_CONCURRENT_JOBS", "8")
@@ -237,6 +239,7 @@ def test_queue_and_shutdown_settings(monkeypatch: pytest.MonkeyPatch) -> None:
         ("MAX_USER_DAILY_QUOTA", "0"),
         ("MAX_GUILD_DAILY_BUDGET", "-3"),
         ("MIN_COOLDOWN_SECONDS", "-1"),
+        ("JOB_RETENTION_DAYS", "0"),
         ("SHUTDOWN_GRACE_SECONDS", "-5"),
         ("SHUTDOWN_GRACE_SECONDS", "3600"),
         ("GROK_MAX_RESPONSE_MB", "0"),
