@@ -22,7 +22,10 @@ MAX_MODEL_CHOICES = 25
 DEFAULT_MAX_RESPONSE_MB = 64
 DEFAULT_MAX_CONCURRENT_JOBS = 4
 DEFAULT_MAX_QUEUED_JOBS = 100
+#: Half the default line: one busy server leaves the other half to everyone else.
+DEFAULT_MAX_QUEUED_PER_GUILD = 50
 DEFAULT_SHUTDOWN_GRACE_SECONDS = 25.0
+DEFAULT_JOB_RETENTION_DAYS = 30
 #: Schemes redis-py accepts in a URL.
 REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 #: A sanity bound on SHARD_COUNT (Discord's own scale stops far below).
@@ -66,6 +69,12 @@ class Settings(BaseSettings):
     daily_user_quota: int = Field(default=DEFAULT_DAILY_USER_QUOTA, ge=0, le=1_000_000)
     #: Images a whole server may make per UTC day (0: no limit); servers may override.
     daily_guild_budget: int = Field(default=DEFAULT_DAILY_GUILD_BUDGET, ge=0, le=1_000_000)
+    #: The operator's ceilings on what a server may set (unset: none). With a ceiling,
+    #: 0 ("no limit") is past it too; values stored before it was lowered are held to it.
+    max_user_daily_quota: int | None = Field(default=None, ge=1, le=1_000_000)
+    max_guild_daily_budget: int | None = Field(default=None, ge=1, le=1_000_000)
+    #: The shortest cooldown a server may set (the bot's default is held to it too).
+    min_cooldown_seconds: float = Field(default=0.0, ge=0, le=7 * 24 * 3600)
     #: Whether /imagine also works in direct messages with the bot.
     allow_dms: bool = False
     #: Blocked prompts a member may send in a server within the window before they are
@@ -92,6 +101,11 @@ class Settings(BaseSettings):
     max_concurrent_jobs: int = Field(default=DEFAULT_MAX_CONCURRENT_JOBS, ge=1, le=64)
     #: Jobs that may wait for a slot; past this a request is refused at once.
     max_queued_jobs: int = Field(default=DEFAULT_MAX_QUEUED_JOBS, ge=0, le=10_000)
+    #: Of those, how many one server may hold (direct messages together count as one);
+    #: past it that server's requests are refused at once.
+    max_queued_per_guild: int = Field(default=DEFAULT_MAX_QUEUED_PER_GUILD, ge=1, le=10_000)
+    #: Days a finished job's record is kept; the usage figures are kept as daily totals.
+    job_retention_days: int = Field(default=DEFAULT_JOB_RETENTION_DAYS, ge=1, le=3650)
     #: At SIGTERM, how long running jobs get to finish before they are left to the next
     #: start (below a host's usual 30-second kill).
     shutdown_grace_seconds: float = Field(default=DEFAULT_SHUTDOWN_GRACE_SECONDS, ge=0, le=600)
@@ -145,6 +159,11 @@ class Settings(BaseSettings):
         if len(set(value)) != len(value):
             raise ValueError("lists a shard twice")
         return tuple(sorted(value))
+
+    @field_validator("max_user_daily_quota", "max_guild_daily_budget", mode="before")
+    @classmethod
+    def _blank_ceiling(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("redis_url", mode="before")
     @classmethod

@@ -8,6 +8,7 @@ store may run a change again when another one landed first, so none of them has 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import replace
 from enum import StrEnum
@@ -21,6 +22,7 @@ from core.guild_settings import (
     MAX_TERMS,
     GuildSettings,
 )
+from core.limits import capped
 from core.moderation import TermProblem, check_term, same_term
 from core.options import MAX_IMAGES, RESOLUTIONS
 
@@ -38,6 +40,10 @@ class Refusal(StrEnum):
     TERM_MISSING = "term_missing"
     TERMS_FULL = "terms_full"
     ROLES_FULL = "roles_full"
+    #: Past the operator's ceilings (``limit``: the bound).
+    COOLDOWN_TOO_SHORT = "cooldown_below_min"
+    USER_QUOTA_TOO_HIGH = "user_quota_above_max"
+    GUILD_BUDGET_TOO_HIGH = "guild_budget_above_max"
 
 
 class SettingRefused(Exception):
@@ -90,9 +96,15 @@ def set_reroll_open(settings: GuildSettings, on: bool) -> GuildSettings:
 # -- limits (None: the bot's default) ------------------------------------------------------
 
 
-def set_cooldown(settings: GuildSettings, seconds: int | float | None) -> GuildSettings:
-    """Seconds a member waits after each delivered job, within 0 and a week."""
+def set_cooldown(
+    settings: GuildSettings, seconds: int | float | None, floor: float = 0.0
+) -> GuildSettings:
+    """Seconds a member waits after each delivered job, within 0 and a week; refused below
+    the operator's ``floor``."""
     value = None if seconds is None else float(clamp(seconds, 0, MAX_COOLDOWN_SECONDS))
+    if value is not None and value < floor:
+        # The command takes whole seconds: the least it accepts.
+        raise SettingRefused(Refusal.COOLDOWN_TOO_SHORT, math.ceil(floor))
     return replace(settings, cooldown_seconds=value)
 
 
@@ -102,15 +114,31 @@ def set_max_n(settings: GuildSettings, count: int | None) -> GuildSettings:
     return replace(settings, max_n=value)
 
 
-def set_user_quota(settings: GuildSettings, images: int | None) -> GuildSettings:
-    """Images each member may make per UTC day (0: no limit)."""
+def _daily_limit(images: int | None, ceiling: int | None, past: Refusal) -> int | None:
+    """A daily limit as stored (0: no limit), refused as ``past`` beyond the operator's
+    ``ceiling`` (no limit is beyond any ceiling)."""
     value = None if images is None else clamp(images, 0, MAX_DAILY_IMAGES)
+    if value is not None and capped(value, ceiling) != value:
+        assert ceiling is not None
+        raise SettingRefused(past, ceiling)
+    return value
+
+
+def set_user_quota(
+    settings: GuildSettings, images: int | None, ceiling: int | None = None
+) -> GuildSettings:
+    """Images each member may make per UTC day (0: no limit), at most the operator's
+    ``ceiling``."""
+    value = _daily_limit(images, ceiling, Refusal.USER_QUOTA_TOO_HIGH)
     return replace(settings, user_quota=value)
 
 
-def set_guild_budget(settings: GuildSettings, images: int | None) -> GuildSettings:
-    """Images the whole server may make per UTC day (0: no limit)."""
-    value = None if images is None else clamp(images, 0, MAX_DAILY_IMAGES)
+def set_guild_budget(
+    settings: GuildSettings, images: int | None, ceiling: int | None = None
+) -> GuildSettings:
+    """Images the whole server may make per UTC day (0: no limit), at most the operator's
+    ``ceiling``."""
+    value = _daily_limit(images, ceiling, Refusal.GUILD_BUDGET_TOO_HIGH)
     return replace(settings, guild_budget=value)
 
 

@@ -3,6 +3,10 @@
 The one place the exempt rule is written: a member with one of the server's exempt roles
 skips the cooldown and the per-user quota (the server's budget still counts their images).
 In a direct message no server's settings apply: the operator's defaults do.
+
+The operator's ceilings (:class:`Ceilings`) bound every value a server may use: a server's
+setting stored before a ceiling was lowered, or an operator default past it, is held to
+the ceiling when read. A daily limit of 0 ("no limit") is past any ceiling.
 """
 
 from __future__ import annotations
@@ -15,15 +19,40 @@ from core.moderation import AttemptLimit, is_exempt
 
 
 @dataclass(frozen=True, slots=True)
+class Ceilings:
+    """The operator's bounds on what a server may set (``MAX_USER_DAILY_QUOTA``,
+    ``MAX_GUILD_DAILY_BUDGET``, ``MIN_COOLDOWN_SECONDS``); None: no ceiling."""
+
+    user_quota: int | None = None
+    guild_budget: int | None = None
+    min_cooldown_seconds: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
 class LimitDefaults:
     """The operator's limits (``COOLDOWN_SECONDS``, ``DAILY_USER_QUOTA``,
-    ``DAILY_GUILD_BUDGET``), for servers that set none. A quota of 0 is no limit."""
+    ``DAILY_GUILD_BUDGET``), for servers that set none, and the ceilings every value is
+    held to. A quota of 0 is no limit."""
 
     cooldown_seconds: float
     user_quota: int
     guild_budget: int
     #: Blocked prompts before a member is paused in a server (``BLOCKED_ATTEMPTS_*``).
     blocked_attempts: AttemptLimit = field(default_factory=AttemptLimit)
+    ceilings: Ceilings = Ceilings()
+
+
+def capped(images: int, ceiling: int | None) -> int:
+    """A daily limit held to the operator's ceiling: 0 (no limit) and anything past it
+    become the ceiling."""
+    if ceiling is None:
+        return images
+    return ceiling if images == 0 or images > ceiling else images
+
+
+def floored(seconds: float, floor: float) -> float:
+    """A cooldown held to the operator's least."""
+    return max(seconds, floor)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +80,8 @@ def cooldown_for(
     if exempt:
         return 0.0
     default = defaults.cooldown_seconds
-    return default if guild_settings is None else guild_settings.cooldown_or(default)
+    seconds = default if guild_settings is None else guild_settings.cooldown_or(default)
+    return floored(seconds, defaults.ceilings.min_cooldown_seconds)
 
 
 def user_quota_for(
@@ -61,13 +91,15 @@ def user_quota_for(
     if exempt:
         return 0
     default = defaults.user_quota
-    return default if guild_settings is None else guild_settings.user_quota_or(default)
+    images = default if guild_settings is None else guild_settings.user_quota_or(default)
+    return capped(images, defaults.ceilings.user_quota)
 
 
 def guild_budget_for(defaults: LimitDefaults, guild_settings: GuildSettings | None) -> int:
     """Images the server may make per day (0: no limit); exemptions do not touch it."""
     default = defaults.guild_budget
-    return default if guild_settings is None else guild_settings.guild_budget_or(default)
+    images = default if guild_settings is None else guild_settings.guild_budget_or(default)
+    return capped(images, defaults.ceilings.guild_budget)
 
 
 def limits_for(

@@ -1,4 +1,8 @@
-"""Usage figures of a server, folded from the job records' outcomes."""
+"""Usage figures of a server, folded from its daily totals per outcome.
+
+The stores keep those totals as jobs close (by the UTC day each job was made on), so the
+figures outlive the job records, which are removed after ``JOB_RETENTION_DAYS``.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +11,14 @@ from dataclasses import dataclass
 
 from core import outcomes
 from core.outcomes import Family
-from core.quota import SECONDS_PER_DAY, day_start
+from core.quota import SECONDS_PER_DAY, day_key, day_start
 
 #: 1 tick = 1e-10 USD, as the image API reports cost.
 TICKS_PER_USD = 10_000_000_000
 #: The longer period of ``/imagine-admin stats``, in UTC days, today included.
 WEEK_DAYS = 7
+#: How long the daily totals are kept, in UTC days (well past what the stats show).
+KEEP_TOTALS_DAYS = 90
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,3 +82,16 @@ def fold(counts: Iterable[OutcomeCount]) -> UsageFigures:
 def week_start(now: float) -> float:
     """The start of the seven UTC days that end with today."""
     return day_start(now) - (WEEK_DAYS - 1) * SECONDS_PER_DAY
+
+
+def days_since(since: float, now: float) -> list[str]:
+    """The UTC days from the one of ``since`` to today, oldest first (none if ``since``
+    is still to come)."""
+    first = int(since // SECONDS_PER_DAY)
+    last = int(now // SECONDS_PER_DAY)
+    return [day_key(day * SECONDS_PER_DAY) for day in range(first, last + 1)]
+
+
+def totals_cutoff(now: float) -> str:
+    """The oldest UTC day whose totals are kept."""
+    return day_key(now - (KEEP_TOTALS_DAYS - 1) * SECONDS_PER_DAY)

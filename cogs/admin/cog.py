@@ -22,7 +22,7 @@ from discord.ext import commands
 
 from cogs.admin.embeds import (
     cooldown_text,
-    limit_text,
+    guild_budget_text,
     max_n_text,
     mention_channel,
     mention_role,
@@ -31,6 +31,7 @@ from cogs.admin.embeds import (
     show_embed,
     stats_embed,
     terms_listing,
+    user_quota_text,
 )
 from cogs.common.answers import reply
 from cogs.common.catalog import text
@@ -216,12 +217,10 @@ class AdminCog(commands.Cog):
         said_cooldown = _said("set_cooldown", lambda s, locale: cooldown_text(s, config, locale))
         said_max_n = _said("set_max_n", max_n_text)
         said_user_quota = _said(
-            "set_user_quota",
-            lambda s, locale: limit_text(s.user_quota, config.daily_user_quota, locale),
+            "set_user_quota", lambda s, locale: user_quota_text(s, config, locale)
         )
         said_guild_budget = _said(
-            "set_guild_budget",
-            lambda s, locale: limit_text(s.guild_budget, config.daily_guild_budget, locale),
+            "set_guild_budget", lambda s, locale: guild_budget_text(s, config, locale)
         )
 
         @group.command(name="cooldown", description=localized("cmd_cooldown"))
@@ -231,7 +230,9 @@ class AdminCog(commands.Cog):
             seconds: app_commands.Range[int, 0, MAX_COOLDOWN_SECONDS] | None = None,
         ) -> None:
             """Seconds a member waits after each delivered job here."""
-            change = partial(changes.set_cooldown, seconds=seconds)
+            change = partial(
+                changes.set_cooldown, seconds=seconds, floor=config.min_cooldown_seconds
+            )
             await cog._change(interaction, change, said_cooldown)
 
         @group.command(name="max-n", description=localized("cmd_max_n"))
@@ -250,7 +251,9 @@ class AdminCog(commands.Cog):
             images: app_commands.Range[int, 0, MAX_DAILY_IMAGES] | None = None,
         ) -> None:
             """Images each member may make per UTC day here."""
-            change = partial(changes.set_user_quota, images=images)
+            change = partial(
+                changes.set_user_quota, images=images, ceiling=config.max_user_daily_quota
+            )
             await cog._change(interaction, change, said_user_quota)
 
         @group.command(name="server-budget", description=localized("cmd_server_budget"))
@@ -260,7 +263,9 @@ class AdminCog(commands.Cog):
             images: app_commands.Range[int, 0, MAX_DAILY_IMAGES] | None = None,
         ) -> None:
             """Images the whole server may make per UTC day."""
-            change = partial(changes.set_guild_budget, images=images)
+            change = partial(
+                changes.set_guild_budget, images=images, ceiling=config.max_guild_daily_budget
+            )
             await cog._change(interaction, change, said_guild_budget)
 
     def _add_lists(self, group: app_commands.Group) -> None:

@@ -10,6 +10,7 @@ from cogs.common.catalog import text
 from cogs.common.modlog import spend_text
 from config import Settings
 from core.guild_settings import GuildSettings
+from core.limits import capped, floored
 from core.options import MAX_IMAGES, RESOLUTIONS
 from core.stats import UsageFigures
 
@@ -30,23 +31,52 @@ def mention_role(role_id: int) -> str:
 # -- values as admins read them ----------------------------------------------------------
 
 
-def limit_text(value: int | None, default: int, locale: str | None) -> str:
-    """A daily limit: its number, "no limit" for 0, or the bot's default when unset."""
+def limit_text(
+    value: int | None, default: int, locale: str | None, ceiling: int | None = None
+) -> str:
+    """A daily limit: its number, "no limit" for 0, or the bot's default when unset; held
+    to the operator's ``ceiling`` (saying so) when it is past it."""
 
     def shown(number: int) -> str:
         return text("value_none_limit", locale) if number == 0 else str(number)
 
+    number = default if value is None else value
+    stored = shown(number)
     if value is None:
-        return text("value_default", locale, value=shown(default))
-    return shown(value)
+        stored = text("value_default", locale, value=stored)
+    held = capped(number, ceiling)
+    if held != number:
+        return text("value_held", locale, limit=shown(held), value=stored)
+    return stored
 
 
 def cooldown_text(settings: GuildSettings, config: Settings, locale: str | None) -> str:
-    """The server's cooldown, or the bot's when the server has none of its own."""
-    if settings.cooldown_seconds is None:
-        seconds = text("value_seconds", locale, seconds=f"{config.cooldown_seconds:g}")
-        return text("value_default", locale, value=seconds)
-    return text("value_seconds", locale, seconds=f"{settings.cooldown_seconds:g}")
+    """The server's cooldown, or the bot's when the server has none of its own; held to
+    the operator's least (saying so) when it is below it."""
+    own = settings.cooldown_seconds
+    seconds = config.cooldown_seconds if own is None else own
+    stored = text("value_seconds", locale, seconds=f"{seconds:g}")
+    if own is None:
+        stored = text("value_default", locale, value=stored)
+    held = floored(seconds, config.min_cooldown_seconds)
+    if held != seconds:
+        bound = text("value_seconds", locale, seconds=f"{held:g}")
+        return text("value_held", locale, limit=bound, value=stored)
+    return stored
+
+
+def user_quota_text(settings: GuildSettings, config: Settings, locale: str | None) -> str:
+    """The server's daily images per member, as it holds."""
+    return limit_text(
+        settings.user_quota, config.daily_user_quota, locale, config.max_user_daily_quota
+    )
+
+
+def guild_budget_text(settings: GuildSettings, config: Settings, locale: str | None) -> str:
+    """The server's daily image budget, as it holds."""
+    return limit_text(
+        settings.guild_budget, config.daily_guild_budget, locale, config.max_guild_daily_budget
+    )
 
 
 def max_n_text(settings: GuildSettings, locale: str | None) -> str:
@@ -103,11 +133,8 @@ def show_embed(settings: GuildSettings, config: Settings, locale: str | None) ->
             none if settings.modlog_channel is None else mention_channel(settings.modlog_channel),
         ),
         ("show_reroll", _yes_no(settings.reroll_open, locale)),
-        ("show_user_quota", limit_text(settings.user_quota, config.daily_user_quota, locale)),
-        (
-            "show_guild_budget",
-            limit_text(settings.guild_budget, config.daily_guild_budget, locale),
-        ),
+        ("show_user_quota", user_quota_text(settings, config, locale)),
+        ("show_guild_budget", guild_budget_text(settings, config, locale)),
     )
     for key, value in fields:
         embed.add_field(name=text(key, locale), value=value[:1024], inline=True)

@@ -214,6 +214,16 @@ CATALOG: dict[str, dict[str, str]] = {
         "set_reroll_closed": "✅ Only the requester may press Re-roll.",
         "set_user_quota": "✅ Daily images per member here: {value}.",
         "set_guild_budget": "✅ Daily image budget of this server: {value}.",
+        "cooldown_below_min": "⚙️ The bot's operator allows no cooldown shorter than {max} s.",
+        "user_quota_above_max": (
+            "⚙️ The bot's operator allows at most {max} images per member per day "
+            "(0, no limit, is past that too)."
+        ),
+        "guild_budget_above_max": (
+            "⚙️ The bot's operator allows a server at most {max} images per day "
+            "(0, no limit, is past that too)."
+        ),
+        "value_held": "{limit} (the bot's limit; set here: {value})",
         "value_default": "{value} (the bot's default)",
         "value_seconds": "{seconds} s",
         "value_none_limit": "no limit",
@@ -494,6 +504,14 @@ CATALOG: dict[str, dict[str, str]] = {
         "set_reroll_closed": "✅ 只有请求者可以点“重新生成”。",
         "set_user_quota": "✅ 在这里每位成员每天可生成的图片数：{value}。",
         "set_guild_budget": "✅ 本服务器每天的图片预算：{value}。",
+        "cooldown_below_min": "⚙️ 机器人运营者不允许短于 {max} 秒的冷却时间。",
+        "user_quota_above_max": (
+            "⚙️ 机器人运营者规定每位成员每天最多 {max} 张图片（0 即不限，也超出此上限）。"
+        ),
+        "guild_budget_above_max": (
+            "⚙️ 机器人运营者规定每个服务器每天最多 {max} 张图片（0 即不限，也超出此上限）。"
+        ),
+        "value_held": "{limit}（机器人的上限；这里设置的是：{value}）",
         "value_default": "{value}（机器人默认值）",
         "value_seconds": "{seconds} 秒",
         "value_none_limit": "不限",

@@ -32,7 +32,7 @@ from core.cooldown import decide as decide_cooldown
 from core.guild_settings import GuildSettings
 from core.job_buttons import Action, JobPlace, PressPlace, pressed_on_job
 from core.jobs import CancelAnswer, GenerationKind, JobService, Origin, ServiceConfig
-from core.limits import LimitDefaults, limits_for
+from core.limits import Ceilings, LimitDefaults, limits_for
 from core.moderation import AttemptLimit
 from core.options import ASPECT_RATIOS, MAX_IMAGES, MAX_PROMPT_LENGTH, RESOLUTIONS
 from core.quota import remaining
@@ -105,7 +105,7 @@ def origin_of(interaction: discord.Interaction) -> Origin:
 
 
 def limit_defaults(settings: Settings) -> LimitDefaults:
-    """The operator's limits, for servers that set none."""
+    """The operator's limits, for servers that set none, and the ceilings on all of them."""
     return LimitDefaults(
         cooldown_seconds=settings.cooldown_seconds,
         user_quota=settings.daily_user_quota,
@@ -114,6 +114,11 @@ def limit_defaults(settings: Settings) -> LimitDefaults:
             limit=settings.blocked_attempts_limit,
             window_seconds=settings.blocked_attempts_window_seconds,
             pause_seconds=settings.blocked_attempts_pause_seconds,
+        ),
+        ceilings=Ceilings(
+            user_quota=settings.max_user_daily_quota,
+            guild_budget=settings.max_guild_daily_budget,
+            min_cooldown_seconds=settings.min_cooldown_seconds,
         ),
     )
 
@@ -132,6 +137,8 @@ def build_service(bot: ImagineBot, ports: ImagineCog) -> JobService:
         config=ServiceConfig(
             max_running=settings.max_concurrent_jobs,
             max_waiting=settings.max_queued_jobs,
+            max_waiting_per_guild=settings.max_queued_per_guild,
+            job_retention_days=settings.job_retention_days,
             allow_dms=settings.allow_dms,
             limits=limit_defaults(settings),
         ),

@@ -129,7 +129,7 @@ class Admitter:
         report.model, report.n = request.model, request.n
         if guild_settings is not None:
             await self._check_rules(port, origin, guild_settings, kind, request, report)
-        if not self.queue.has_room():
+        if not self.queue.has_room(origin.guild_id):
             # A quick look first, so a full line costs no database work.
             refuse(report, errors.ShuttingDown() if self.queue.closed else errors.QueueFull())
         limits = limits_for(self.limits, guild_settings, origin.role_ids)

@@ -42,6 +42,7 @@ from core.jobs.port import (
     Stage,
     Status,
 )
+from core.jobs.retention import DEFAULT_JOB_RETENTION_DAYS, keep_bounded
 from core.jobs.slots import ApiSlots
 from core.limits import LimitDefaults
 from core.outcomes import Outcome
@@ -76,6 +77,10 @@ class ServiceConfig:
     max_waiting: int
     allow_dms: bool
     limits: LimitDefaults
+    #: Jobs one server (or the direct messages together) may keep waiting in that line.
+    max_waiting_per_guild: int | None = None
+    #: Days a finished job's record is kept (the usage figures outlive it).
+    job_retention_days: int = DEFAULT_JOB_RETENTION_DAYS
 
 
 class CancelAnswer(Enum):
@@ -105,7 +110,11 @@ class JobService:
         self.owner = owner
         self.kinds: Mapping[str, JobKind] = {kind.name: kind for kind in kinds}
         self.ports = ports
-        self.queue = JobQueue(max_running=config.max_running, max_waiting=config.max_waiting)
+        self.queue = JobQueue(
+            max_running=config.max_running,
+            max_waiting=config.max_waiting,
+            max_waiting_per_guild=config.max_waiting_per_guild,
+        )
         self.admitter = Admitter(
             store, queue=self.queue, allow_dms=config.allow_dms, limits=config.limits
         )
@@ -124,8 +133,12 @@ class JobService:
     # -- starting and stopping ---------------------------------------------------------
 
     def start(self, ready: Callable[[], Awaitable[object]]) -> None:
-        """Start the journal sweep once ``ready()`` returns (the platform is connected)."""
+        """Start the journal sweep and the retention pass once ``ready()`` returns (the
+        platform is connected)."""
         self._sweeper = self._spawn(self._sweep(ready))
+        self._spawn(
+            keep_bounded(self.store, self.config.job_retention_days, ready, lambda: self.stopping)
+        )
 
     def stop(self) -> None:
         """Cancel the background work at once (the cog is unloaded)."""
@@ -180,7 +193,7 @@ class JobService:
         ticket: Ticket | None = None
         accepted = False
         try:
-            ticket = self.queue.enter(job_id, origin.user_id)
+            ticket = self.queue.enter(job_id, origin.user_id, guild_id=origin.guild_id)
             if ticket is None:
                 full = errors.ShuttingDown() if self.queue.closed else errors.QueueFull()
                 report.outcome = full.outcome
@@ -529,7 +542,7 @@ class JobService:
         )
         job = self._job_of(record, guild_settings)
         if action is journal.ResumeAction.RESUME and job is not None and not self.stopping:
-            ticket = self.queue.enter(job.id, job.user_id, force=True)
+            ticket = self.queue.enter(job.id, job.user_id, guild_id=job.guild_id, force=True)
             if ticket is not None:
                 log.info(
                     "job %s: taken over from the journal (was %s); running it again",

@@ -92,7 +92,7 @@ class MetaValues(Protocol):
 
 
 class JobRecords(Protocol):
-    """A record of each job, and the usage figures summed from them."""
+    """A record of each job, and the usage figures summed as they close."""
 
     async def record_job(
         self,
@@ -122,7 +122,13 @@ class JobRecords(Protocol):
         """A recorded job, or None."""
 
     async def job_stats(self, guild_id: int, since: float) -> list[OutcomeCount]:
-        """Finished jobs of a server created at or after ``since``, summed per outcome."""
+        """Finished jobs of a server made on the UTC day of ``since`` or later, summed per
+        outcome, from daily totals kept as jobs close (they outlive the records)."""
+
+    async def prune_jobs(self, before: float) -> int:
+        """Remove the finished job records made before ``before``, never an unfinished
+        one, with whatever indexes them, and daily totals past their keeping; how many
+        records went."""
 
 
 class JobJournal(Protocol):

@@ -19,6 +19,7 @@ from core import journal, quota
 from core.cooldown import CooldownState, Decision, decide
 from core.guild_settings import GuildSettings
 from core.journal import InteractionRef
+from core.stats import OutcomeCount
 
 #: A value of a job's field as a store writes it (None: not set).
 FieldValue = str | int | float | None
@@ -381,3 +382,48 @@ def attempt_times_text(times: Sequence[float]) -> str:
 def attempts_until(times: Sequence[float], paused_until: float, window_seconds: float) -> float:
     """Until when a member's attempts or pause matter (then a store may forget them)."""
     return max([paused_until, *(time + window_seconds for time in times)])
+
+
+# -- daily totals per outcome ------------------------------------------------------------
+#
+# Each server's finished jobs are summed per UTC day (the day the job was made on) and
+# outcome as they close: jobs, images, reported cost and how many jobs reported one (so a
+# total with none reads back as "no cost reported", as a job with none does).
+
+#: The parts of a day's total of one outcome (in Redis, hash fields ``part:outcome``).
+TOTAL_PARTS = ("jobs", "images", "cost", "costed")
+
+
+def total_of(images: object, cost_usd_ticks: object, sign: int = 1) -> dict[str, int]:
+    """What one finished job adds to its outcome's total (``sign`` -1: takes away)."""
+    cost = int_or_none(cost_usd_ticks)
+    return {
+        "jobs": sign,
+        "images": sign * (int_or_none(images) or 0),
+        "cost": sign * (cost or 0),
+        "costed": 0 if cost is None else sign,
+    }
+
+
+def outcome_counts(sums: Mapping[str, Mapping[str, int]]) -> list[OutcomeCount]:
+    """Totals summed per outcome (``{outcome: {part: n}}``) as the stats read them; an
+    outcome with no job left out."""
+    return [
+        OutcomeCount(
+            outcome=outcome,
+            jobs=parts.get("jobs", 0),
+            images=parts.get("images", 0),
+            cost_usd_ticks=parts.get("cost", 0) if parts.get("costed", 0) > 0 else None,
+        )
+        for outcome, parts in sums.items()
+        if parts.get("jobs", 0) > 0
+    ]
+
+
+def add_totals(
+    sums: dict[str, dict[str, int]], outcome: str, parts: Mapping[str, int | str]
+) -> None:
+    """Add one total (or one job's :func:`total_of`) to ``sums``, per outcome."""
+    into = sums.setdefault(outcome, dict.fromkeys(TOTAL_PARTS, 0))
+    for part in TOTAL_PARTS:
+        into[part] += int(parts.get(part, 0) or 0)

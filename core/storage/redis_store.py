@@ -17,13 +17,21 @@ Keys, under a prefix (``imagine:`` by default):
 * ``settings:{guild}``: a server's settings as one JSON document;
 * ``meta``: hash of small values;
 * ``job:{id}``: hash of one job record (with its journal: interaction, reservation,
-  owner and hold); ``guild-jobs:{guild}``: sorted set of the server's job ids by creation
-  time, for the usage figures; ``unfinished``: sorted set of the ids of jobs not closed
-  yet, by creation time;
+  owner and hold); ``unfinished``: sorted set of the ids of jobs not closed yet, by
+  creation time;
 * ``slots``: sorted set of the jobs holding an API slot, each scored by when its lease
   runs out;
 * ``blocked:{guild}:{user}``: hash of a member's recent blocked prompts in a server
   (``times``) or the end of their pause (``paused_until``); expires once neither matters.
+* ``job-times``: sorted set of every job id by creation time, for the retention pass,
+  which removes closed jobs made more than ``JOB_RETENTION_DAYS`` ago and their ids; a
+  closed job's hash also expires a day after that, should no pass run;
+* ``job-totals:{guild}:{day}``: hash of a server's finished jobs made that UTC day, per
+  outcome (fields ``jobs:``, ``images:``, ``cost:``, ``costed:`` + the outcome), for the
+  usage figures; expires ``KEEP_TOTALS_DAYS`` after its day;
+* ``layout`` in ``meta``: the version of this layout. Version 1 (no ``layout``) had no
+  ``job-times`` nor totals, and summed the figures from ``guild-jobs:{guild}`` sets;
+  :meth:`RedisStore.open` moves it up in place (filling both, dropping those sets).
 
 The journal's scripts walk ``unfinished`` and name each job's key from the prefix, so the
 store wants one Redis server (or a primary with replicas), not a Redis Cluster.
@@ -37,7 +45,7 @@ import asyncio
 import logging
 import math
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +54,7 @@ from redis.commands.core import AsyncScript
 from redis.exceptions import RedisError, WatchError
 from redis.typing import EncodableT
 
-from core import journal, quota
+from core import journal, quota, stats
 from core.cooldown import STALE_RUNNING_SECONDS, CooldownState
 from core.guild_settings import GuildSettings
 from core.moderation import AttemptLimit, BlockedAttempts
@@ -68,6 +76,14 @@ COUNTER_KEEP_SECONDS = 2 * quota.SECONDS_PER_DAY
 SETTINGS_ATTEMPTS = 50
 #: Seconds to wait for the connection and for each reply.
 SOCKET_TIMEOUT_SECONDS = 10.0
+#: How long a closed job's record is kept until a retention pass says otherwise.
+DEFAULT_JOB_KEEP_SECONDS = (30 + 1) * quota.SECONDS_PER_DAY
+#: The key layout this version writes (``layout`` in ``meta``; none: version 1).
+LAYOUT_VERSION = 2
+#: How long one process may take to move the layout up before another one tries.
+MIGRATION_LOCK_SECONDS = 300
+#: Job ids looked at per round trip by the retention pass and the layout migration.
+PRUNE_BATCH = 1000
 
 #: The scripts' folder, next to this module (plain files of the repository).
 LUA_FOLDER = Path(__file__).with_name("lua")
@@ -175,6 +191,8 @@ class RedisStore(BaseStore):
         # Changes to server settings from this process queue here, so that the optimistic
         # transaction retries only when another process changed the same server.
         self._settings_lock = asyncio.Lock()
+        #: How long a closed job's hash is kept: the retention the last pass was run with.
+        self.job_keep_seconds: float = DEFAULT_JOB_KEEP_SECONDS
 
     def __repr__(self) -> str:
         # Never the URL: it may carry a password.
@@ -202,6 +220,7 @@ class RedisStore(BaseStore):
         self._redis = client
         self._scripts = _Scripts(client)
         log.info("state kept in Redis under the prefix %r", self.prefix)
+        await self._migrate()
 
     async def close(self) -> None:
         """Close the connections; safe to call more than once."""
@@ -308,9 +327,7 @@ class RedisStore(BaseStore):
         Fields that are None are left out (they read back as None)."""
         job_id = str(fields["id"])
         created_at = _field(fields["created_at"])
-        keys = [self._key("job", job_id), self._key("unfinished")]
-        if fields.get("guild_id") is not None:
-            keys.append(self._key("guild-jobs", fields["guild_id"]))
+        keys = [self._key("job", job_id), self._key("unfinished"), self._key("job-times")]
         pairs: list[EncodableT] = []
         for name, value in fields.items():
             if value is not None and name != "id":
@@ -320,8 +337,12 @@ class RedisStore(BaseStore):
     async def _finish(
         self, job_id: str, done: Mapping[str, FieldValue], *, closing: bool, now: float
     ) -> bool:
+        keys = [self._key("job", job_id), self._key("unfinished")]
+        totals = await self._totals_of(job_id)
+        if totals is not None:
+            keys.append(totals[0])
         closed = await self.scripts.finish_job(
-            keys=[self._key("job", job_id), self._key("unfinished")],
+            keys=keys,
             args=[
                 job_id,
                 _field(done["outcome"]),
@@ -331,6 +352,8 @@ class RedisStore(BaseStore):
                 _field(done["message_ids"]),
                 int(closing),
                 int(closing),
+                math.ceil(self.job_keep_seconds),
+                0 if totals is None else totals[1],
             ],
         )
         return bool(closed)
@@ -340,28 +363,21 @@ class RedisStore(BaseStore):
         return _job_of(job_id, raw) if raw else None
 
     async def job_stats(self, guild_id: int, since: float) -> list[OutcomeCount]:
-        """Finished jobs of a server since ``since``, summed per outcome."""
-        job_ids = await self.redis.zrangebyscore(self._key("guild-jobs", guild_id), since, "+inf")
-        if not job_ids:
-            return []
+        """Finished jobs of a server made since the UTC day of ``since``, summed per
+        outcome (from the daily totals, which outlive the records)."""
+        now = self._clock()
+        # Totals older than their keeping are gone: no need to ask for them.
+        since = max(since, quota.day_start(now) - stats.KEEP_TOTALS_DAYS * quota.SECONDS_PER_DAY)
         async with self.redis.pipeline(transaction=False) as pipe:
-            for job_id in job_ids:
-                pipe.hmget(self._key("job", job_id), ["outcome", "images", "cost_usd_ticks"])
-            rows: list[list[str | None]] = await pipe.execute()
-        sums: dict[str, list[Any]] = {}
-        for outcome, images, cost in rows:
-            if not outcome:
-                continue  # still running, or the record is gone
-            jobs, total, ticks = sums.setdefault(outcome, [0, 0, None])
-            sums[outcome] = [
-                jobs + 1,
-                total + int(images or 0),
-                ticks if not cost else (ticks or 0) + int(cost),
-            ]
-        return [
-            OutcomeCount(outcome=outcome, jobs=jobs, images=images, cost_usd_ticks=ticks)
-            for outcome, (jobs, images, ticks) in sums.items()
-        ]
+            for day in stats.days_since(since, now):
+                pipe.hgetall(self._key("job-totals", guild_id, day))
+            days: list[dict[str, str]] = await pipe.execute()
+        sums: dict[str, dict[str, int]] = {}
+        for totals in days:
+            for field, value in totals.items():
+                part, _, outcome = field.partition(":")
+                records.add_totals(sums, outcome, {part: value})
+        return records.outcome_counts(sums)
 
     # -- job journal -------------------------------------------------------------------
 
@@ -501,3 +517,153 @@ class RedisStore(BaseStore):
         )
         until = records.float_or_none(_text(paused_until)) or 0.0
         return BlockedAttempts(int(attempts), until, paused_now=bool(paused_now))
+
+    # -- retention and daily totals ----------------------------------------------------
+
+    async def _totals_of(self, job_id: str) -> tuple[str, int] | None:
+        """The daily-totals key a job counts in, and how long it is kept; None for a job in a
+        direct message (or an unknown one). A job's server and creation time never change,
+        so reading them before the closing script is safe."""
+        guild_id, created_at = await self.redis.hmget(
+            self._key("job", job_id), ["guild_id", "created_at"]
+        )
+        created = records.float_or_none(_text(created_at))
+        if not guild_id or created is None:
+            return None
+        return self._totals_key(str(guild_id), created)
+
+    def _totals_key(self, guild_id: str, created_at: float) -> tuple[str, int]:
+        """The daily-totals key of a server's jobs made at ``created_at``, and the seconds
+        it is kept from now (by the store's clock, as every expiry here)."""
+        day = quota.day_key(created_at)
+        ends = quota.day_start(created_at) + (stats.KEEP_TOTALS_DAYS + 1) * quota.SECONDS_PER_DAY
+        return self._key("job-totals", guild_id, day), max(math.ceil(ends - self._clock()), 1)
+
+    async def prune_jobs(self, before: float) -> int:
+        """Remove the finished job records made before ``before`` (never an unfinished
+        one), with their ids in ``job-times``; from now on a closed job's hash expires a
+        day later than that (the passes remove it first). The totals expire by themselves."""
+        self.job_keep_seconds = max(self._clock() - before, 0.0) + quota.SECONDS_PER_DAY
+        times = self._key("job-times")
+        removed, skipped = 0, 0
+        while True:
+            found = await self.redis.zrangebyscore(
+                times, "-inf", f"({before!r}", start=skipped, num=PRUNE_BATCH
+            )
+            job_ids = [str(job_id) for job_id in found]
+            if not job_ids:
+                return removed
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for job_id in job_ids:
+                    pipe.hget(self._key("job", job_id), "state")
+                states: list[str | None] = await pipe.execute()
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for job_id, state in zip(job_ids, states, strict=True):
+                    if state is not None and state != journal.DONE:
+                        skipped += 1  # unfinished: kept, and stays in the index
+                        continue
+                    # Closed (or its hash expired already): the record and its id go.
+                    pipe.delete(self._key("job", job_id))
+                    pipe.zrem(times, job_id)
+                    removed += 0 if state is None else 1
+                await pipe.execute()
+
+    async def _migrate(self) -> None:
+        """Move an older key layout up to :data:`LAYOUT_VERSION`, once, in place: index
+        every job in ``job-times``, give closed ones their expiry, fill the daily totals
+        from the records there are and drop the ``guild-jobs`` sets they replace. One
+        process does it (the others wait for it)."""
+        meta = self._key("meta")
+        if int(await self.redis.hget(meta, "layout") or 1) >= LAYOUT_VERSION:
+            return
+        lock = self._key("migrating")
+        while not await self.redis.set(lock, "1", nx=True, ex=MIGRATION_LOCK_SECONDS):
+            await asyncio.sleep(0.2)
+            if int(await self.redis.hget(meta, "layout") or 1) >= LAYOUT_VERSION:
+                return
+        try:
+            if int(await self.redis.hget(meta, "layout") or 1) < LAYOUT_VERSION:
+                await self._fill_layout(meta)
+        finally:
+            await self.redis.delete(lock)
+
+    async def _fill_layout(self, meta: str) -> None:
+        """The migration's work (see :meth:`_migrate`): read every job, then write the
+        index, the expiries, the totals and the new version in one transaction."""
+        created: dict[str, float] = {}
+        expiries: dict[str, int] = {}
+        totals: dict[tuple[str, float], dict[str, dict[str, int]]] = {}
+        pattern = _glob_escape(self._key("job", "")) + "*"
+        async for keys in _batches(self.redis.scan_iter(match=pattern, count=PRUNE_BATCH)):
+            fields = ["created_at", "state", "guild_id", "outcome", "images", "cost_usd_ticks"]
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for key in keys:
+                    pipe.hmget(key, fields)
+                rows: list[list[str | None]] = await pipe.execute()
+            for key, (at, state, guild_id, outcome, images, cost) in zip(keys, rows, strict=True):
+                when = records.float_or_none(at)
+                if when is None:
+                    continue
+                job_id = key[len(self._key("job", "")) :]
+                created[job_id] = when
+                if state != journal.DONE:
+                    continue
+                expiries[key] = math.ceil(when + self.job_keep_seconds - self._clock())
+                if guild_id and outcome:
+                    day = totals.setdefault((guild_id, when), {})
+                    records.add_totals(day, outcome, records.total_of(images, cost))
+        by_key: dict[str, dict[str, int]] = {}
+        expires: dict[str, int] = {}
+        for (guild_id, when), sums in totals.items():
+            key, expires[key] = self._totals_key(guild_id, when)
+            into = by_key.setdefault(key, {})
+            for outcome, parts in sums.items():
+                for part, value in parts.items():
+                    field = f"{part}:{outcome}"
+                    into[field] = into.get(field, 0) + value
+        dropped = [
+            key
+            async for key in self.redis.scan_iter(
+                match=_glob_escape(self._key("guild-jobs", "")) + "*", count=PRUNE_BATCH
+            )
+        ]
+        async with self.redis.pipeline(transaction=True) as pipe:
+            for chunk in _chunks(dropped, PRUNE_BATCH):
+                pipe.delete(*chunk)
+            for chunk in _chunks(list(created.items()), PRUNE_BATCH):
+                pipe.zadd(self._key("job-times"), dict(chunk))
+            for key, seconds in expiries.items():
+                pipe.expire(key, max(seconds, 1))
+            for key, mapping in by_key.items():
+                pipe.delete(key)
+                pipe.hset(key, mapping=mapping)  # type: ignore[arg-type]
+                pipe.expire(key, expires[key])
+            pipe.hset(meta, "layout", LAYOUT_VERSION)
+            await pipe.execute()
+        log.info(
+            "Redis layout moved to version %d: %d job(s) indexed, %d day total(s) filled",
+            LAYOUT_VERSION,
+            len(created),
+            len(by_key),
+        )
+
+
+def _glob_escape(text: str) -> str:
+    """``text`` matched literally by a ``SCAN MATCH`` pattern."""
+    return "".join(f"\\{char}" if char in "*?[]\\" else char for char in text)
+
+
+def _chunks(items: list[Any], size: int) -> list[list[Any]]:
+    return [items[start : start + size] for start in range(0, len(items), size)]
+
+
+async def _batches(keys: AsyncIterator[str], size: int = PRUNE_BATCH) -> AsyncIterator[list[str]]:
+    """The keys a scan yields, a batch at a time."""
+    batch: list[str] = []
+    async for key in keys:
+        batch.append(key)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
-from core import journal, quota
+from core import journal, quota, stats
 from core.cooldown import CooldownState, Decision, after_finish
 from core.guild_settings import GuildSettings
 from core.moderation import AttemptLimit, BlockedAttempts, note_attempt
@@ -114,6 +114,27 @@ MIGRATIONS: tuple[str, ...] = (
     ) WITHOUT ROWID;
     CREATE INDEX blocked_attempts_expiry ON blocked_attempts (expires_at);
     """,
+    # Daily totals per server and outcome, kept as jobs close, so that the usage figures
+    # outlive the job records (removed after JOB_RETENTION_DAYS); filled from the records
+    # there are. The day is the UTC day the job was made on, as quota.day_key writes it.
+    """
+    CREATE TABLE job_totals (
+        day TEXT NOT NULL,
+        guild_id INTEGER NOT NULL,
+        outcome TEXT NOT NULL,
+        jobs INTEGER NOT NULL DEFAULT 0,
+        images INTEGER NOT NULL DEFAULT 0,
+        cost INTEGER NOT NULL DEFAULT 0,
+        costed INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (day, guild_id, outcome)
+    ) WITHOUT ROWID;
+    INSERT INTO job_totals (day, guild_id, outcome, jobs, images, cost, costed)
+        SELECT date(created_at, 'unixepoch'), guild_id, outcome, COUNT(*),
+            COALESCE(SUM(images), 0), COALESCE(SUM(cost_usd_ticks), 0), COUNT(cost_usd_ticks)
+        FROM jobs WHERE guild_id IS NOT NULL AND outcome IS NOT NULL
+        GROUP BY date(created_at, 'unixepoch'), guild_id, outcome;
+    CREATE INDEX jobs_by_time ON jobs (created_at);
+    """,
 )
 
 
@@ -121,6 +142,8 @@ MIGRATIONS: tuple[str, ...] = (
 #: Changes made through the same store apply at once; this bounds how long another
 #: process sharing the file keeps using the settings it read before a change.
 SETTINGS_CACHE_SECONDS = 2.0
+#: Job records removed per transaction by the retention pass.
+PRUNE_BATCH = 1000
 
 
 class SqliteStore(BaseStore):
@@ -324,7 +347,11 @@ class SqliteStore(BaseStore):
         statement = f"UPDATE jobs SET state = 'done', {changes} WHERE id = ?{only_unfinished}"  # noqa: S608
 
         def work(db: sqlite3.Connection) -> bool:
-            return db.execute(statement, (*values, job_id)).rowcount == 1
+            before = _closing_row(db, job_id)
+            changed = db.execute(statement, (*values, job_id)).rowcount == 1
+            if changed and before is not None:
+                _count_closed(db, before, done)
+            return changed
 
         return await self._write(work)
 
@@ -337,22 +364,42 @@ class SqliteStore(BaseStore):
         return None if row is None else _job_from_row(row)
 
     async def job_stats(self, guild_id: int, since: float) -> list[OutcomeCount]:
-        """Finished jobs of a server since ``since``, summed per outcome."""
+        """Finished jobs of a server made since the UTC day of ``since``, summed per
+        outcome (from the daily totals, which outlive the records)."""
         async with self.db.execute(
-            "SELECT outcome, COUNT(*), SUM(images), SUM(cost_usd_ticks) FROM jobs"
-            " WHERE guild_id = ? AND created_at >= ? AND outcome IS NOT NULL GROUP BY outcome",
-            (guild_id, since),
+            "SELECT outcome, SUM(jobs), SUM(images), SUM(cost), SUM(costed) FROM job_totals"
+            " WHERE guild_id = ? AND day >= ? GROUP BY outcome",
+            (guild_id, quota.day_key(since)),
         ) as cursor:
             rows = await cursor.fetchall()
-        return [
-            OutcomeCount(
-                outcome=str(row[0]),
-                jobs=int(row[1]),
-                images=int(row[2] or 0),
-                cost_usd_ticks=None if row[3] is None else int(row[3]),
-            )
-            for row in rows
-        ]
+        return records.outcome_counts(
+            {
+                str(row[0]): dict(zip(records.TOTAL_PARTS, map(int, row[1:]), strict=True))
+                for row in rows
+            }
+        )
+
+    async def prune_jobs(self, before: float) -> int:
+        """Remove the finished job records made before ``before`` (never an unfinished
+        one), and the daily totals past :data:`core.stats.KEEP_TOTALS_DAYS`; how many
+        records went. In batches, so claims never wait long behind it."""
+        removed = 0
+        while True:
+
+            def work(db: sqlite3.Connection) -> int:
+                return db.execute(
+                    "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs"
+                    " WHERE created_at < ? AND state = 'done' LIMIT ?)",
+                    (before, PRUNE_BATCH),
+                ).rowcount
+
+            count = await self._write(work)
+            removed += count
+            if count < PRUNE_BATCH:
+                break
+        cutoff = stats.totals_cutoff(self._clock())
+        await self._write(lambda db: db.execute("DELETE FROM job_totals WHERE day < ?", (cutoff,)))
+        return removed
 
     # -- job journal -------------------------------------------------------------------
     #
@@ -655,3 +702,43 @@ _JOB_COLUMNS = ", ".join(records.JOB_FIELDS)
 
 def _job_from_row(row: Sequence[Any]) -> JobRecord:
     return records.job_from_fields(dict(zip(records.JOB_FIELDS, row, strict=True)))
+
+
+# -- daily totals (see MIGRATIONS and core.storage.records) -----------------------------
+
+
+def _closing_row(db: sqlite3.Connection, job_id: str) -> tuple[Any, ...] | None:
+    """What a job's daily total needs, read before the job is closed."""
+    row: tuple[Any, ...] | None = db.execute(
+        "SELECT guild_id, created_at, state, outcome, images, cost_usd_ticks FROM jobs"
+        " WHERE id = ?",
+        (job_id,),
+    ).fetchone()
+    return row
+
+
+def _count_closed(
+    db: sqlite3.Connection, before: Sequence[Any], done: Mapping[str, FieldValue]
+) -> None:
+    """Count a job just closed in its server's total of the day it was made (taking back
+    what it counted before if it had been closed already)."""
+    guild_id, created_at, state, outcome, images, cost = before
+    if guild_id is None:
+        return  # direct messages have no figures
+    day = quota.day_key(float(created_at))
+    if state == "done" and outcome is not None:
+        _add_total(db, day, guild_id, str(outcome), records.total_of(images, cost, -1))
+    total = records.total_of(done["images"], done["cost_usd_ticks"])
+    _add_total(db, day, guild_id, str(done["outcome"]), total)
+
+
+def _add_total(
+    db: sqlite3.Connection, day: str, guild_id: int, outcome: str, total: Mapping[str, int]
+) -> None:
+    db.execute(
+        "INSERT INTO job_totals (day, guild_id, outcome, jobs, images, cost, costed)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(day, guild_id, outcome) DO UPDATE SET"
+        " jobs = jobs + excluded.jobs, images = images + excluded.images,"
+        " cost = cost + excluded.cost, costed = costed + excluded.costed",
+        (day, guild_id, outcome, *(total[part] for part in records.TOTAL_PARTS)),
+    )

@@ -5,8 +5,17 @@ from __future__ import annotations
 import dataclasses
 
 import cogs.admin
-from cogs.admin.embeds import figures_text, stats_embed, terms_listing
+from cogs.admin.embeds import (
+    cooldown_text,
+    figures_text,
+    guild_budget_text,
+    stats_embed,
+    terms_listing,
+    user_quota_text,
+)
 from cogs.common.catalog import CATALOG
+from config import load_settings
+from core.guild_settings import GuildSettings
 from core.stats import UsageFigures
 
 EN = CATALOG["en"]
@@ -52,3 +61,27 @@ def test_the_stats_embed_has_one_field_per_period() -> None:
 def test_the_extension_keeps_its_name() -> None:
     assert cogs.admin.__name__ == "cogs.admin"
     assert callable(cogs.admin.setup)
+
+
+def test_show_says_when_a_stored_value_is_held_to_the_operators_bound() -> None:
+    config = load_settings(
+        discord_token="t",
+        grok_api_key="k",
+        daily_user_quota=50,
+        max_user_daily_quota=20,
+        max_guild_daily_budget=100,
+        cooldown_seconds=30,
+        min_cooldown_seconds=60,
+    )
+    stored = GuildSettings(user_quota=0, guild_budget=40, cooldown_seconds=5)
+    assert user_quota_text(stored, config, "en-US") == EN["value_held"].format(
+        limit="20", value=EN["value_none_limit"]
+    )
+    assert guild_budget_text(stored, config, "en-US") == "40"
+    assert cooldown_text(stored, config, "en-US") == EN["value_held"].format(
+        limit="60 s", value="5 s"
+    )
+    # The bot's own default is held too, and says it is the default.
+    assert user_quota_text(GuildSettings(), config, "en-US") == EN["value_held"].format(
+        limit="20", value=EN["value_default"].format(value="50")
+    )

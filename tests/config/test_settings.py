@@ -38,6 +38,11 @@ ALL_VARIABLES = (
     "BLOCKED_ATTEMPTS_LIMIT",
     "BLOCKED_ATTEMPTS_WINDOW_SECONDS",
     "BLOCKED_ATTEMPTS_PAUSE_SECONDS",
+    "MAX_QUEUED_PER_GUILD",
+    "MAX_USER_DAILY_QUOTA",
+    "MAX_GUILD_DAILY_BUDGET",
+    "MIN_COOLDOWN_SECONDS",
+    "JOB_RETENTION_DAYS",
 )
 
 
@@ -213,6 +218,8 @@ def test_queue_and_shutdown_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GROK_API_KEY", "key")
     settings = load_settings()
     assert (settings.max_concurrent_jobs, settings.max_queued_jobs) == (4, 100)
+    assert settings.max_queued_per_guild == 50
+    assert settings.job_retention_days == 30
     assert settings.shutdown_grace_seconds == 25
     assert settings.grok_max_response_mb == 64
     monkeypatch.setenv("MAX_CONCURRENT_JOBS", "8")
@@ -231,6 +238,11 @@ def test_queue_and_shutdown_settings(monkeypatch: pytest.MonkeyPatch) -> None:
         ("MAX_CONCURRENT_JOBS", "0"),
         ("MAX_CONCURRENT_JOBS", "many"),
         ("MAX_QUEUED_JOBS", "-1"),
+        ("MAX_QUEUED_PER_GUILD", "0"),
+        ("MAX_USER_DAILY_QUOTA", "0"),
+        ("MAX_GUILD_DAILY_BUDGET", "-3"),
+        ("MIN_COOLDOWN_SECONDS", "-1"),
+        ("JOB_RETENTION_DAYS", "0"),
         ("SHUTDOWN_GRACE_SECONDS", "-5"),
         ("SHUTDOWN_GRACE_SECONDS", "3600"),
         ("GROK_MAX_RESPONSE_MB", "0"),
@@ -273,3 +285,19 @@ def test_blocked_attempt_settings(monkeypatch: pytest.MonkeyPatch) -> None:
         with pytest.raises(SettingsError, match=name):
             load_settings()
         monkeypatch.delenv(name)
+
+
+def test_the_operators_ceilings_default_to_none_and_read_blank_as_none(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DISCORD_TOKEN", "tok")
+    monkeypatch.setenv("GROK_API_KEY", "key")
+    settings = load_settings()
+    assert (settings.max_user_daily_quota, settings.max_guild_daily_budget) == (None, None)
+    assert settings.min_cooldown_seconds == 0
+    monkeypatch.setenv("MAX_USER_DAILY_QUOTA", "20")
+    monkeypatch.setenv("MAX_GUILD_DAILY_BUDGET", " ")
+    monkeypatch.setenv("MIN_COOLDOWN_SECONDS", "60")
+    settings = load_settings()
+    assert (settings.max_user_daily_quota, settings.max_guild_daily_budget) == (20, None)
+    assert settings.min_cooldown_seconds == 60

@@ -73,6 +73,24 @@ def test_daily_limits_are_clamped_and_zero_means_no_limit() -> None:
     assert changes.set_guild_budget(GuildSettings(guild_budget=4), None) == GuildSettings()
 
 
+def test_the_operators_ceilings_refuse_values_past_them_naming_the_bound() -> None:
+    refused = refusal(lambda s: changes.set_user_quota(s, 21, ceiling=20), GuildSettings())
+    assert (refused.reason, refused.limit) == (Refusal.USER_QUOTA_TOO_HIGH, 20)
+    # No limit at all is past any ceiling.
+    refused = refusal(lambda s: changes.set_guild_budget(s, 0, ceiling=100), GuildSettings())
+    assert (refused.reason, refused.limit) == (Refusal.GUILD_BUDGET_TOO_HIGH, 100)
+    refused = refusal(lambda s: changes.set_cooldown(s, 9, floor=10.5), GuildSettings())
+    assert (refused.reason, refused.limit) == (Refusal.COOLDOWN_TOO_SHORT, 11)
+    # Values within them, and going back to the bot's default, are taken.
+    assert changes.set_user_quota(GuildSettings(), 20, ceiling=20).user_quota == 20
+    assert changes.set_guild_budget(GuildSettings(), 1, ceiling=100).guild_budget == 1
+    assert changes.set_cooldown(GuildSettings(), 11, floor=10.5).cooldown_seconds == 11.0
+    assert changes.set_user_quota(GuildSettings(user_quota=0), None, ceiling=5) == GuildSettings()
+    assert changes.set_cooldown(GuildSettings(cooldown_seconds=0), None, floor=60) == (
+        GuildSettings()
+    )
+
+
 # -- channels --------------------------------------------------------------------------
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from core.guild_settings import GuildSettings
-from core.limits import LimitDefaults, Limits, limits_for
+from core.limits import Ceilings, LimitDefaults, Limits, capped, floored, limits_for
 
 DEFAULTS = LimitDefaults(cooldown_seconds=30.0, user_quota=20, guild_budget=200)
 
@@ -35,3 +35,42 @@ def test_an_exempt_member_skips_cooldown_and_own_quota_but_not_the_budget() -> N
 
 def test_exempt_roles_mean_nothing_in_a_direct_message() -> None:
     assert not limits_for(DEFAULTS, None, [9]).exempt
+
+
+CEILED = LimitDefaults(
+    cooldown_seconds=30.0,
+    user_quota=20,
+    guild_budget=200,
+    ceilings=Ceilings(user_quota=10, guild_budget=100, min_cooldown_seconds=45.0),
+)
+
+
+def test_a_ceiling_holds_no_limit_and_anything_past_it_to_the_ceiling() -> None:
+    assert [capped(n, 10) for n in (0, 1, 10, 11, 10**6)] == [10, 1, 10, 10, 10]
+    assert [capped(n, None) for n in (0, 11)] == [0, 11]
+    assert [floored(s, 45.0) for s in (0.0, 45.0, 60.0)] == [45.0, 45.0, 60.0]
+
+
+def test_values_stored_before_a_ceiling_was_lowered_are_held_to_it() -> None:
+    generous = GuildSettings(cooldown_seconds=0.0, user_quota=0, guild_budget=5000)
+    assert limits_for(CEILED, generous, []) == Limits(
+        exempt=False, cooldown_seconds=45.0, user_quota=10, guild_budget=100
+    )
+    within = GuildSettings(cooldown_seconds=90.0, user_quota=3, guild_budget=7)
+    assert limits_for(CEILED, within, []) == Limits(
+        exempt=False, cooldown_seconds=90.0, user_quota=3, guild_budget=7
+    )
+
+
+def test_the_operators_own_defaults_are_held_to_the_ceilings_too() -> None:
+    assert limits_for(CEILED, None, []) == Limits(
+        exempt=False, cooldown_seconds=45.0, user_quota=10, guild_budget=100
+    )
+    assert limits_for(CEILED, GuildSettings(), []) == limits_for(CEILED, None, [])
+
+
+def test_an_exempt_member_still_counts_against_the_capped_budget() -> None:
+    server = GuildSettings(exempt_roles=(9,), guild_budget=0)
+    assert limits_for(CEILED, server, [9]) == Limits(
+        exempt=True, cooldown_seconds=0.0, user_quota=0, guild_budget=100
+    )

@@ -164,3 +164,102 @@ async def test_invalid_sizes_are_refused() -> None:
         JobQueue(max_running=0, max_waiting=1)
     with pytest.raises(ValueError, match="max_waiting"):
         JobQueue(max_running=1, max_waiting=-1)
+
+
+# -- sharing between servers -----------------------------------------------------------
+
+
+def enter_from(queue: JobQueue, guild_id: int | None, count: int, start: int = 0) -> list[Ticket]:
+    tickets = []
+    for i in range(start, start + count):
+        ticket = queue.enter(f"{guild_id}-{i}", user_id=i, guild_id=guild_id)
+        assert ticket is not None
+        tickets.append(ticket)
+    return tickets
+
+
+async def test_servers_take_turns_and_places_say_so() -> None:
+    queue = JobQueue(max_running=2, max_waiting=100)
+    busy = enter_from(queue, 1, 8)
+    assert [queue.position(t) for t in busy] == [0, 0, 1, 2, 3, 4, 5, 6]
+    [other] = enter_from(queue, 2, 1)
+    # Server 1 already holds both slots: server 2 goes first, and the rest moved back.
+    assert queue.position(other) == 1
+    assert [queue.position(t) for t in busy[2:]] == [2, 3, 4, 5, 6, 7]
+    third = enter_from(queue, 3, 2)
+    assert [queue.position(t) for t in third] == [2, 4]
+    assert [queue.position(t) for t in busy[2:]] == [3, 5, 6, 7, 8, 9]
+    # The places shown are the order the slots are given in.
+    expected = queue.line()
+    assert [queue.position(t) for t in expected] == list(range(1, len(expected) + 1))
+    holding = busy[:2]
+    for ticket in expected:
+        queue.leave(holding.pop(0))
+        assert queue.position(ticket) == 0
+        holding.append(ticket)
+
+
+async def test_the_order_of_grants_is_round_robin() -> None:
+    queue = JobQueue(max_running=1, max_waiting=100)
+    first = queue.enter("first", user_id=0, guild_id=9)
+    assert first is not None
+    a = enter_from(queue, 1, 3)
+    b = enter_from(queue, 2, 2)
+    dm = enter_from(queue, None, 2)
+    granted: list[str] = []
+    holder = first
+    while True:
+        queue.leave(holder)
+        holder = next((t for t in [*a, *b, *dm] if t.granted and not t.left), None)
+        if holder is None:
+            break
+        granted.append(holder.job_id)
+    assert granted == ["1-0", "2-0", "None-0", "1-1", "2-1", "None-1", "1-2"]
+
+
+async def test_one_server_holds_at_most_its_share_of_the_line() -> None:
+    queue = JobQueue(max_running=1, max_waiting=10, max_waiting_per_guild=3)
+    busy = enter_from(queue, 1, 4)  # one runs, three wait
+    assert not queue.has_room(1)
+    assert queue.enter("late", user_id=99, guild_id=1) is None
+    assert queue.has_room(2)
+    assert queue.has_room(None)
+    assert enter_from(queue, 2, 3)
+    assert queue.enter("dm", user_id=98) is not None
+    # A job resumed from the journal still gets in.
+    assert queue.enter("resumed", user_id=97, guild_id=1, force=True) is not None
+    # The slot freed goes to server 2, served less recently; server 1 still has no room.
+    queue.leave(busy[0])
+    assert queue.waiting == 7
+    assert not queue.has_room(1)
+    # Its share comes back once it has fewer than three in line.
+    assert queue.cancel(busy[1].job_id)
+    assert not queue.has_room(1)
+    assert queue.cancel("resumed")
+    assert queue.has_room(1)
+
+
+async def test_cancel_and_close_keep_the_lanes_right() -> None:
+    queue = JobQueue(max_running=1, max_waiting=10)
+    [running] = enter_from(queue, 1, 1)
+    a = enter_from(queue, 1, 2, start=1)
+    b = enter_from(queue, 2, 2)
+    assert [queue.position(t) for t in [*a, *b]] == [2, 4, 1, 3]
+    assert queue.cancel(b[0].job_id)
+    assert [queue.position(t) for t in [*a, b[1]]] == [2, 3, 1]
+    assert queue.ticket(b[0].job_id) is None
+    left = queue.close()
+    assert [t.job_id for t in left] == [b[1].job_id, a[0].job_id, a[1].job_id]
+    assert queue.waiting == 0
+    assert queue.running == 1
+    queue.leave(running)
+    assert await queue.wait_idle(0.1)
+
+
+async def test_the_record_of_servers_stays_as_small_as_the_queue() -> None:
+    queue = JobQueue(max_running=2, max_waiting=10)
+    for guild in range(50):
+        [ticket] = enter_from(queue, guild, 1)
+        queue.leave(ticket)
+    assert queue._served == {}
+    assert queue._lanes == {}

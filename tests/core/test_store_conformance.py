@@ -528,8 +528,9 @@ async def test_usage_figures_per_server_and_period(store: Store, clock: Clock) -
     base = {"user_id": 7, "guild_id": 1, "channel_id": 2, "prompt": "p", "params": {"n": 2}}
     await store.record_job("old", **base)  # type: ignore[arg-type]
     await store.finish_job("old", outcome="delivered", images=2, cost_usd_ticks=1)
-    clock.now += 100
-    since = clock.now
+    # The figures are kept per UTC day: the periods start at midnight.
+    clock.now = MIDNIGHT + 100
+    since = MIDNIGHT
     await store.record_job("a", **base)  # type: ignore[arg-type]
     await store.finish_job("a", outcome="delivered", images=2, cost_usd_ticks=10)
     await store.record_job("a2", **base)  # type: ignore[arg-type]
@@ -554,7 +555,7 @@ async def test_usage_figures_per_server_and_period(store: Store, clock: Clock) -
     assert (figures.blocked, figures.failed, figures.refused) == (1, 1, 1)
     assert figures.cost_usd_ticks == 15
     assert fold(await store.job_stats(1, since=0)).images == 5
-    assert fold(await store.job_stats(1, since=clock.now + 1)).images == 0
+    assert fold(await store.job_stats(1, since=MIDNIGHT + quota.SECONDS_PER_DAY)).images == 0
     assert fold(await store.job_stats(99, since=0)).images == 0
 
 
