@@ -76,32 +76,25 @@ async def test_a_wrong_discord_token(
     assert "not-the-bot-token-0123" not in line
 
 
-async def test_discord_refuses_the_connection(
-    fakes: tuple[FakeDiscord, FakeImageAPI], tmp_path: Path
-) -> None:
-    base = f"http://127.0.0.1:{closed_port()}/api/v10"
-    line = await start_and_fail(fakes, tmp_path, DISCORD_API_BASE_URL=base)
-    assert "could not reach Discord" in line
-    assert "refused" in line
-
-
-async def test_discords_name_does_not_resolve(
-    fakes: tuple[FakeDiscord, FakeImageAPI], tmp_path: Path
-) -> None:
-    base = "http://discord.invalid/api/v10"
-    line = await start_and_fail(fakes, tmp_path, DISCORD_API_BASE_URL=base)
-    assert "could not reach Discord at discord.invalid" in line
-    assert "DNS" in line
-
-
-async def test_tls_to_discord_fails(
-    fakes: tuple[FakeDiscord, FakeImageAPI], tmp_path: Path
-) -> None:
+def unreachable_base(case: str, discord: FakeDiscord) -> str:
+    """A REST base where Discord cannot be reached, for each way it can fail."""
+    if case == "refused":
+        return f"http://127.0.0.1:{closed_port()}/api/v10"
+    if case == "DNS":
+        return "http://discord.invalid/api/v10"
     # https to the fake's plain-HTTP port: the TLS handshake cannot succeed.
-    base = fakes[0].rest_base.replace("http://", "https://")
+    return discord.rest_base.replace("http://", "https://")
+
+
+@pytest.mark.parametrize(("case", "where"), [("refused", "127.0.0.1"), ("DNS", "discord.invalid"),
+                                             ("TLS", "127.0.0.1")])  # fmt: skip
+async def test_discord_cannot_be_reached(
+    fakes: tuple[FakeDiscord, FakeImageAPI], tmp_path: Path, case: str, where: str
+) -> None:
+    base = unreachable_base(case, fakes[0])
     line = await start_and_fail(fakes, tmp_path, DISCORD_API_BASE_URL=base)
-    assert "could not reach Discord" in line
-    assert "TLS" in line
+    assert f"could not reach Discord at {where}:" in line
+    assert case in line
 
 
 async def test_redis_does_not_answer(
