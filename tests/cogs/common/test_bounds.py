@@ -16,9 +16,12 @@ from cogs.common.bounds import (
     fit_embed,
     more_text,
 )
+from cogs.common.modlog import job_embed
+from cogs.imagine.embeds import build_embed
 from config import load_settings
 from core import errors
 from core.guild_settings import GuildSettings
+from core.jobs import JobSummary, ResultCard
 
 #: What GROK_MODELS may hold at most: 25 names of 100 characters.
 LONG_MODELS = tuple(f"model-{i:02d}-".ljust(100, "x") for i in range(25))
@@ -106,3 +109,23 @@ def test_the_admin_views_of_25_long_models_and_500_channels_fit() -> None:
     assert any("more" in value and "<#" in value for value in shown.values())
     assert len(models_text(settings, config, "en-US")) <= 1024
     assert "more" in models_text(settings, config, "en-US")
+
+
+def test_the_longest_prompt_term_and_model_fit_the_card_and_the_mod_log() -> None:
+    prompt = "[](<@1>)||*_~`>#-" * 60  # 1,020 characters, every one escaped
+    entry = JobSummary(
+        "0" * 32, 7, 1, 2, prompt[:1000], LONG_MODELS[0], 10, "19.5:9", "2k", "delivered",
+        images=10, cost_usd_ticks=10**12, result_message_id=3, term="[x](y)" * 16,
+    )  # fmt: skip
+    card = ResultCard(
+        job_id="0" * 32, requester_id=7, prompt=prompt[:1000], model=LONG_MODELS[0], n=10,
+        aspect_ratio="19.5:9", resolution="2k", delivered=7, withheld=1, unusable=1,
+        left_out=1, spoiler=True,
+    )  # fmt: skip
+    for locale in ("en-US", "zh-CN"):
+        for embed in (job_embed(entry, locale), build_embed(card, locale)):
+            data = embed.to_dict()
+            assert len(data.get("description", "")) <= 4096
+            assert all(len(f["value"]) <= 1024 for f in data.get("fields", []))
+            assert len(embed) <= MAX_EMBED_TOTAL
+            assert "](" not in (embed.description or "").replace("\\]\\(", "")
