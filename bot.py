@@ -228,10 +228,14 @@ def check_database(path: Path) -> None:
         return
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as db:
+        with contextlib.closing(sqlite3.connect(path, timeout=10, isolation_level=None)) as db:
             # Takes the write lock: a read-only file or folder fails here, not at the first job.
             db.execute("BEGIN IMMEDIATE")
             db.execute("ROLLBACK")
+    except sqlite3.OperationalError as error:
+        if "locked" in str(error):
+            return  # writable, and busy: another process on the same file is writing
+        raise StoreUnavailable(database_problem(str(path), error)) from None
     except (OSError, sqlite3.Error) as error:
         raise StoreUnavailable(database_problem(str(path), error)) from None
 
