@@ -3,8 +3,8 @@ interaction token, whoever logs them (discord.py at DEBUG logs each webhook URL 
 gateway payload; an aiohttp timeout names the URL it was fetching).
 
 :class:`RedactingFormatter` wraps the formatter of each root handler, so it sees the whole
-line, the traceback included, once per handler. It runs on every record: a few substring
-tests come first, and the patterns run only on the lines that can hold a token.
+line, the traceback included, once per handler. It runs on every record: substring tests
+come first, and each pattern runs only on the lines that can hold what it looks for.
 """
 
 from __future__ import annotations
@@ -25,8 +25,6 @@ _PATH_TOKEN_RE = re.compile(r"(/(?:webhooks|interactions)/\d+/)[^/?#\s'\"<>]+")
 _FIELD_TOKEN_RE = re.compile(r"""(['"]\w*token['"]\s*:\s*['"])[^'"]*""")
 # The password of any URL with one: ``scheme://user:password@host``.
 _URL_PASSWORD_RE = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^/\s:@]*:)[^@\s/]+@")
-#: Substrings without which none of the patterns can match (a cheap test first).
-_MARKERS = ("/webhooks/", "/interactions/", "token", "://")
 
 
 def url_password(url: str | None) -> str | None:
@@ -56,9 +54,12 @@ class Redactor:
         for secret in self.secrets:
             if secret in text:
                 text = text.replace(secret, REDACTED)
-        if any(marker in text for marker in _MARKERS):
+        # Each pattern runs only on lines that hold what it looks for (most lines hold none).
+        if "/webhooks/" in text or "/interactions/" in text:
             text = _PATH_TOKEN_RE.sub(rf"\1{REDACTED}", text)
+        if "token" in text:
             text = _FIELD_TOKEN_RE.sub(rf"\1{REDACTED}", text)
+        if "://" in text and "@" in text:
             text = _URL_PASSWORD_RE.sub(rf"\1{REDACTED}@", text)
         return text
 
