@@ -16,8 +16,10 @@ import hashlib
 import json
 import logging
 import signal
+import sqlite3
 import sys
 from collections.abc import Callable, Coroutine, Sequence
+from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 import aiohttp
@@ -32,12 +34,16 @@ from cogs.common.tree import ImagineTree
 from config import Settings, SettingsError, load_settings
 from core import journal
 from core.client import ImageClient
+from core.redaction import Redactor, redact_handlers, url_password
 from core.retry import RetryPolicy
 from core.storage import Store, StoreUnavailable, make_store
 
 log = logging.getLogger("bot")
 
 EXTENSIONS = ("cogs.imagine", "cogs.admin")
+#: The exit code of a start that something outside stopped (Discord, Redis, the disk): one
+#: line says what. A configuration error exits with 2; 1 is left to crashes.
+EXIT_CANNOT_START = 3
 #: The whole retry budget of one generation; the job deadline of the job service caps it too.
 API_RETRY_BUDGET_SECONDS = 10 * 60.0
 
@@ -79,7 +85,13 @@ class ImagineBot(commands.Bot):
         return self._image_client
 
     async def setup_hook(self) -> None:
-        await self.store.open()
+        try:
+            await self.store.open()
+        except (OSError, sqlite3.Error) as error:
+            # The SQLite file (Redis failures are StoreUnavailable already).
+            raise StoreUnavailable(
+                database_problem(str(self.settings.database_path), error)
+            ) from None
         self.session = aiohttp.ClientSession(
             timeout=aiohttp.ClientTimeout(total=None, connect=30, sock_connect=30)
         )
@@ -195,6 +207,58 @@ def build_bot(settings: Settings, *, force_sync: bool = False) -> ImagineBot:
     )
 
 
+def database_problem(path: str, error: OSError | sqlite3.Error) -> str:
+    """Why the database file cannot be used, in one line naming the setting and the path."""
+    if isinstance(error, FileExistsError | NotADirectoryError) and error.filename:
+        reason = f"{error.filename} is a file, not a folder"
+    elif isinstance(error, OSError):
+        reason = error.strerror or type(error).__name__
+        if error.filename and str(error.filename) != path:
+            reason = f"{reason}: {error.filename}"
+    else:
+        reason = str(error) or type(error).__name__
+    return f"could not open the database at DATABASE_PATH ({path}): {reason}"
+
+
+def check_database(path: Path) -> None:
+    """Raise ``StoreUnavailable`` (one line) unless the SQLite file can be created and
+    written. Run before the event loop starts: aiosqlite, failing to open a file, leaves a
+    thread behind that crashes once the loop has closed."""
+    if str(path) == ":memory:":
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.closing(sqlite3.connect(path, timeout=10, isolation_level=None)) as db:
+            # Takes the write lock: a read-only file or folder fails here, not at the first job.
+            db.execute("BEGIN IMMEDIATE")
+            db.execute("ROLLBACK")
+    except sqlite3.OperationalError as error:
+        if "locked" in str(error):
+            return  # writable, and busy: another process on the same file is writing
+        raise StoreUnavailable(database_problem(str(path), error)) from None
+    except (OSError, sqlite3.Error) as error:
+        raise StoreUnavailable(database_problem(str(path), error)) from None
+
+
+def discord_unreachable(error: aiohttp.ClientError | TimeoutError) -> str:
+    """Why Discord could not be reached, in one line: the host and the failure, never the
+    URL (an interaction's token can be in one)."""
+    if isinstance(error, aiohttp.ClientConnectorError):
+        if isinstance(error, aiohttp.ClientSSLError):
+            why = "the TLS handshake failed"
+        elif isinstance(error, aiohttp.ClientConnectorDNSError):
+            why = "its name does not resolve (DNS)"
+        else:
+            refused = isinstance(error.os_error, ConnectionRefusedError)
+            why = "the connection was refused" if refused else str(error.os_error)
+        where = f" at {error.host}:{error.port}"
+    elif isinstance(error, TimeoutError):
+        why, where = "no answer in time", ""
+    else:
+        why, where = f"the connection failed ({type(error).__name__})", ""
+    return f"could not reach Discord{where}: {why}; check the network and DISCORD_API_BASE_URL"
+
+
 def apply_discord_urls(settings: Settings) -> None:
     """Point discord.py at a REST proxy and a gateway proxy when they are set."""
     if settings.discord_api_base_url:
@@ -223,13 +287,16 @@ async def run(settings: Settings, *, force_sync: bool) -> int:
             await bot.start(settings.discord_token.get_secret_value())
         except discord.LoginFailure:
             log.error("Discord rejected DISCORD_TOKEN; check the bot token")
-            return 1
+            return EXIT_CANNOT_START
         except discord.PrivilegedIntentsRequired:
             log.error("Discord refused an intent the bot asked for")
-            return 1
+            return EXIT_CANNOT_START
         except StoreUnavailable as error:
             log.error("%s", error)
-            return 1
+            return EXIT_CANNOT_START
+        except (aiohttp.ClientError, TimeoutError) as error:
+            log.error("%s", discord_unreachable(error))
+            return EXIT_CANNOT_START
     # bot.start returns as soon as the gateway closes; the rest of close() (the HTTP session,
     # the database) must finish before the loop ends, or the process cannot exit.
     for task in stopping:
@@ -260,6 +327,23 @@ def run_in_loop(
         return runner.run(main)
 
 
+def setup_logging(settings: Settings) -> None:
+    """Log to stderr at ``LOG_LEVEL``, with every secret redacted from every line."""
+    discord.utils.setup_logging(level=getattr(logging, settings.log_level), root=True)
+    redis_url = settings.redis_url.get_secret_value() if settings.redis_url else None
+    redact = Redactor(
+        (
+            settings.discord_token.get_secret_value(),
+            settings.grok_api_key.get_secret_value(),
+            url_password(redis_url),
+        )
+    )
+    redact_handlers(logging.getLogger(), redact)
+    # The bot has no voice: discord.py's warnings that voice libraries are missing are noise.
+    discord.VoiceClient.warn_nacl = False
+    discord.VoiceClient.warn_dave = False
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="The Grok Imagine Discord bot.")
     parser.add_argument(
@@ -273,7 +357,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.basicConfig(format="%(levelname)s %(name)s: %(message)s")
         log.critical("configuration error: %s", error)
         return 2
-    discord.utils.setup_logging(level=getattr(logging, settings.log_level), root=True)
+    setup_logging(settings)
+    if settings.redis_url is None:
+        try:
+            check_database(settings.database_path)
+        except StoreUnavailable as error:
+            log.error("%s", error)
+            return EXIT_CANNOT_START
     apply_discord_urls(settings)
     return run_in_loop(factory, run(settings, force_sync=args.sync))
 

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import aiohttp
 import pytest
 from discord.ext import commands
 
-from bot import ImagineBot, ShardedImagineBot, build_bot
+from bot import (
+    ImagineBot,
+    ShardedImagineBot,
+    build_bot,
+    check_database,
+    discord_unreachable,
+)
 from config import load_settings
-from core.storage import RedisStore, SqliteStore
+from core.storage import RedisStore, SqliteStore, StoreUnavailable
 from tests.config.test_settings import ALL_VARIABLES
 
 
@@ -78,3 +85,31 @@ def test_asking_for_uvloop_where_it_is_missing_is_a_settings_error(
     assert loop_factory("auto") is asyncio.new_event_loop
     with pytest.raises(SettingsError, match="EVENT_LOOP"):
         loop_factory("uvloop")
+
+
+def test_an_unwritable_database_is_one_line_naming_the_path(tmp_path: Path) -> None:
+    (tmp_path / "data").write_text("a file")
+    path = tmp_path / "data" / "bot.sqlite3"
+    with pytest.raises(StoreUnavailable) as error:
+        check_database(path)
+    assert str(error.value) == (
+        f"could not open the database at DATABASE_PATH ({path}): {tmp_path / 'data'} is a "
+        "file, not a folder"
+    )
+    (tmp_path / "folder").mkdir()
+    with pytest.raises(StoreUnavailable, match="unable to open database file"):
+        check_database(tmp_path / "folder")
+    check_database(tmp_path / "ok" / "bot.sqlite3")  # created, and writable
+    assert (tmp_path / "ok" / "bot.sqlite3").exists()
+
+
+def test_discord_out_of_reach_is_named_by_host_never_by_url() -> None:
+    key = aiohttp.client_reqrep.ConnectionKey("discord.com", 443, True, True, None, None, None)
+    refused = aiohttp.ClientConnectorError(key, ConnectionRefusedError(111, "refused"))
+    assert discord_unreachable(refused).startswith(
+        "could not reach Discord at discord.com:443: the connection was refused"
+    )
+    dns = aiohttp.ClientConnectorDNSError(key, OSError(-2, "Name or service not known"))
+    assert "its name does not resolve (DNS)" in discord_unreachable(dns)
+    timeout = aiohttp.ConnectionTimeoutError("Connection timeout to host https://x/webhooks/1/t")
+    assert "webhooks" not in discord_unreachable(timeout)

@@ -6,7 +6,9 @@ from collections.abc import Sequence
 
 import discord
 
+from cogs.common.bounds import MAX_FIELD_VALUE, bounded_list, fit_embed, more_text
 from cogs.common.catalog import text
+from cogs.common.markdown import plain_text
 from cogs.common.modlog import spend_text
 from config import Settings
 from core.guild_settings import GuildSettings
@@ -16,6 +18,13 @@ from core.stats import UsageFigures
 
 #: Room kept under Discord's 2,000 characters when listing terms.
 MAX_LIST_CHARS = 1800
+#: Room for a list in one embed field (or a confirmation), with the words around it.
+MAX_LISTED_CHARS = MAX_FIELD_VALUE - 64
+
+
+def listing(items: Sequence[str], locale: str | None) -> str:
+    """``items`` joined by commas, as many as fit in an embed field, then "…and N more"."""
+    return bounded_list(items, MAX_LISTED_CHARS, more_text(locale))
 
 
 def mention_channel(channel_id: int) -> str:
@@ -90,16 +99,16 @@ def models_text(settings: GuildSettings, config: Settings, locale: str | None) -
     """The models members may pick here ("all" when nothing is left out)."""
     models = settings.effective_models(config.grok_models)
     if models == config.grok_models:
-        return text("value_all", locale, value=", ".join(models))
-    return ", ".join(models)
+        return text("value_all", locale, value=listing(models, locale))
+    return listing(models, locale)
 
 
 def resolutions_text(settings: GuildSettings, locale: str | None) -> str:
     """The resolutions members may pick here ("all" when nothing is left out)."""
     resolutions = settings.effective_resolutions(RESOLUTIONS)
     if resolutions == RESOLUTIONS:
-        return text("value_all", locale, value=", ".join(resolutions))
-    return ", ".join(resolutions)
+        return text("value_all", locale, value=listing(resolutions, locale))
+    return listing(resolutions, locale)
 
 
 def _yes_no(value: bool, locale: str | None) -> str:
@@ -117,7 +126,7 @@ def show_embed(settings: GuildSettings, config: Settings, locale: str | None) ->
         ("show_enabled", _yes_no(settings.enabled, locale)),
         (
             "show_channels",
-            ", ".join(mention_channel(c) for c in settings.channels)
+            listing([mention_channel(c) for c in settings.channels], locale)
             or text("value_everywhere", locale),
         ),
         ("show_terms", str(len(settings.blocked_terms))),
@@ -127,7 +136,7 @@ def show_embed(settings: GuildSettings, config: Settings, locale: str | None) ->
         ("show_max_n", max_n_text(settings, locale)),
         ("show_models", models_text(settings, config, locale)),
         ("show_resolutions", resolutions_text(settings, locale)),
-        ("show_exempt", ", ".join(mention_role(r) for r in settings.exempt_roles) or none),
+        ("show_exempt", listing([mention_role(r) for r in settings.exempt_roles], locale) or none),
         (
             "show_modlog",
             none if settings.modlog_channel is None else mention_channel(settings.modlog_channel),
@@ -137,8 +146,8 @@ def show_embed(settings: GuildSettings, config: Settings, locale: str | None) ->
         ("show_guild_budget", guild_budget_text(settings, config, locale)),
     )
     for key, value in fields:
-        embed.add_field(name=text(key, locale), value=value[:1024], inline=True)
-    return embed
+        embed.add_field(name=text(key, locale), value=value, inline=True)
+    return fit_embed(embed)
 
 
 def figures_text(figures: UsageFigures, locale: str | None) -> str:
@@ -165,7 +174,7 @@ def stats_embed(periods: Sequence[tuple[str, UsageFigures]], locale: str | None)
     embed = discord.Embed(title=text("stats_title", locale), colour=discord.Colour.blurple())
     for key, figures in periods:
         embed.add_field(name=text(key, locale), value=figures_text(figures, locale), inline=True)
-    return embed
+    return fit_embed(embed)
 
 
 def terms_listing(terms: tuple[str, ...], locale: str | None) -> str:
@@ -175,7 +184,7 @@ def terms_listing(terms: tuple[str, ...], locale: str | None) -> str:
     lines = [text("terms_list", locale, count=len(terms))]
     size = len(lines[0])
     for index, term in enumerate(terms):
-        line = f"• {discord.utils.escape_markdown(term)}"
+        line = f"• {plain_text(term)}"
         if size + len(line) + 1 > MAX_LIST_CHARS:
             lines.append(text("terms_more", locale, count=len(terms) - index))
             break

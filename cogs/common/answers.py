@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 
 import aiohttp
 import discord
 from discord import app_commands
 
+from cogs.common.bounds import MAX_CONTENT, bounded_list, budget_for, clip, more_text
 from cogs.common.catalog import text
 from core import errors
 
@@ -47,6 +49,9 @@ _ERROR_KEYS: tuple[tuple[type[errors.GenerationError], str], ...] = (
 
 #: At most this many allowed channels are named in a refusal, to keep it short.
 MAX_CHANNELS_NAMED = 20
+#: How model names are joined in ``choices`` (names never hold a comma: GROK_MODELS is
+#: comma-separated).
+CHOICES_SEPARATOR = ", "
 
 
 def timestamp(unix_time: float) -> str:
@@ -54,16 +59,25 @@ def timestamp(unix_time: float) -> str:
     return f"<t:{int(unix_time + 0.999)}:R>"
 
 
+def listed(key: str, locale: str | None, name: str, items: Sequence[str]) -> str:
+    """The message ``key`` whose ``{name}`` lists ``items``: as many as fit in one message,
+    then "…and N more"."""
+    budget = budget_for(lambda value: text(key, locale, **{name: value}))
+    joined = bounded_list(items, budget, more_text(locale), CHOICES_SEPARATOR)
+    return text(key, locale, **{name: joined})
+
+
 def _server_refusal(error: errors.RefusedByServer, locale: str | None) -> str:
     if error.rule == "channel":
         named = [f"<#{channel}>" for channel in error.channels[:MAX_CHANNELS_NAMED]]
-        if len(error.channels) > MAX_CHANNELS_NAMED:
-            named.append("…")
-        return text("rule_channel", locale, channels=", ".join(named))
+        more = len(error.channels) - len(named)
+        if more:
+            named.append(text("list_more", locale, count=more))
+        return listed("rule_channel", locale, "channels", named)
     if error.rule == "max_n":
         return text("rule_max_n", locale, max_n=error.max_n)
     if error.rule in ("model", "resolution"):
-        return text(f"rule_{error.rule}", locale, choices=", ".join(error.choices))
+        return listed(f"rule_{error.rule}", locale, "choices", error.choices)
     if error.rule in ("disabled", "nsfw_only", "blocked"):
         return text(f"rule_{error.rule}", locale)
     return text("rule_disabled", locale)
@@ -97,7 +111,9 @@ def message_for(
         if error.option == "prompt" and error.detail == "blank prompt":
             return text("invalid_prompt_blank", locale)
         key = _INVALID_OPTION_KEYS.get(error.option, "invalid_option")
-        return text(key, locale, choices=choices) if key == "invalid_model" else text(key, locale)
+        if key == "invalid_model":
+            return listed(key, locale, "choices", choices.split(CHOICES_SEPARATOR))
+        return text(key, locale)
     for kind, key in _ERROR_KEYS:
         if isinstance(error, kind):
             return text(key, locale, job_id=job_id)
@@ -105,7 +121,9 @@ def message_for(
 
 
 async def reply(interaction: discord.Interaction, content: str, *, ephemeral: bool = True) -> None:
-    """Answer whether or not the interaction was already answered or deferred."""
+    """Answer whether or not the interaction was already answered or deferred (cut to
+    Discord's 2,000 characters, should a message ever come out longer)."""
+    content = clip(content, MAX_CONTENT)
     try:
         if interaction.response.is_done():
             await interaction.followup.send(
@@ -122,7 +140,7 @@ async def reply(interaction: discord.Interaction, content: str, *, ephemeral: bo
             failure.status,
             failure.code,
         )
-    except (aiohttp.ClientError, OSError) as failure:
+    except (aiohttp.ClientError, OSError, TimeoutError) as failure:
         # The connection to Discord failed or is closing (the bot is stopping).
         log.warning(
             "could not tell user %s about an error: %s", interaction.user.id, type(failure).__name__

@@ -11,10 +11,13 @@ import logging
 from collections.abc import Coroutine
 from typing import Any
 
+import aiohttp
 import discord
 
 from cogs.common.answers import NO_MENTIONS, timestamp
+from cogs.common.bounds import fit_embed
 from cogs.common.catalog import text
+from cogs.common.markdown import plain_text
 from core import outcomes, stats
 from core.jobs import JobSummary, MemberPaused
 from core.outcomes import Family
@@ -70,7 +73,7 @@ def job_embed(entry: JobSummary, locale: str | None) -> discord.Embed:
         title=text(
             "modlog_job", locale, job_id=entry.job_id, outcome=text(f"outcome_{kind}", locale)
         ),
-        description=discord.utils.escape_markdown(entry.prompt),
+        description=plain_text(entry.prompt),
         colour=_OUTCOME_COLOURS[kind],
     )
     embed.add_field(name=text("field_user", locale), value=f"<@{entry.user_id}>", inline=True)
@@ -99,7 +102,7 @@ def job_embed(entry: JobSummary, locale: str | None) -> discord.Embed:
     if kind == "failed":
         embed.add_field(name=text("field_reason", locale), value=entry.outcome, inline=True)
     if entry.term is not None:
-        term = discord.utils.escape_markdown(entry.term)
+        term = plain_text(entry.term)
         embed.add_field(name=text("field_term", locale), value=f"||{term}||", inline=True)
     if entry.result_message_id is not None and entry.channel_id is not None:
         link = message_link(entry.guild_id, entry.channel_id, entry.result_message_id)
@@ -130,7 +133,7 @@ def paused_embed(entry: MemberPaused, locale: str | None) -> discord.Embed:
         )
     embed.add_field(name=text("field_last_job", locale), value=entry.job_id, inline=True)
     if entry.term is not None:
-        term = discord.utils.escape_markdown(entry.term)
+        term = plain_text(entry.term)
         embed.add_field(name=text("field_term", locale), value=f"||{term}||", inline=True)
     return embed
 
@@ -162,10 +165,11 @@ class ModLog:
         self._pending: set[asyncio.Task[bool]] = set()
 
     async def post(self, channel_id: int, embed: discord.Embed) -> bool:
-        """Post an entry now; False (and a log line) if Discord refused it."""
+        """Post an entry now (cut to Discord's limits); False (and a log line) if Discord
+        refused it."""
         channel = self._client.get_partial_messageable(channel_id)
         try:
-            await channel.send(embed=embed, allowed_mentions=NO_MENTIONS)
+            await channel.send(embed=fit_embed(embed), allowed_mentions=NO_MENTIONS)
         except discord.HTTPException as failure:
             log.warning(
                 "could not post to mod-log channel %s: HTTP %s (code %s)",
@@ -174,8 +178,11 @@ class ModLog:
                 failure.code,
             )
             return False
-        except (OSError, TimeoutError, discord.DiscordException) as failure:
-            log.warning("could not post to mod-log channel %s: %s", channel_id, type(failure))
+        except (aiohttp.ClientError, OSError, TimeoutError, discord.DiscordException) as failure:
+            # Only the type: the text of a connection failure can carry a URL.
+            log.warning(
+                "could not post to mod-log channel %s: %s", channel_id, type(failure).__name__
+            )
             return False
         return True
 

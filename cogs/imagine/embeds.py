@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import discord
 
+from cogs.common.bounds import fit_embed
 from cogs.common.catalog import text
+from cogs.common.markdown import plain_text
 from core.jobs import ResultCard
 
 
 def build_embed(card: ResultCard, locale: str | None) -> discord.Embed:
     """The result embed: the prompt, its parameters, who asked and how long it took."""
-    prompt = discord.utils.escape_markdown(card.prompt)
+    prompt = plain_text(card.prompt)
     embed = discord.Embed(
         title=text("result_title", locale),
         description=f"||{prompt}||" if card.spoiler else prompt,
@@ -48,4 +50,4 @@ def build_embed(card: ResultCard, locale: str | None) -> discord.Embed:
     if notes:
         embed.add_field(name="\u200b", value="\n".join(notes), inline=False)
     embed.set_footer(text=text("footer", locale, job_id=card.job_id))
-    return embed
+    return fit_embed(embed)

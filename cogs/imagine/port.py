@@ -15,9 +15,11 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import aiohttp
 import discord
 
 from cogs.common.answers import NO_MENTIONS, message_for
+from cogs.common.bounds import MAX_CONTENT, clip
 from cogs.common.catalog import text
 from cogs.common.modlog import ModLog, job_embed, paused_embed, server_locale
 from cogs.imagine.embeds import build_embed
@@ -54,6 +56,9 @@ RESULT_PERMISSIONS = (
 _POSTING = frozenset({"perm_view_channel", "perm_send_messages"})
 
 FilesFactory = Callable[[], list[discord.File]]
+#: Failures of the connection to Discord itself (no answer came). Their text can carry the
+#: webhook URL, and with it the interaction's token: only their type is logged.
+CONNECTION_ERRORS = (aiohttp.ClientError, TimeoutError)
 
 
 def token_is_dead(failure: discord.HTTPException) -> bool:
@@ -161,6 +166,11 @@ class DiscordPort:
                 late.code,
             )
             return False
+        except CONNECTION_ERRORS as failure:
+            log.warning(
+                "job %s: could not defer the interaction: %s", job_id, type(failure).__name__
+            )
+            return False
         return True
 
     async def show_status(self, status: Status) -> None:
@@ -192,6 +202,14 @@ class DiscordPort:
         except discord.HTTPException as failure:
             refused = UploadTooLarge if failure.status == 413 else UploadRefused
             raise refused(status=failure.status, code=failure.code) from failure
+        except CONNECTION_ERRORS as failure:
+            log.warning(
+                "job %s: the connection to Discord failed during an upload: %s",
+                self.job_id,
+                type(failure).__name__,
+            )
+            # No answer: status 0. Nothing of the failure is kept (its text holds the URL).
+            raise UploadRefused(status=0, code=0) from None
         return message.id
 
     async def say(self, notice: Notice | errors.GenerationError, *, private: bool = True) -> None:
@@ -258,6 +276,9 @@ class DiscordPort:
                 failure.status,
                 failure.code,
             )
+            return
+        except CONNECTION_ERRORS as failure:
+            log.warning("job %s: could not show a status: %s", self.job_id, type(failure).__name__)
             return
         self.status_shown = True
 
@@ -364,6 +385,14 @@ class DiscordPort:
                     )
                     return
                 self._token_died(failure)
+            except CONNECTION_ERRORS as failure:
+                log.warning(
+                    "job %s: could not tell user %s: %s",
+                    self.job_id,
+                    self.user_id,
+                    type(failure).__name__,
+                )
+                return
         if not self._permissions_reported:
             await self._post_in_channel(f"<@{self.user_id}> {content}")
 
@@ -373,7 +402,7 @@ class DiscordPort:
             return False
         channel = self._client.get_partial_messageable(self.channel_id, guild_id=self.guild_id)
         try:
-            await channel.send(content, allowed_mentions=NO_MENTIONS)
+            await channel.send(clip(content, MAX_CONTENT), allowed_mentions=NO_MENTIONS)
         except discord.Forbidden as failure:
             await self._report_permissions(failure, text_only=True)
             return False
@@ -384,6 +413,14 @@ class DiscordPort:
                 self.channel_id,
                 failure.status,
                 failure.code,
+            )
+            return False
+        except CONNECTION_ERRORS as failure:
+            log.warning(
+                "job %s: could not post in channel %s: %s",
+                self.job_id,
+                self.channel_id,
+                type(failure).__name__,
             )
             return False
         return True

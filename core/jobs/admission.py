@@ -31,9 +31,14 @@ from core.storage import Store
 log = logging.getLogger(__name__)
 
 
+#: Bits of a job id: 128, so that ids never collide in a bot's lifetime (at 40 bits two jobs
+#: shared an id by about a million jobs, and a button then acted on the other job).
+JOB_ID_BITS = 128
+
+
 def new_job_id() -> str:
-    """A short id for logs and messages, unique enough to look a job up."""
-    return secrets.token_hex(5)
+    """A job's id for logs, messages and button custom ids: 32 hex characters, random."""
+    return secrets.token_hex(JOB_ID_BITS // 8)
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 from cogs.imagine.embeds import build_embed
-from cogs.imagine.views import cancel_view, result_view
+from cogs.imagine.views import JOB_BUTTON_TEMPLATE, cancel_view, result_view
 from core.jobs import ResultCard
+from core.jobs.admission import new_job_id
 
 
 def card(**changes: object) -> ResultCard:
@@ -47,3 +50,16 @@ def test_the_buttons_keep_their_custom_ids() -> None:
     assert ids == ["imagine:reroll:abc123", "imagine:delete:abc123"]
     [cancel] = cancel_view("abc123", "zh-CN").children
     assert cancel.custom_id == "imagine:cancel:abc123"  # type: ignore[attr-defined]
+
+
+def test_button_custom_ids_take_new_and_old_job_ids() -> None:
+    new = new_job_id()
+    for action in ("reroll", "delete", "cancel"):
+        for job_id in (new, "0123456789"):  # 128-bit ids, and the 40-bit ids of old results
+            custom_id = f"imagine:{action}:{job_id}"
+            match = re.fullmatch(JOB_BUTTON_TEMPLATE, custom_id)
+            assert match is not None
+            assert match["job"] == job_id
+            assert len(custom_id) <= 100  # Discord's limit
+    ids = [item.custom_id for item in result_view(new, None).children]  # type: ignore[attr-defined]
+    assert ids == [f"imagine:reroll:{new}", f"imagine:delete:{new}"]

@@ -108,6 +108,7 @@ class Failure:
     """An error to answer the next ``count`` requests whose path contains ``path_contains``.
 
     ``method`` is upper case, or ``*`` for any; a ``None`` header value drops that header.
+    With ``drop`` the connection is cut instead, with no answer at all.
     """
 
     path_contains: str
@@ -116,6 +117,7 @@ class Failure:
     json: Json | None
     headers: dict[str, str | None]
     count: int
+    drop: bool = False
 
 
 def _failure_response(failure: Failure) -> tuple[int, Json, dict[str, str]]:
@@ -269,6 +271,14 @@ class Rest:
             return self._answer(record, err.status, err.body(), {**rl_headers, **err.headers})
 
         failure = self._take_failure(request.method, path)
+        if failure is not None and failure.drop:
+            record.injected = True
+            log.info("dropped the connection of %s %s", request.method, path)
+            if request.transport is not None:
+                request.transport.abort()
+            record.status, record.answered = 0, time.monotonic()
+            self.state.notify()
+            return web.Response(status=204)  # never written: the connection is gone
         if failure is not None:
             record.injected = True
             status, fbody, fheaders = _failure_response(failure)

@@ -287,6 +287,11 @@ class FakeDiscord(DiscordState):
         failure = Failure(path_contains, method.upper(), status, json, dict(headers or {}), count)
         self._rest.inject_failure(failure)
 
+    def drop_connection(self, *, path_contains: str, method: str = "POST", count: int = 1) -> None:
+        """Cut the connection of the next ``count`` matching REST requests without an answer,
+        as a network failure would (``method="*"``: any)."""
+        self._rest.inject_failure(Failure(path_contains, method.upper(), 0, None, {}, count, True))
+
     def application_json(self) -> Json:
         """The application, as login's second call gets it."""
         return self._directory.application_json()
