@@ -29,6 +29,7 @@ from cogs.common.answers import NO_MENTIONS
 from cogs.common.modlog import ModLog
 from cogs.common.translator import CatalogTranslator
 from cogs.common.tree import ImagineTree
+from cogs.ops.metrics import BotMetrics
 from config import Settings, SettingsError, load_settings
 from core import journal
 from core.client import ImageClient
@@ -37,7 +38,7 @@ from core.storage import Store, StoreUnavailable, make_store
 
 log = logging.getLogger("bot")
 
-EXTENSIONS = ("cogs.imagine", "cogs.admin")
+EXTENSIONS = ("cogs.imagine", "cogs.admin", "cogs.ops")
 #: The whole retry budget of one generation; the job deadline of the job service caps it too.
 API_RETRY_BUDGET_SECONDS = 10 * 60.0
 
@@ -54,6 +55,9 @@ class ImagineBot(commands.Bot):
     """The Grok Imagine bot."""
 
     def __init__(self, settings: Settings, *, force_sync: bool = False, **options: Any) -> None:
+        #: The process's metrics (served at /metrics when HTTP_PORT is set).
+        metrics = BotMetrics()
+        options.setdefault("http_trace", metrics.discord_trace())
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=discord.Intents(guilds=True),
@@ -64,6 +68,9 @@ class ImagineBot(commands.Bot):
         )
         self.settings = settings
         self.force_sync = force_sync
+        self.metrics = metrics
+        #: Set when the bot starts closing: /readyz says 503 from then on.
+        self.draining = False
         redis_url = settings.redis_url.get_secret_value() if settings.redis_url else None
         self.store: Store = make_store(settings.database_path, redis_url)
         self.modlog = ModLog(self)
@@ -93,6 +100,7 @@ class ImagineBot(commands.Bot):
                 max_attempts=self.settings.grok_max_attempts,
                 total_budget=API_RETRY_BUDGET_SECONDS,
             ),
+            observer=self.metrics,
         )
         for extension in EXTENSIONS:
             try:
@@ -144,6 +152,7 @@ class ImagineBot(commands.Bot):
     async def close(self) -> None:
         # Jobs first, while Discord can still be reached: those running may finish within
         # the grace period, the others stay in the journal for the next start.
+        self.draining = True
         for cog in self.cogs.values():
             if isinstance(cog, RunsJobs):
                 await cog.drain(self.settings.shutdown_grace_seconds)

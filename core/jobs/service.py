@@ -44,6 +44,7 @@ from core.jobs.port import (
 )
 from core.jobs.slots import ApiSlots
 from core.limits import LimitDefaults
+from core.observe import JobObserver
 from core.outcomes import Outcome
 from core.queue import Cancelled, JobQueue, QueueClosed, Ticket
 from core.quota import Reservation
@@ -98,8 +99,11 @@ class JobService:
         owner: str,
         kinds: Sequence[JobKind],
         ports: PortFactory,
+        observer: JobObserver | None = None,
     ) -> None:
         self.store = store
+        #: Hears of every job line (the bot's metrics), if anything listens.
+        self.observer = observer
         self.config = config
         #: This process, as the journal's owner of the jobs it runs.
         self.owner = owner
@@ -107,7 +111,11 @@ class JobService:
         self.ports = ports
         self.queue = JobQueue(max_running=config.max_running, max_waiting=config.max_waiting)
         self.admitter = Admitter(
-            store, queue=self.queue, allow_dms=config.allow_dms, limits=config.limits
+            store,
+            queue=self.queue,
+            allow_dms=config.allow_dms,
+            limits=config.limits,
+            observer=observer,
         )
         self.slots = ApiSlots(store, cap=config.max_running)
         #: Set at shutdown: no new job is accepted.
@@ -556,7 +564,9 @@ class JobService:
         except errors.InvalidOption as error:
             log.warning("job %s: cannot run again: invalid %s", record.id, error.option)
             return None
-        report = JobReport(record.id, record.user_id, record.guild_id)
+        report = JobReport(
+            record.id, record.user_id, record.guild_id, kind=kind.name, observer=self.observer
+        )
         report.model, report.n = request.model, request.n
         return Job(
             id=record.id,
@@ -598,8 +608,10 @@ class JobService:
             await self._refund_quietly(record.reservation, record.reservation.images)
         await self._end_claim(record.user_id, record.id, False, 0.0)
         report = JobReport(record.id, record.user_id, record.guild_id, outcome=Outcome.INTERRUPTED)
+        report.observer = self.observer
         if job is not None:
             report.model, report.n = job.request.model, job.request.n
+            report.kind = job.kind.name
         report.log()
         if job is not None:
             job.report = report
