@@ -33,6 +33,7 @@ from cogs.ops.metrics import BotMetrics
 from config import Settings, SettingsError, load_settings
 from core import journal
 from core.client import ImageClient
+from core.preflight import preflight
 from core.retry import RetryPolicy
 from core.storage import Store, StoreUnavailable, make_store
 
@@ -269,12 +270,33 @@ def run_in_loop(
         return runner.run(main)
 
 
+def check() -> int:
+    """``--check``: one PASS or FAIL line per check on standard output; 0 when all pass."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        settings = load_settings()
+    except SettingsError as error:
+        sys.stdout.write(f"FAIL settings: {error}\n")
+        return 1
+    results = asyncio.run(preflight(settings))
+    for result in results:
+        sys.stdout.write(result.line() + "\n")
+    return 0 if all(result.passed for result in results) else 1
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="The Grok Imagine Discord bot.")
     parser.add_argument(
         "--sync", action="store_true", help="sync the slash commands even if unchanged"
     )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="prove the settings (Discord, the store, the image API) and exit: 0 when all pass",
+    )
     args = parser.parse_args(argv)
+    if args.check:
+        return check()
     try:
         settings = load_settings()
         factory = loop_factory(settings.event_loop)
