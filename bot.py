@@ -24,6 +24,7 @@ import aiohttp
 import discord
 import yarl
 from discord.ext import commands
+from pythonjsonlogger.json import JsonFormatter
 
 from cogs.common.answers import NO_MENTIONS
 from cogs.common.modlog import ModLog
@@ -270,6 +271,30 @@ def run_in_loop(
         return runner.run(main)
 
 
+def log_formatter(log_format: str) -> logging.Formatter | None:
+    """The formatter ``LOG_FORMAT`` asks for: for ``json`` one JSON object a line (time,
+    level, logger, message, and the ``extra`` fields of the record, such as the job line's
+    job id, user, server, outcome and timings); None for discord.py's own text lines."""
+    if log_format != "json":
+        return None
+    return JsonFormatter(
+        "{levelname}{name}{message}",
+        style="{",
+        rename_fields={"levelname": "level", "name": "logger"},
+        timestamp="time",
+    )
+
+
+def setup_logging(settings: Settings) -> None:
+    """Log to standard error at ``LOG_LEVEL``, as text or JSON (``LOG_FORMAT``)."""
+    level = getattr(logging, settings.log_level)
+    formatter = log_formatter(settings.log_format)
+    if formatter is None:
+        discord.utils.setup_logging(level=level, root=True)
+    else:
+        discord.utils.setup_logging(formatter=formatter, level=level, root=True)
+
+
 def check() -> int:
     """``--check``: one PASS or FAIL line per check on standard output; 0 when all pass."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
@@ -304,7 +329,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.basicConfig(format="%(levelname)s %(name)s: %(message)s")
         log.critical("configuration error: %s", error)
         return 2
-    discord.utils.setup_logging(level=getattr(logging, settings.log_level), root=True)
+    setup_logging(settings)
     apply_discord_urls(settings)
     return run_in_loop(factory, run(settings, force_sync=args.sync))
 
