@@ -79,7 +79,18 @@ class HealthServer:
         app.router.add_get("/metrics", self._metrics_page)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
-        await web.TCPSite(self._runner, self.host, self.port).start()
+        try:
+            await web.TCPSite(self._runner, self.host, self.port).start()
+        except OSError as error:
+            # Most often the port is taken: say which setting to change.
+            log.error(
+                "could not serve health and metrics on %s:%d (HTTP_HOST, HTTP_PORT): %s",
+                self.host,
+                self.port,
+                error.strerror or error,
+            )
+            await self.stop()
+            raise
         log.info("health and metrics served on http://%s:%d/", self.host, self.port)
 
     async def stop(self) -> None:

@@ -167,12 +167,15 @@ async def test_metrics_count_what_happened(
 
 @contextlib.asynccontextmanager
 async def own_bot(
-    api: FakeImageAPI, workdir: Path
+    api: FakeImageAPI, workdir: Path, **extra: str
 ) -> AsyncIterator[tuple[FakeDiscord, Http, BotProcess]]:
     """A bot with a fake Discord of its own (its gateway can go down without the others)."""
     port = free_port()
+    sessions = int(extra.get("SHARD_COUNT", "1"))
     async with FakeDiscord() as discord:
-        process = await start_bot(discord, api, workdir, extra={"HTTP_PORT": str(port)})
+        process = await start_bot(
+            discord, api, workdir, extra={"HTTP_PORT": str(port), **extra}, sessions=sessions
+        )
         try:
             yield discord, Http(port), process
         finally:
@@ -193,6 +196,19 @@ async def test_readyz_is_503_while_the_gateway_is_down(
         finally:
             discord.gateway_up()
         # discord.py reconnects (backing off) and resumes.
+        await http.wait_ready(200, timeout=30)
+
+
+async def test_readyz_waits_for_every_shard_of_the_process(
+    fake_api: FakeImageAPI, tmp_path: Path
+) -> None:
+    async with own_bot(fake_api, tmp_path, SHARD_COUNT="2") as (discord, http, _process):
+        assert await http.wait_ready(200) == {"status": "ready", "reason": "ready"}
+        await discord.gateway_down()
+        try:
+            assert (await http.wait_ready(503))["reason"] == "gateway not connected"
+        finally:
+            discord.gateway_up()
         await http.wait_ready(200, timeout=30)
 
 
