@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 
 import pytest
 
@@ -50,3 +51,20 @@ async def test_store_does_not_answer_when_the_ping_hangs(
         await asyncio.sleep(10)
 
     assert not await store_answers(ping)
+
+
+@pytest.mark.asyncio
+async def test_a_taken_port_is_named_in_the_log(caplog: pytest.LogCaptureFixture) -> None:
+    async def probe() -> Probe:
+        return Probe(True, True, False)
+
+    first = health.HealthServer(
+        host="127.0.0.1", port=0, probe=probe, metrics=lambda: b"", content_type="text/plain"
+    )
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        first.port = int(taken.getsockname()[1])
+        with pytest.raises(OSError, match="address"):
+            await first.start()
+    assert "(HTTP_HOST, HTTP_PORT)" in caplog.text
