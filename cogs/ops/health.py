@@ -46,8 +46,10 @@ async def store_answers(ping: Callable[[], Awaitable[object]]) -> bool:
     try:
         async with asyncio.timeout(STORE_PROBE_SECONDS):
             await ping()
-    except Exception:
-        log.warning("readiness: the store did not answer", exc_info=True)
+    except Exception as error:
+        # The kind of failure only: a probe runs every few seconds, and a Redis error's
+        # text is not needed to act (the store's own log lines say more).
+        log.warning("readiness: the store did not answer (%s)", type(error).__name__)
         return False
     return True
 

@@ -19,6 +19,7 @@ from tests.e2e.conftest import fresh_user
 from tests.e2e.harness import BotProcess, start_bot
 from tests.fakes.discord import FakeDiscord, FakeInteraction
 from tests.fakes.image_api import FakeImageAPI, Scripted
+from tests.redis_server import SKIP_REASON, find_binary, start_redis
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -197,6 +198,25 @@ async def test_readyz_is_503_while_the_gateway_is_down(
             discord.gateway_up()
         # discord.py reconnects (backing off) and resumes.
         await http.wait_ready(200, timeout=30)
+
+
+async def test_readyz_is_503_while_the_store_does_not_answer(
+    fake_api: FakeImageAPI, tmp_path: Path
+) -> None:
+    binary = find_binary()
+    if binary is None:
+        pytest.skip(SKIP_REASON)
+    redis = start_redis(binary, tmp_path / "redis")
+    try:
+        async with own_bot(fake_api, tmp_path, REDIS_URL=redis.url) as (_discord, http, _bot):
+            await http.wait_ready(200)
+            # Every client of the Redis waits for 4 s: longer than the 2-s probe.
+            assert redis.command("CLIENT", "PAUSE", "4000", "ALL") == b"+OK"
+            answer = await http.wait_ready(503)
+            assert answer == {"status": "not ready", "reason": "store not answering"}
+            await http.wait_ready(200, timeout=15)
+    finally:
+        redis.stop()
 
 
 async def test_readyz_waits_for_every_shard_of_the_process(
