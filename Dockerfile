@@ -10,9 +10,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     HTTP_HOST=0.0.0.0 \
     HTTP_PORT=8080
 
-RUN useradd --create-home --uid 10001 --user-group bot \
+RUN groupadd --gid 10001 bot \
+    && useradd --create-home --uid 10001 --gid 10001 bot \
     && mkdir /data \
-    && chown bot:bot /data
+    && chown 10001:10001 /data
 
 WORKDIR /app
 
