@@ -26,21 +26,24 @@ import aiohttp
 import discord
 import yarl
 from discord.ext import commands
+from pythonjsonlogger.json import JsonFormatter
 
 from cogs.common.answers import NO_MENTIONS
 from cogs.common.modlog import ModLog
 from cogs.common.translator import CatalogTranslator
 from cogs.common.tree import ImagineTree
+from cogs.ops.metrics import BotMetrics
 from config import Settings, SettingsError, load_settings
 from core import journal
 from core.client import ImageClient
+from core.preflight import preflight
 from core.redaction import Redactor, redact_handlers, url_password
 from core.retry import RetryPolicy
 from core.storage import Store, StoreUnavailable, make_store
 
 log = logging.getLogger("bot")
 
-EXTENSIONS = ("cogs.imagine", "cogs.admin")
+EXTENSIONS = ("cogs.imagine", "cogs.admin", "cogs.ops")
 #: The exit code of a start that something outside stopped (Discord, Redis, the disk): one
 #: line says what. A configuration error exits with 2; 1 is left to crashes.
 EXIT_CANNOT_START = 3
@@ -60,6 +63,9 @@ class ImagineBot(commands.Bot):
     """The Grok Imagine bot."""
 
     def __init__(self, settings: Settings, *, force_sync: bool = False, **options: Any) -> None:
+        #: The process's metrics (served at /metrics when HTTP_PORT is set).
+        metrics = BotMetrics()
+        options.setdefault("http_trace", metrics.discord_trace())
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=discord.Intents(guilds=True),
@@ -70,6 +76,9 @@ class ImagineBot(commands.Bot):
         )
         self.settings = settings
         self.force_sync = force_sync
+        self.metrics = metrics
+        #: Set when the bot starts closing: /readyz says 503 from then on.
+        self.draining = False
         redis_url = settings.redis_url.get_secret_value() if settings.redis_url else None
         self.store: Store = make_store(settings.database_path, redis_url)
         self.modlog = ModLog(self)
@@ -105,6 +114,7 @@ class ImagineBot(commands.Bot):
                 max_attempts=self.settings.grok_max_attempts,
                 total_budget=API_RETRY_BUDGET_SECONDS,
             ),
+            observer=self.metrics,
         )
         for extension in EXTENSIONS:
             try:
@@ -156,6 +166,7 @@ class ImagineBot(commands.Bot):
     async def close(self) -> None:
         # Jobs first, while Discord can still be reached: those running may finish within
         # the grace period, the others stay in the journal for the next start.
+        self.draining = True
         for cog in self.cogs.values():
             if isinstance(cog, RunsJobs):
                 await cog.drain(self.settings.shutdown_grace_seconds)
@@ -327,9 +338,29 @@ def run_in_loop(
         return runner.run(main)
 
 
+def log_formatter(log_format: str) -> logging.Formatter | None:
+    """The formatter ``LOG_FORMAT`` asks for: for ``json`` one JSON object a line (time,
+    level, logger, message, and the ``extra`` fields of the record, such as the job line's
+    job id, user, server, outcome and timings); None for discord.py's own text lines."""
+    if log_format != "json":
+        return None
+    return JsonFormatter(
+        "{levelname}{name}{message}",
+        style="{",
+        rename_fields={"levelname": "level", "name": "logger"},
+        timestamp="time",
+    )
+
+
 def setup_logging(settings: Settings) -> None:
-    """Log to stderr at ``LOG_LEVEL``, with every secret redacted from every line."""
-    discord.utils.setup_logging(level=getattr(logging, settings.log_level), root=True)
+    """Log to standard error at ``LOG_LEVEL``, as text or JSON (``LOG_FORMAT``), with every
+    secret redacted from every line."""
+    level = getattr(logging, settings.log_level)
+    formatter = log_formatter(settings.log_format)
+    if formatter is None:
+        discord.utils.setup_logging(level=level, root=True)
+    else:
+        discord.utils.setup_logging(formatter=formatter, level=level, root=True)
     redis_url = settings.redis_url.get_secret_value() if settings.redis_url else None
     redact = Redactor(
         (
@@ -344,12 +375,33 @@ def setup_logging(settings: Settings) -> None:
     discord.VoiceClient.warn_dave = False
 
 
+def check() -> int:
+    """``--check``: one PASS or FAIL line per check on standard output; 0 when all pass."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        settings = load_settings()
+    except SettingsError as error:
+        sys.stdout.write(f"FAIL settings: {error}\n")
+        return 1
+    results = asyncio.run(preflight(settings))
+    for result in results:
+        sys.stdout.write(result.line() + "\n")
+    return 0 if all(result.passed for result in results) else 1
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="The Grok Imagine Discord bot.")
     parser.add_argument(
         "--sync", action="store_true", help="sync the slash commands even if unchanged"
     )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="prove the settings (Discord, the store, the image API) and exit: 0 when all pass",
+    )
     args = parser.parse_args(argv)
+    if args.check:
+        return check()
     try:
         settings = load_settings()
         factory = loop_factory(settings.event_loop)

@@ -114,6 +114,12 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     #: The event loop: uvloop where it is installed (``auto``), or Python's own.
     event_loop: Literal["auto", "uvloop", "asyncio"] = "auto"
+    #: Serve /healthz, /readyz and /metrics on this port (unset: no HTTP server).
+    http_port: int | None = Field(default=None, ge=1, le=65535)
+    #: The address the HTTP server binds to (all interfaces: 0.0.0.0).
+    http_host: str = "127.0.0.1"
+    #: Log lines as plain text or as one JSON object each.
+    log_format: Literal["text", "json"] = "text"
 
     @field_validator("grok_models", mode="before")
     @classmethod
@@ -181,6 +187,16 @@ class Settings(BaseSettings):
     @classmethod
     def _upper_level(cls, value: object) -> object:
         return value.strip().upper() if isinstance(value, str) else value
+
+    @field_validator("http_port", mode="before")
+    @classmethod
+    def _blank_http_port(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _lower_format(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator("event_loop", mode="before")
     @classmethod

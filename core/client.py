@@ -39,6 +39,7 @@ from core.decode import (
 )
 from core.errors import BadResponse, ContentRefused, GenerationError, TransientError
 from core.models import GenerationRequest, GenerationResult, ImageFile
+from core.observe import ApiObserver
 from core.retry import RetryPolicy
 from core.url_policy import PUBLIC_PORT, NotPublic, PublicResolver, origin_of, url_refusal
 
@@ -84,6 +85,7 @@ class ImageClient:
         max_response_bytes: int = 64 * 1024 * 1024,
         rng: random.Random | None = None,
         download_timeout: float = DOWNLOAD_TIMEOUT,
+        observer: ApiObserver | None = None,
     ) -> None:
         base = yarl.URL(base_url.strip().rstrip("/"))
         if base.scheme not in ("http", "https") or not base.host:
@@ -115,6 +117,8 @@ class ImageClient:
             total=download_timeout, sock_connect=min(CONNECT_TIMEOUT, download_timeout)
         )
         self._decoding = asyncio.Semaphore(DECODE_THREADS)
+        #: Hears of each retry (the bot's metrics), if anything listens.
+        self._observer = observer
         self._headers = {
             "Authorization": f"Bearer {api_key}",
             "Content-Type": "application/json",
@@ -294,6 +298,8 @@ class ImageClient:
                     err.detail,
                     wait,
                 )
+                if self._observer is not None:
+                    self._observer.api_retry(err.outcome.value)
                 await asyncio.sleep(wait)
             else:
                 return payload, request_id, attempt

@@ -132,7 +132,7 @@ def build_service(bot: ImagineBot, ports: ImagineCog) -> JobService:
         default_model=settings.default_model,
         response_format=settings.grok_response_format,
     )
-    return JobService(
+    service = JobService(
         bot.store,
         config=ServiceConfig(
             max_running=settings.max_concurrent_jobs,
@@ -145,7 +145,10 @@ def build_service(bot: ImagineBot, ports: ImagineCog) -> JobService:
         owner=bot.journal_owner,
         kinds=[generation],
         ports=ports,
+        observer=bot.metrics,
     )
+    bot.metrics.watch_queue(service.queue)
+    return service
 
 
 class ImagineCog(commands.Cog):

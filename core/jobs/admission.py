@@ -23,6 +23,7 @@ from core.jobs.kinds import JobKind, JobRequest, record_params
 from core.jobs.port import JobPort, MemberPaused, Origin
 from core.limits import LimitDefaults, Limits, limits_for
 from core.moderation import BlockedAttempts, Rule, RuleContext, Verdict, check_rules
+from core.observe import JobObserver
 from core.outcomes import Outcome
 from core.queue import JobQueue
 from core.quota import Reservation
@@ -96,12 +97,19 @@ class Admitter:
     """Admits requests for new jobs (or turns them away)."""
 
     def __init__(
-        self, store: Store, *, queue: JobQueue, allow_dms: bool, limits: LimitDefaults
+        self,
+        store: Store,
+        *,
+        queue: JobQueue,
+        allow_dms: bool,
+        limits: LimitDefaults,
+        observer: JobObserver | None = None,
     ) -> None:
         self.store = store
         self.queue = queue
         self.allow_dms = allow_dms
         self.limits = limits
+        self.observer = observer
 
     async def admit(
         self,
@@ -115,7 +123,9 @@ class Admitter:
         """Check the request and take its claim and reservation, or raise why not (a core
         error, after the job line is logged): one store round trip (``Store.admit``)
         beside the server's settings, so the refusal can come before any answer."""
-        report = JobReport(new_job_id(), origin.user_id, origin.guild_id)
+        report = JobReport(
+            new_job_id(), origin.user_id, origin.guild_id, kind=kind.name, observer=self.observer
+        )
         if stopping:
             refuse(report, errors.ShuttingDown())
         if origin.guild_id is None and not self.allow_dms:

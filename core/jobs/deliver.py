@@ -86,6 +86,8 @@ class _Upload:
     async def replan(self, chosen: list[tuple[int, ImageFile]]) -> None:
         """Plan again below what was refused as too large."""
         self.replans += 1
+        if self.job.report.observer is not None:
+            self.job.report.observer.upload_replanned()
         refused = sum(image.size for _, image in chosen)
         self.limits = smaller_limits(self.limits, refused, len(chosen))
         log.info(

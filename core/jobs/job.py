@@ -7,9 +7,10 @@ import time
 from dataclasses import dataclass, field
 
 from core.guild_settings import GuildSettings
-from core.jobs.kinds import JobKind, JobRequest
+from core.jobs.kinds import DEFAULT_KIND, JobKind, JobRequest
 from core.jobs.port import JobPort, JobSummary
 from core.journal import InteractionRef
+from core.observe import JobObserver
 from core.outcomes import Outcome
 from core.quota import Reservation
 
@@ -33,8 +34,13 @@ class JobReport:
     cost_usd_ticks: int | None = None
     #: The result messages, in order (the first carries the card and the buttons).
     message_ids: list[int] = field(default_factory=list)
+    #: The job's kind, for the metrics (the text line does not show it).
+    kind: str = DEFAULT_KIND
+    #: Hears of the job line (the bot's metrics), if anything listens.
+    observer: JobObserver | None = None
 
     def log(self) -> None:
+        total = time.monotonic() - self.started
         log.info(
             "job=%s user=%s guild=%s model=%s n=%d outcome=%s images=%d api=%.2fs total=%.2fs",
             self.job_id,
@@ -45,8 +51,32 @@ class JobReport:
             self.outcome.value,
             self.delivered,
             self.api_seconds,
-            time.monotonic() - self.started,
+            total,
+            extra=self._fields(total),
         )
+        if self.observer is not None:
+            self.observer.job_ended(
+                kind=self.kind,
+                outcome=self.outcome.value,
+                images=self.delivered,
+                api_seconds=self.api_seconds,
+                total_seconds=total,
+            )
+
+    def _fields(self, total: float) -> dict[str, object]:
+        """The job line's facts as fields of their own, for structured (JSON) logs."""
+        return {
+            "job_id": self.job_id,
+            "user_id": self.user_id,
+            "guild_id": self.guild_id,
+            "kind": self.kind,
+            "model": self.model,
+            "n": self.n,
+            "outcome": self.outcome.value,
+            "images": self.delivered,
+            "api_seconds": round(self.api_seconds, 3),
+            "total_seconds": round(total, 3),
+        }
 
 
 @dataclass

@@ -45,6 +45,7 @@ from core.jobs.port import (
 from core.jobs.retention import DEFAULT_JOB_RETENTION_DAYS, keep_bounded
 from core.jobs.slots import ApiSlots
 from core.limits import LimitDefaults
+from core.observe import JobObserver
 from core.outcomes import Outcome
 from core.queue import Cancelled, JobQueue, QueueClosed, Ticket
 from core.quota import Reservation
@@ -103,8 +104,11 @@ class JobService:
         owner: str,
         kinds: Sequence[JobKind],
         ports: PortFactory,
+        observer: JobObserver | None = None,
     ) -> None:
         self.store = store
+        #: Hears of every job line (the bot's metrics), if anything listens.
+        self.observer = observer
         self.config = config
         #: This process, as the journal's owner of the jobs it runs.
         self.owner = owner
@@ -116,7 +120,11 @@ class JobService:
             max_waiting_per_guild=config.max_waiting_per_guild,
         )
         self.admitter = Admitter(
-            store, queue=self.queue, allow_dms=config.allow_dms, limits=config.limits
+            store,
+            queue=self.queue,
+            allow_dms=config.allow_dms,
+            limits=config.limits,
+            observer=observer,
         )
         self.slots = ApiSlots(store, cap=config.max_running)
         #: Set at shutdown: no new job is accepted.
@@ -569,7 +577,9 @@ class JobService:
         except errors.InvalidOption as error:
             log.warning("job %s: cannot run again: invalid %s", record.id, error.option)
             return None
-        report = JobReport(record.id, record.user_id, record.guild_id)
+        report = JobReport(
+            record.id, record.user_id, record.guild_id, kind=kind.name, observer=self.observer
+        )
         report.model, report.n = request.model, request.n
         return Job(
             id=record.id,
@@ -611,8 +621,10 @@ class JobService:
             await self._refund_quietly(record.reservation, record.reservation.images)
         await self._end_claim(record.user_id, record.id, False, 0.0)
         report = JobReport(record.id, record.user_id, record.guild_id, outcome=Outcome.INTERRUPTED)
+        report.observer = self.observer
         if job is not None:
             report.model, report.n = job.request.model, job.request.n
+            report.kind = job.kind.name
         report.log()
         if job is not None:
             job.report = report

@@ -37,6 +37,7 @@ DEFAULT_MODELS = (
 )
 GENERATIONS_PATH = "/v1/images/generations"
 FILES_PATH = "/files/"
+MODELS_PATH = "/v1/models"
 ASPECT_RATIOS = (
     "1:1",
     "16:9",
@@ -352,6 +353,8 @@ class FakeImageAPI:
         self._calls = itertools.count(1)
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
+        #: Serve ``GET /v1/models`` (off: it answers 404, as on gateways without it).
+        self.serves_models = True
 
     # -- lifecycle --------------------------------------------------------------------
 
@@ -360,6 +363,7 @@ class FakeImageAPI:
         app = web.Application(client_max_size=8 * 1024 * 1024)
         app.router.add_route("*", GENERATIONS_PATH, self._generations)
         app.router.add_get(FILES_PATH + "{file_id}", self._file)
+        app.router.add_get(MODELS_PATH, self._models)
         app.router.add_route("*", "/{tail:.*}", self._not_found)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
         await self._runner.setup()
@@ -479,6 +483,17 @@ class FakeImageAPI:
         if data is None:
             return web.Response(status=404, text="Not Found")
         return web.Response(body=data, content_type=_sniff(data))
+
+    async def _models(self, request: web.Request) -> web.StreamResponse:
+        """``GET /v1/models``: the models, behind the same key check as generating."""
+        if not self.serves_models:
+            return await self._not_found(request)
+        authorization = request.headers.get("Authorization", "")
+        if authorization != f"Bearer {self.api_key}":
+            answer = _error(401, "Incorrect API key provided")
+            return web.Response(status=401, body=answer.body, content_type=answer.content_type)
+        data = [{"id": model, "object": "model", "owned_by": "xai"} for model in self.models]
+        return web.json_response({"object": "list", "data": data})
 
     async def _not_found(self, request: web.Request) -> web.StreamResponse:
         raw = await request.read()

@@ -37,6 +37,8 @@ class Gateway:
         self.state = state
         self.world = world
         self.connections: set[GatewayConnection] = set()
+        #: While set, the gateway is down: new connections get HTTP 503.
+        self.refusing = False
 
     # ----------------------------------------------------------------- what tests do
 
@@ -72,6 +74,8 @@ class Gateway:
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         """One websocket connection, from HELLO to close."""
+        if self.refusing:
+            return web.Response(status=503, text="gateway down")
         ws = web.WebSocketResponse(max_msg_size=0, timeout=2.0, autoping=True)
         if not ws.can_prepare(request).ok:
             return web.Response(status=400, text="expected a websocket")

@@ -421,3 +421,13 @@ class FakeDiscord(DiscordState):
         has to IDENTIFY again.
         """
         await self._gateway.disconnect_all(code=code, invalidate=invalidate)
+
+    async def gateway_down(self) -> None:
+        """Take the gateway down: close every socket and refuse new ones until
+        :meth:`gateway_up` (discord.py keeps trying, backing off)."""
+        self._gateway.refusing = True
+        await self._gateway.disconnect_all()
+
+    def gateway_up(self) -> None:
+        """Accept gateway connections again."""
+        self._gateway.refusing = False
