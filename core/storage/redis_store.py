@@ -10,8 +10,8 @@ never from the Redis server's, so every process judges a cooldown by the same ru
 
 Keys, under a prefix (``imagine:`` by default):
 
-* ``cooldown:{user}``: hash ``available_at``, ``running_job``, ``running_since``; expires a
-  day after it stops mattering;
+* ``cooldown:{user}``: hash ``available_at``, ``running_job``, ``running_since`` (and
+  ``claim_renewed_at`` while its job lives); expires a day after it stops mattering;
 * ``usage:{day}:{scope}``: an image counter (see :mod:`core.quota` for the scopes);
   expires two days after its UTC day;
 * ``settings:{guild}``: a server's settings as one JSON document;
@@ -152,6 +152,12 @@ def _job_of(job_id: str, raw: Mapping[Any, Any]) -> JobRecord:
     return records.job_from_fields({**fields, "id": job_id})
 
 
+def _taken_job(taken: Sequence[Any]) -> JobRecord:
+    """A job as the adopting script returns it: its id, then its hash's fields and values."""
+    job_id, *flat = taken
+    return _job_of(str(job_id), dict(zip(flat[::2], flat[1::2], strict=True)))
+
+
 class RedisStore(BaseStore):
     """The bot's state in Redis, shareable by several processes."""
 
@@ -170,6 +176,8 @@ class RedisStore(BaseStore):
         # Changes to server settings from this process queue here, so that the optimistic
         # transaction retries only when another process changed the same server.
         self._settings_lock = asyncio.Lock()
+        #: Journal records found unreadable (logged once each).
+        self._unreadable: set[str] = set()
 
     def __repr__(self) -> str:
         # Never the URL: it may carry a password.
@@ -384,9 +392,7 @@ class RedisStore(BaseStore):
             keys=[self._key("unfinished")],
             args=[self._key("job", ""), owner, _time(now), _time(now + lease_seconds)],
         )
-        jobs = []
-        for job_id, *flat in taken:
-            jobs.append(_job_of(str(job_id), dict(zip(flat[::2], flat[1::2], strict=True))))
+        jobs = records.readable_jobs(taken, _taken_job, self._unreadable)
         return sorted(jobs, key=records.oldest_first)
 
     async def renew_leases(
@@ -404,7 +410,7 @@ class RedisStore(BaseStore):
         """Renew ``owner``'s hold until ``until``, or hand it back ('')."""
         count = await self.scripts.hold_jobs(
             keys=[self._key("unfinished")],
-            args=[self._key("job", ""), owner, until, _time(now)],
+            args=[self._key("job", ""), owner, until, _time(now), self._key("cooldown", "")],
         )
         return int(count)
 
