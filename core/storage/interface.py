@@ -167,7 +167,8 @@ class JobJournal(Protocol):
     ) -> list[JobRecord]:
         """Take every unfinished job no live process holds (handed back, its hold ran
         out, or its process is known to be dead); oldest first. Two processes adopting at
-        once never get the same job; a record that cannot be read is left out."""
+        once never get the same job; ``owner``'s own jobs are not taken again; a record
+        that cannot be read is left out."""
 
     async def renew_leases(
         self, owner: str, *, lease_seconds: float = journal.LEASE_SECONDS

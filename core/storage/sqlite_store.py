@@ -385,8 +385,9 @@ class SqliteStore(BaseStore):
             async with db.execute(
                 f"SELECT {_JOB_COLUMNS} FROM jobs WHERE state != 'done'"  # noqa: S608
                 " AND (owner IS NULL OR lease_until IS NULL OR lease_until < ?"
-                f" OR owner IN ({marks})) ORDER BY created_at, id",
-                (now, *dead),
+                f" OR owner IN ({marks})) AND owner IS NOT ?"  # its own jobs run in it
+                " ORDER BY created_at, id",
+                (now, *dead, owner),
             ) as cursor:
                 rows = await cursor.fetchall()
             adopted = records.readable_jobs(rows, _job_from_row, self._unreadable)
