@@ -106,6 +106,7 @@ def build_service(bot: ImagineBot, ports: ImagineCog) -> JobService:
             max_waiting=settings.max_queued_jobs,
             allow_dms=settings.allow_dms,
             limits=limit_defaults(settings),
+            max_wait_seconds=settings.max_wait_seconds,
         ),
         owner=bot.journal_owner,
         kinds=[generation],
