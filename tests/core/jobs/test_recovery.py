@@ -138,29 +138,39 @@ async def test_a_failed_close_keeps_the_entry_and_gives_back_once(
     assert port.said == [client.fail]
 
 
-async def test_a_delivered_job_whose_close_failed_is_never_run_twice(
+async def test_a_delivered_job_whose_close_failed_is_closed_later_and_never_run_twice(
     backend: Backend, store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     client = FakeImageClient()
     service = make_service(store, client)
+    close_job = store.close_job
+    failures = [RuntimeError("the store is away")]
 
-    async def broken_close(job_id: str, **values: Any) -> bool:
-        raise RuntimeError("the store is away")
+    async def flaky_close(job_id: str, **values: Any) -> bool:
+        if failures:
+            raise failures.pop()
+        return await close_job(job_id, **values)
 
-    monkeypatch.setattr(store, "close_job", broken_close)
+    monkeypatch.setattr(store, "close_job", flaky_close)
     port = FakePort()
     await service.submit(port, origin(1), options(n=2))
     assert len(port.files) == 2
-    # The process stops with the close still failing: its entry is handed back.
-    await service.drain(1.0)
-    await store.hand_back_jobs("one")
     ports = FakePorts()
-    restarted = make_service(await backend.open(), client, owner="two", ports=ports)
-    await restarted.sweep_once()
-    await eventually(lambda: port.job_id in ports.built and bool(ports.built[port.job_id].said))
-    assert ports.built[port.job_id].sent == []
+    other = make_service(await backend.open(), client, owner="two", ports=ports)
+    await other.sweep_once()
+    await service.sweep_once()
+    record = await store.get_job(port.job_id)
+    assert record is not None
+    assert (record.outcome, record.images) == ("delivered", 2)
+    # Counted once, never given back, and the cooldown starts as for any delivered job.
+    assert await used(store, 1) == 2
+    assert await on_cooldown(store, 1)
+    await other.sweep_once()
+    await asyncio.sleep(0.05)
+    assert ports.built == {}
     assert len(client.calls) == 1
-    await restarted.drain(1.0)
+    assert port.said == []
+    await service.drain(1.0)
 
 
 class BrokenOnce(FakePorts):
