@@ -550,6 +550,7 @@ class JobService:
         """Keep this process's hold on its jobs, and take over those nobody holds: at start
         (the jobs a stopped process left) and later (those of a process that died)."""
         await ready()
+        log.info("job journal: holding and looking for jobs every %.0fs", journal.SWEEP_SECONDS)
         while not self.stopping:
             await self.sweep_once()
             await asyncio.sleep(journal.SWEEP_SECONDS)
