@@ -76,7 +76,7 @@ async def test_a_killed_bot_resumes_its_job_within_seconds_of_its_start(
             lambda: images_of(interaction) == 2, RESUME_WITHIN_SECONDS, "the resumed job"
         )
         elapsed = time.monotonic() - started
-        print(f"\nSQLite: from restart to delivery: {elapsed:.2f}s")  # noqa: T201
+        print(f"\nSQLite: from restart to delivery: {elapsed:.2f}s")
         assert elapsed < RESUME_WITHIN_SECONDS
         # Through the interaction's own token, into its first message, and only once.
         assert interaction.messages[0] is interaction.original
