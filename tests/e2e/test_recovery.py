@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
+from cogs.common.catalog import CATALOG
 from tests.e2e.conftest import fresh_user
 from tests.e2e.harness import BotProcess, start_bot
 from tests.fakes.discord import FakeDiscord, FakeInteraction
@@ -24,6 +25,8 @@ from tests.fakes.image_api import FakeImageAPI, Scripted
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
+EN = CATALOG["en"]
+DEFER = 5
 EXTRA = {"MAX_CONCURRENT_JOBS": "1", "COOLDOWN_SECONDS": "600"}
 #: A restarted bot on one host resumes the jobs of the killed one within this long.
 RESUME_WITHIN_SECONDS = 10.0
@@ -143,6 +146,41 @@ async def test_gateway_drops_mid_job_lose_nothing_and_deliver_once(
         # The background loops started once, and the commands were not synced again.
         assert output.count("job journal: holding and looking for jobs") == 1
         assert fake_discord.command_sync_count == 1
+    finally:
+        assert await bot.stop() == 0
+    assert "Traceback" not in bot.output()
+
+
+async def test_a_job_that_cannot_start_in_time_is_closed_with_a_message(
+    fake_discord: FakeDiscord, fake_api: FakeImageAPI, tmp_path: Path
+) -> None:
+    extra = {**EXTRA, "MAX_WAIT_SECONDS": "1"}
+    bot = await start_bot(fake_discord, fake_api, tmp_path, extra=extra)
+    try:
+        fake_api.script(Scripted(delay=4.0))
+        calls_before = len(fake_api.generation_calls)
+        busy = await fake_discord.send_slash_command(
+            "imagine", {"prompt": "a long one"}, user_id=fresh_user()
+        )
+        await fake_discord.wait_for(
+            lambda: len(fake_api.generation_calls) > calls_before, 10, "the job at the API"
+        )
+        user = fresh_user()
+        late = await fake_discord.send_slash_command(
+            "imagine", {"prompt": "a late one"}, user_id=user
+        )
+        waited_too_long = EN["waited_too_long"].format(job_id="")[:40]
+        await fake_discord.wait_for(
+            lambda: any(waited_too_long in m.content for m in late.messages), 10, "the notice"
+        )
+        await bot.wait_for_job(user, "interrupted")
+        # Nothing was made or counted, and no cooldown started: the member may ask again.
+        assert images_of(late) == 0
+        await fake_discord.wait_for(lambda: images_of(busy) == 1, 10, "the long one")
+        again = await fake_discord.send_slash_command("imagine", {"prompt": "again"}, user_id=user)
+        assert (await again.wait_for_callback())["type"] == DEFER
+        await fake_discord.wait_for(lambda: images_of(again) == 1, 10, "the second try")
+        assert len(fake_api.generation_calls) == calls_before + 2
     finally:
         assert await bot.stop() == 0
     assert "Traceback" not in bot.output()
