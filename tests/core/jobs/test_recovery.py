@@ -97,12 +97,8 @@ async def test_a_job_that_cannot_start_in_time_is_closed_and_costs_nothing(
     await service.drain(1.0)
 
 
-async def test_a_failed_close_keeps_the_entry_and_gives_back_once(
-    backend: Backend, store: Store, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    client = FakeImageClient()
-    client.fail = errors.TransientError("the API is down")
-    service = make_service(store, client)
+def fail_the_first_close(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The store cannot be written when the next job ends; it can again after."""
     close_job = store.close_job
     failures = [RuntimeError("the store is away")]
 
@@ -112,6 +108,15 @@ async def test_a_failed_close_keeps_the_entry_and_gives_back_once(
         return await close_job(job_id, **values)
 
     monkeypatch.setattr(store, "close_job", flaky_close)
+
+
+async def test_a_failed_close_keeps_the_entry_and_gives_back_once(
+    backend: Backend, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = FakeImageClient()
+    client.fail = errors.TransientError("the API is down")
+    service = make_service(store, client)
+    fail_the_first_close(store, monkeypatch)
     port = FakePort()
     await service.submit(port, origin(1), options(n=2))
     assert port.said == [client.fail]
@@ -143,15 +148,7 @@ async def test_a_delivered_job_whose_close_failed_is_closed_later_and_never_run_
 ) -> None:
     client = FakeImageClient()
     service = make_service(store, client)
-    close_job = store.close_job
-    failures = [RuntimeError("the store is away")]
-
-    async def flaky_close(job_id: str, **values: Any) -> bool:
-        if failures:
-            raise failures.pop()
-        return await close_job(job_id, **values)
-
-    monkeypatch.setattr(store, "close_job", flaky_close)
+    fail_the_first_close(store, monkeypatch)
     port = FakePort()
     await service.submit(port, origin(1), options(n=2))
     assert len(port.files) == 2
