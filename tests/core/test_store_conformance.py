@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import sys
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from pathlib import Path
@@ -774,6 +775,60 @@ async def test_a_dead_owners_jobs_are_adopted_in_time(backend: Backend) -> None:
     # The live process's own job is never taken, however many look.
     other = await backend.open()
     assert await other.adopt_jobs("proc-c") == []
+
+
+REPO = Path(__file__).resolve().parents[2]
+#: A process that journals one job as ``proc-x`` on the SQLite file given, then waits.
+_HOLDER = """
+import asyncio, sys, time
+from core.journal import InteractionRef
+from core.storage import SqliteStore
+
+async def main() -> None:
+    store = SqliteStore(sys.argv[1])
+    await store.open()
+    await store.journal_job(
+        "held", user_id=7, guild_id=1, channel_id=2, prompt="p", params={}, locale=None,
+        interaction=InteractionRef(1, 2, "t", time.time() + 900), reservation=None,
+        cooldown_seconds=0.0, owner="proc-x",
+    )
+    print("journaled", flush=True)
+    await asyncio.sleep(60)
+
+asyncio.run(main())
+"""
+
+
+async def test_a_killed_process_is_known_dead_on_one_host_at_once(
+    backend: Backend, tmp_path: Path
+) -> None:
+    if backend.name != "sqlite":
+        pytest.skip("across hosts only the lease tells")
+    store = await backend.open()
+    assert isinstance(store, SqliteStore)
+    holder = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        _HOLDER,
+        str(store.path),
+        cwd=REPO,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    assert holder.stdout is not None
+    try:
+        assert await asyncio.wait_for(holder.stdout.readline(), 30) == b"journaled\n"
+        assert await store.adopt_jobs("proc-y") == []  # alive: its lock is held
+    finally:
+        holder.kill()  # SIGKILL: nothing handed back, its lease still runs
+        await holder.wait()
+    [job] = await store.adopt_jobs("proc-y")
+    assert (job.id, job.owner) == ("held", "proc-y")
+    assert [path.name for path in lock_files(tmp_path)] == ["proc-y.lock"]  # the live one
+
+
+def lock_files(folder: Path) -> list[Path]:
+    """The owners' lock files beside the databases in ``folder``."""
+    return list(folder.glob("*.owners/*.lock"))
 
 
 async def test_a_live_owner_on_the_same_backend_keeps_its_jobs(backend: Backend) -> None:
