@@ -7,18 +7,25 @@ lives: the kernel lets go of the lock the moment the process ends, however it en
 owner is dead and may adopt its jobs at once, without waiting for its hold on them to run
 out. An owner without a file (a process of an older version) is judged by its lease alone.
 
-The locks are advisory, local to one host, as SQLite itself is.
+The locks are advisory, local to one host, as SQLite itself is; where ``flock`` is missing
+(Windows) a dead owner is known by its lease alone, as with Redis.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import logging
 import os
 import re
 from collections.abc import Collection
 from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # Windows has no flock: there a dead owner is known by its lease alone
+    AVAILABLE = False
+else:
+    AVAILABLE = True
 
 log = logging.getLogger(__name__)
 

@@ -25,7 +25,7 @@ from core import journal, quota
 from core.cooldown import CooldownState, Decision, after_finish
 from core.guild_settings import GuildSettings
 from core.stats import OutcomeCount
-from core.storage import records
+from core.storage import liveness, records
 from core.storage.base import BaseStore
 from core.storage.liveness import OwnerLocks, owners_folder
 from core.storage.records import FieldValue, JobRecord
@@ -135,7 +135,9 @@ class SqliteStore(BaseStore):
         #: This process's lock as the journal's owner, and the means to see others' (none
         #: for a database in memory, which no other process can share).
         self._owners = (
-            None if str(self.path) == ":memory:" else OwnerLocks(owners_folder(self.path))
+            OwnerLocks(owners_folder(self.path))
+            if liveness.AVAILABLE and str(self.path) != ":memory:"
+            else None
         )
 
     async def open(self) -> None:
