@@ -26,6 +26,8 @@ DEFAULT_MAX_QUEUED_JOBS = 100
 DEFAULT_MAX_QUEUED_PER_GUILD = 50
 DEFAULT_SHUTDOWN_GRACE_SECONDS = 25.0
 DEFAULT_JOB_RETENTION_DAYS = 30
+#: How long a job may wait to start: well inside the 15 minutes an interaction lives.
+DEFAULT_MAX_WAIT_SECONDS = 600.0
 #: Schemes redis-py accepts in a URL.
 REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 #: A sanity bound on SHARD_COUNT (Discord's own scale stops far below).
@@ -109,6 +111,9 @@ class Settings(BaseSettings):
     #: At SIGTERM, how long running jobs get to finish before they are left to the next
     #: start (below a host's usual 30-second kill).
     shutdown_grace_seconds: float = Field(default=DEFAULT_SHUTDOWN_GRACE_SECONDS, ge=0, le=600)
+    #: How long a job may wait in line before it starts; past it the job is closed with a
+    #: message and costs nothing. Below the token's 15 minutes, leaving time to finish.
+    max_wait_seconds: float = Field(default=DEFAULT_MAX_WAIT_SECONDS, ge=1, le=840)
 
     dev_guild_id: int | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"

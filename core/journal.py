@@ -3,9 +3,9 @@
 Every accepted job is written to the store before its API call, with the interaction it
 answers (whose token lets the bot post the result for 15 minutes), the images it reserved
 and the state it is in. A process that stops hands its unfinished jobs back; a process that
-starts (or any live process, once a crashed one's lease has run out) takes them over and
-decides, with :func:`resume_action`, whether to run them again or close them with a
-message. These are pure decisions; the store keeps the records and the job service
+starts (or any live process, once a crashed one is known dead or its lease has run out)
+takes them over and decides, with :func:`resume_action`, whether to run them again or
+close them with a message. These are pure decisions; the store keeps the records and the job service
 (:mod:`core.jobs`) acts.
 """
 
@@ -36,11 +36,15 @@ RESUME_MARGIN_SECONDS = 60.0
 #: A job that cannot be resumed is closed with a message in its channel only if it is this
 #: recent; older ones (from a bot that was down for hours) are closed quietly.
 NOTICE_WINDOW_SECONDS = 6 * 3600.0
-#: A process holds the jobs it runs for this long and renews the hold well before then;
-#: jobs of a process that died are taken over by another once their hold has run out.
-LEASE_SECONDS = 90.0
-#: How often a process renews its hold and looks for jobs nobody holds.
-SWEEP_SECONDS = 30.0
+#: A process holds the jobs it runs (and their API slots) for this long and renews the
+#: hold well before then; jobs of a process that died are taken over by another once their
+#: hold has run out: within ``LEASE_SECONDS + SWEEP_SECONDS`` (40 s) of its death. On one
+#: host sharing a SQLite file a dead process is known at once (its lock file is free, see
+#: :mod:`core.storage.liveness`), so a restart takes its jobs over without waiting.
+LEASE_SECONDS = 30.0
+#: How often a process renews its hold (and its jobs' claims) and looks for jobs nobody
+#: holds: three renewals per lease, so one missed renewal loses nothing.
+SWEEP_SECONDS = 10.0
 
 
 def new_owner_id() -> str:

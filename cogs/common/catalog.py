@@ -118,6 +118,10 @@ CATALOG: dict[str, dict[str, str]] = {
             "⚠️ Your /imagine request (job `{job_id}`) could not be finished because the bot "
             "restarted. Please try again; it was not counted."
         ),
+        "waited_too_long": (
+            "⌛ /imagine was too busy to start your request (job `{job_id}`) in time, so it "
+            "was closed. Nothing was made and nothing was counted; please try again later."
+        ),
         "interrupted_for": (
             "⚠️ {user}, your /imagine request (job `{job_id}`) could not be finished because "
             "the bot restarted. Please try again; it was not counted."
@@ -428,6 +432,10 @@ CATALOG: dict[str, dict[str, str]] = {
         "interrupted": (
             "⚠️ 由于机器人重启，你的 /imagine 请求（任务 `{job_id}`）未能完成。"
             "请再试一次；本次没有计入额度。"
+        ),
+        "waited_too_long": (
+            "⌛ /imagine 太忙，未能及时开始你的请求（任务 `{job_id}`），因此已将其关闭。"
+            "没有生成任何图片，也没有计入额度；请稍后再试。"
         ),
         "interrupted_for": (
             "⚠️ {user}，由于机器人重启，你的 /imagine 请求（任务 `{job_id}`）未能完成。"

@@ -141,6 +141,7 @@ def build_service(bot: ImagineBot, ports: ImagineCog) -> JobService:
             job_retention_days=settings.job_retention_days,
             allow_dms=settings.allow_dms,
             limits=limit_defaults(settings),
+            max_wait_seconds=settings.max_wait_seconds,
         ),
         owner=bot.journal_owner,
         kinds=[generation],

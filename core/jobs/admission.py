@@ -257,8 +257,8 @@ class Admitter:
                 prompt=request.prompt,
                 params=record_params(kind, request),
                 locale=origin.locale,
+                outcome=Outcome.BLOCKED.value,
             )
-            await self.store.finish_job(report.job_id, outcome=Outcome.BLOCKED.value)
         except Exception:
             log.exception("could not record blocked job %s", report.job_id)
         if guild_settings.modlog_channel is None:

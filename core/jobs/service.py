@@ -66,6 +66,13 @@ SLOT_POLL_MAX_SECONDS = 1.0
 SUSPEND_NOTICE_SECONDS = 5.0
 #: A server's mod log hears that the API account ran out of credits at most this often.
 CREDITS_NOTICE_SECONDS = 10 * 60.0
+#: How long a job may wait to start (``MAX_WAIT_SECONDS``), counted from its request: well
+#: inside the token's 15 minutes, so that a job that starts late still has time to finish.
+DEFAULT_MAX_WAIT_SECONDS = 10 * 60.0
+
+
+class WaitedTooLong(Exception):
+    """A job could not start within the longest wait; it is closed, costing nothing."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +89,8 @@ class ServiceConfig:
     max_waiting_per_guild: int | None = None
     #: Days a finished job's record is kept (the usage figures outlive it).
     job_retention_days: int = DEFAULT_JOB_RETENTION_DAYS
+    #: How long a job may wait in line (for a slot here or an API slot) before it starts.
+    max_wait_seconds: float = DEFAULT_MAX_WAIT_SECONDS
 
 
 class CancelAnswer(Enum):
@@ -137,12 +146,19 @@ class JobService:
         self._credits_noticed: dict[int, float] = {}
         self._sweeper: asyncio.Task[Any] | None = None
         self._jitter = random.Random()
+        #: Jobs over whose journal entry could not be closed: closed (and only then
+        #: refunded) by a later sweep; their entries stay held by this process meanwhile.
+        self._unclosed: dict[str, Job] = {}
+        #: Adopted entries whose take-over failed: tried again by the next sweep.
+        self._untaken: dict[str, JobRecord] = {}
 
     # -- starting and stopping ---------------------------------------------------------
 
     def start(self, ready: Callable[[], Awaitable[object]]) -> None:
         """Start the journal sweep and the retention pass once ``ready()`` returns (the
-        platform is connected)."""
+        platform is connected); once only, however often the platform connects again."""
+        if self._sweeper is not None and not self._sweeper.done():
+            return
         self._sweeper = self._spawn(self._sweep(ready))
         self._spawn(
             keep_bounded(self.store, self.config.job_retention_days, ready, lambda: self.stopping)
@@ -300,15 +316,11 @@ class JobService:
         report = job.report
         close = True
         failure: errors.GenerationError | None = None
+        notice: Notice | None = None
         slot_asked = False
         try:
-            waited = ticket.waiting
-            if waited:
-                await self._wait_in_line(job, ticket)
-            slot_asked = True
-            if await self._take_api_slot(job, ticket, queued=waited):
-                waited = True
-            if waited:
+            slot_asked = True  # freed below: a slot may be taken as the wait runs out
+            if await self._wait_to_start(job, ticket):
                 await self._journal_state(job, journal.RUNNING)
                 await job.port.show_status(Status(Stage.STARTED))
             async with asyncio.timeout(JOB_DEADLINE_SECONDS):
@@ -317,6 +329,9 @@ class JobService:
         except Cancelled:
             # The requester's Cancel was answered already.
             report.outcome = Outcome.CANCELLED
+        except WaitedTooLong:
+            report.outcome = Outcome.INTERRUPTED
+            notice = Notice.of("waited_too_long", job_id=job.id)
         except QueueClosed:
             report.outcome = Outcome.SUSPENDED
             close = False
@@ -342,6 +357,32 @@ class JobService:
                 report.log()
         if failure is not None:
             await job.port.say(failure)
+        if notice is not None:
+            await job.port.say(notice)
+
+    async def _wait_to_start(self, job: Job, ticket: Ticket) -> bool:
+        """Wait for a slot in this process's line, then for an API slot, within the
+        longest wait; whether the job had to wait. :class:`WaitedTooLong` past it."""
+        remaining = self._wait_deadline(job) - time.time()
+        waited = ticket.waiting
+        try:
+            async with asyncio.timeout(max(0.0, remaining)):
+                if waited:
+                    await self._wait_in_line(job, ticket)
+                if await self._take_api_slot(job, ticket, queued=waited):
+                    waited = True
+        except TimeoutError:
+            log.info("job %s: could not start within %.0fs", job.id, self.config.max_wait_seconds)
+            raise WaitedTooLong from None
+        return waited
+
+    def _wait_deadline(self, job: Job) -> float:
+        """When the job must have started: the longest wait after its request (a resumed
+        job counts from its request, not from the restart)."""
+        if job.interaction is not None:
+            asked = job.interaction.expires_at - journal.TOKEN_LIFETIME_SECONDS
+            return min(asked, time.time()) + self.config.max_wait_seconds
+        return time.time() + self.config.max_wait_seconds
 
     async def _make_and_deliver(self, job: Job) -> None:
         result = await job.kind.make(job.request)
@@ -431,8 +472,13 @@ class JobService:
                     message_ids=report.message_ids,
                 )
             except Exception:
-                log.exception("could not record the end of job %s", job.id)
-                closed = True
+                # The entry stays in the journal, held by this process: a later sweep
+                # closes it and gives back what it reserved, once, and nobody else
+                # takes it over meanwhile (nor runs it again).
+                log.exception("could not record the end of job %s; trying again later", job.id)
+                self._unclosed[job.id] = job
+                return
+            self._unclosed.pop(job.id, None)
         if not closed:
             log.warning("job %s was closed elsewhere already", job.id)
             return
@@ -516,11 +562,15 @@ class JobService:
         tasks = set(self._jobs.values()) | self._background
         if tasks:
             await asyncio.wait(tasks, timeout=SUSPEND_NOTICE_SECONDS)
+        # A last try at the entries that could not be closed, before they are handed back.
+        for job in list(self._unclosed.values()):
+            await self._close(job)
 
     async def _sweep(self, ready: Callable[[], Awaitable[object]]) -> None:
         """Keep this process's hold on its jobs, and take over those nobody holds: at start
         (the jobs a stopped process left) and later (those of a process that died)."""
         await ready()
+        log.info("job journal: holding and looking for jobs every %.0fs", journal.SWEEP_SECONDS)
         while not self.stopping:
             await self.sweep_once()
             await asyncio.sleep(journal.SWEEP_SECONDS)
@@ -530,10 +580,20 @@ class JobService:
         try:
             await self.slots.renew()
             await self.store.renew_leases(self.owner)
+            for job in list(self._unclosed.values()):
+                await self._close(job)
             for record in await self.store.adopt_jobs(self.owner):
-                await self._take_over(record)
+                self._untaken[record.id] = record
         except Exception:
             log.exception("could not go through the job journal")
+        # Each on its own: one that cannot be taken over now strands no other.
+        for record in list(self._untaken.values()):
+            try:
+                await self._take_over(record)
+            except Exception:
+                log.exception("job %s: could not take it over; trying again later", record.id)
+            else:
+                self._untaken.pop(record.id, None)
 
     async def _take_over(self, record: JobRecord) -> None:
         """Resume a journaled job, or close it with a notice."""

@@ -5,7 +5,9 @@
   small rules both backends apply alike;
 * :mod:`core.storage.base`: the methods both backends share, on top of their atomic steps;
 * :mod:`core.storage.sqlite_store` and :mod:`core.storage.redis_store`: the backends (the
-  Redis scripts are the ``.lua`` files in ``lua/``).
+  Redis scripts are the ``.lua`` files in ``lua/``);
+* :mod:`core.storage.liveness`: the lock files by which processes sharing one SQLite file
+  know at once that another one died.
 """
 
 from __future__ import annotations

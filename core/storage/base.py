@@ -52,6 +52,10 @@ class BaseStore(ABC):
         """Take ``images`` off a day's counters, none below zero."""
         raise NotImplementedError
 
+    def _alive(self, owner: str) -> None:  # noqa: B027 (a hook; most backends need none)
+        """Note that this process is ``owner`` (a backend that can tell a dead owner from a
+        live one, before its lease runs out, keeps that here)."""
+
     # -- job records -----------------------------------------------------------------------
 
     async def record_job(
@@ -64,20 +68,24 @@ class BaseStore(ABC):
         prompt: str,
         params: dict[str, Any],
         locale: str | None = None,
+        outcome: str | None = None,
     ) -> None:
-        """Record a job as running, now."""
-        await self._insert_job(
-            records.new_job(
-                job_id,
-                self._clock(),
-                user_id=user_id,
-                guild_id=guild_id,
-                channel_id=channel_id,
-                prompt=prompt,
-                params=params,
-                locale=locale,
-            )
+        """Record a job as running, now; or, with its ``outcome``, as finished already, in
+        the same one write (a job turned away is never seen unfinished)."""
+        now = self._clock()
+        job = records.new_job(
+            job_id,
+            now,
+            user_id=user_id,
+            guild_id=guild_id,
+            channel_id=channel_id,
+            prompt=prompt,
+            params=params,
+            locale=locale,
         )
+        if outcome is not None:
+            job = records.finished_job(job, now, outcome=outcome)
+        await self._insert_job(job)
 
     async def finish_job(
         self,
@@ -131,6 +139,7 @@ class BaseStore(ABC):
         lease_seconds: float = journal.LEASE_SECONDS,
     ) -> None:
         """Write an accepted job to the journal, held by ``owner``, before its API call."""
+        self._alive(owner)
         now = self._clock()
         job = records.new_job(
             job_id,

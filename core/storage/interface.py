@@ -104,8 +104,10 @@ class JobRecords(Protocol):
         prompt: str,
         params: dict[str, Any],
         locale: str | None = None,
+        outcome: str | None = None,
     ) -> None:
-        """Record a job as running, now."""
+        """Record a job as running, now; with an ``outcome``, as finished already (one
+        write: the record is never seen unfinished, so never adopted)."""
 
     async def finish_job(
         self,
@@ -172,13 +174,16 @@ class JobJournal(Protocol):
     async def adopt_jobs(
         self, owner: str, *, lease_seconds: float = journal.LEASE_SECONDS
     ) -> list[JobRecord]:
-        """Take every unfinished job no live process holds (handed back, or its hold ran
-        out); oldest first. Two processes adopting at once never get the same job."""
+        """Take every unfinished job no live process holds (handed back, its hold ran
+        out, or its process is known to be dead); oldest first. Two processes adopting at
+        once never get the same job; ``owner``'s own jobs are not taken again; a record
+        that cannot be read is left out."""
 
     async def renew_leases(
         self, owner: str, *, lease_seconds: float = journal.LEASE_SECONDS
     ) -> int:
-        """Extend ``owner``'s hold on its unfinished jobs; how many it holds."""
+        """Extend ``owner``'s hold on its unfinished jobs, and the claims of those jobs
+        (a claim lives as long as its job, waiting in line included); how many it holds."""
 
     async def hand_back_jobs(self, owner: str) -> int:
         """Hand back ``owner``'s unfinished jobs (at shutdown), free for the next process."""

@@ -11,15 +11,20 @@ reservation decides from what was read) are here too, so the two backends cannot
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+import logging
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from core import journal, quota
 from core.cooldown import CooldownState, Decision, decide
 from core.guild_settings import GuildSettings
 from core.journal import InteractionRef
 from core.stats import OutcomeCount
+
+log = logging.getLogger(__name__)
+
+_Raw = TypeVar("_Raw")
 
 #: A value of a job's field as a store writes it (None: not set).
 FieldValue = str | int | float | None
@@ -92,6 +97,23 @@ class JobRecord:
         return self.state == journal.DONE
 
 
+def readable_jobs(
+    raws: Iterable[_Raw], read: Callable[[_Raw], JobRecord], unreadable: set[str]
+) -> list[JobRecord]:
+    """The records that can be read; each one that cannot is left out (and logged once,
+    noting its id in ``unreadable``), so that one broken record strands no other."""
+    jobs = []
+    for raw in raws:
+        try:
+            jobs.append(read(raw))
+        except (KeyError, TypeError, ValueError) as error:
+            name = repr(raw[0]) if isinstance(raw, Sequence) and raw else "?"
+            if name not in unreadable:
+                unreadable.add(name)
+                log.error("job %s: its journal record cannot be read: %s", name, error)
+    return jobs
+
+
 def oldest_first(job: JobRecord) -> tuple[float, str]:
     """The order jobs are handed out in: by creation time, then by id."""
     return (job.created_at, job.id)
@@ -150,6 +172,12 @@ def journaled_job(
         "lease_until": float(now + lease_seconds),
         "updated_at": float(now),
     }
+
+
+def finished_job(job: dict[str, FieldValue], now: float, *, outcome: str) -> dict[str, FieldValue]:
+    """``job`` (see :func:`new_job`) written as finished at once with ``outcome``."""
+    done = done_fields(now, outcome=outcome, images=0, cost_usd_ticks=None, message_ids=())
+    return {**job, "state": journal.DONE, **done}
 
 
 def done_fields(
@@ -273,12 +301,18 @@ def check_move(state: str) -> None:
 # -- cooldown claims -------------------------------------------------------------------
 
 
-def claim_decision(state: CooldownState, now: float, *, exempt: bool) -> Decision:
+def claim_decision(
+    state: CooldownState, now: float, *, exempt: bool, renewed_at: float | None = None
+) -> Decision:
     """May a job claim this cooldown? An exempt member skips the cooldown, not the
-    one-job-at-a-time rule (the stored cooldown is kept for when the exemption ends)."""
-    if exempt:
-        state = CooldownState(0.0, state.running_job, state.running_since)
-    return decide(state, now)
+    one-job-at-a-time rule (the stored cooldown is kept for when the exemption ends).
+    A claim renewed at ``renewed_at`` (its job still lives) counts as stale only that
+    long after the renewal."""
+    since = state.running_since
+    if since is not None and renewed_at is not None:
+        since = max(since, renewed_at)
+    available = 0.0 if exempt else state.available_at
+    return decide(CooldownState(available, state.running_job, since), now)
 
 
 # -- daily image counters --------------------------------------------------------------

@@ -10,8 +10,8 @@ never from the Redis server's, so every process judges a cooldown by the same ru
 
 Keys, under a prefix (``imagine:`` by default):
 
-* ``cooldown:{user}``: hash ``available_at``, ``running_job``, ``running_since``; expires a
-  day after it stops mattering;
+* ``cooldown:{user}``: hash ``available_at``, ``running_job``, ``running_since`` (and
+  ``claim_renewed_at`` while its job lives); expires a day after it stops mattering;
 * ``usage:{day}:{scope}``: an image counter (see :mod:`core.quota` for the scopes);
   expires two days after its UTC day;
 * ``settings:{guild}``: a server's settings as one JSON document;
@@ -173,6 +173,12 @@ def _job_of(job_id: str, raw: Mapping[Any, Any]) -> JobRecord:
     return records.job_from_fields({**fields, "id": job_id})
 
 
+def _taken_job(taken: Sequence[Any]) -> JobRecord:
+    """A job as the adopting script returns it: its id, then its hash's fields and values."""
+    job_id, *flat = taken
+    return _job_of(str(job_id), dict(zip(flat[::2], flat[1::2], strict=True)))
+
+
 class RedisStore(BaseStore):
     """The bot's state in Redis, shareable by several processes."""
 
@@ -193,6 +199,8 @@ class RedisStore(BaseStore):
         self._settings_lock = asyncio.Lock()
         #: How long a closed job's hash is kept: the retention the last pass was run with.
         self.job_keep_seconds: float = DEFAULT_JOB_KEEP_SECONDS
+        #: Journal records found unreadable (logged once each).
+        self._unreadable: set[str] = set()
 
     def __repr__(self) -> str:
         # Never the URL: it may carry a password.
@@ -328,11 +336,17 @@ class RedisStore(BaseStore):
         job_id = str(fields["id"])
         created_at = _field(fields["created_at"])
         keys = [self._key("job", job_id), self._key("unfinished"), self._key("job-times")]
+        keep_totals = 0
+        guild_id = fields.get("guild_id")
+        if fields.get("state") == journal.DONE and guild_id is not None:
+            totals_key, keep_totals = self._totals_key(str(guild_id), float(str(created_at)))
+            keys.append(totals_key)
         pairs: list[EncodableT] = []
         for name, value in fields.items():
             if value is not None and name != "id":
                 pairs += [name, _field(value)]
-        await self.scripts.record_job(keys=keys, args=[job_id, created_at, *pairs])
+        args = [job_id, created_at, keep_totals, math.ceil(self.job_keep_seconds), *pairs]
+        await self.scripts.record_job(keys=keys, args=args)
 
     async def _finish(
         self, job_id: str, done: Mapping[str, FieldValue], *, closing: bool, now: float
@@ -401,9 +415,7 @@ class RedisStore(BaseStore):
             keys=[self._key("unfinished")],
             args=[self._key("job", ""), owner, _time(now), _time(now + lease_seconds)],
         )
-        jobs = []
-        for job_id, *flat in taken:
-            jobs.append(_job_of(str(job_id), dict(zip(flat[::2], flat[1::2], strict=True))))
+        jobs = records.readable_jobs(taken, _taken_job, self._unreadable)
         return sorted(jobs, key=records.oldest_first)
 
     async def renew_leases(
@@ -421,7 +433,7 @@ class RedisStore(BaseStore):
         """Renew ``owner``'s hold until ``until``, or hand it back ('')."""
         count = await self.scripts.hold_jobs(
             keys=[self._key("unfinished")],
-            args=[self._key("job", ""), owner, until, _time(now)],
+            args=[self._key("job", ""), owner, until, _time(now), self._key("cooldown", "")],
         )
         return int(count)
 

@@ -26,8 +26,9 @@ from core.cooldown import CooldownState, Decision, after_finish
 from core.guild_settings import GuildSettings
 from core.moderation import AttemptLimit, BlockedAttempts, note_attempt
 from core.stats import OutcomeCount
-from core.storage import records
+from core.storage import liveness, records
 from core.storage.base import BaseStore
+from core.storage.liveness import OwnerLocks, owners_folder
 from core.storage.records import FieldValue, JobRecord
 
 log = logging.getLogger(__name__)
@@ -135,6 +136,11 @@ MIGRATIONS: tuple[str, ...] = (
         GROUP BY date(created_at, 'unixepoch'), guild_id, outcome;
     CREATE INDEX jobs_by_time ON jobs (created_at);
     """,
+    # A claim is renewed while its job lives (waiting in line included): it counts as stale
+    # only once neither its start nor its last renewal is recent.
+    """
+    ALTER TABLE cooldowns ADD COLUMN claim_renewed_at REAL;
+    """,
 )
 
 
@@ -161,6 +167,15 @@ class SqliteStore(BaseStore):
         self._settings: dict[int, tuple[float, GuildSettings]] = {}
         #: Counts this store's settings changes: a read that a change overtook is not kept.
         self._settings_changes = 0
+        #: Journal records found unreadable (logged once each, never adopted).
+        self._unreadable: set[str] = set()
+        #: This process's lock as the journal's owner, and the means to see others' (none
+        #: for a database in memory, which no other process can share).
+        self._owners = (
+            OwnerLocks(owners_folder(self.path))
+            if liveness.AVAILABLE and str(self.path) != ":memory:"
+            else None
+        )
 
     async def open(self) -> None:
         """Open (and create or migrate) the database file."""
@@ -175,9 +190,12 @@ class SqliteStore(BaseStore):
         await self._db.execute("PRAGMA synchronous=NORMAL")
         await self._db.execute("PRAGMA busy_timeout=10000")
         await self._migrate()
+        await self._forget_ended_owners()
 
     async def close(self) -> None:
         """Close the database; safe to call more than once."""
+        if self._db is not None and self._owners is not None:
+            await self._release_owners()
         db, self._db = self._db, None
         if db is not None:
             await db.close()
@@ -247,7 +265,9 @@ class SqliteStore(BaseStore):
         now = self._clock()
         state = _cooldown_of(db, user_id=user_id)
         claimed = CooldownState(state.available_at, running_job=job_id, running_since=now)
-        decision = records.claim_decision(state, now, exempt=exempt)
+        decision = records.claim_decision(
+            state, now, exempt=exempt, renewed_at=_claim_renewed_at(db, user_id)
+        )
         return decision, functools.partial(_store_cooldown, db, user_id, claimed)
 
     async def admit(
@@ -331,6 +351,8 @@ class SqliteStore(BaseStore):
 
         def work(db: sqlite3.Connection) -> None:
             db.execute(statement, tuple(fields.values()))
+            if fields.get("state") == journal.DONE:
+                _count_recorded(db, fields)
 
         await self._write(work)
 
@@ -426,19 +448,26 @@ class SqliteStore(BaseStore):
         job.
         """
         now = self._clock()
+        self._hold_owner(owner)
         async with self._transaction() as db:
+            dead = await self._dead_owners(db, now)
+            marks = ", ".join("?" * len(dead))
             async with db.execute(
                 f"SELECT {_JOB_COLUMNS} FROM jobs WHERE state != 'done'"  # noqa: S608
-                " AND (owner IS NULL OR lease_until IS NULL OR lease_until < ?)"
+                " AND (owner IS NULL OR lease_until IS NULL OR lease_until < ?"
+                f" OR owner IN ({marks})) AND owner IS NOT ?"  # its own jobs run in it
                 " ORDER BY created_at, id",
-                (now,),
+                (now, *dead, owner),
             ) as cursor:
                 rows = await cursor.fetchall()
-            adopted = [_job_from_row(row) for row in rows]
+            adopted = records.readable_jobs(rows, _job_from_row, self._unreadable)
             await db.executemany(
                 "UPDATE jobs SET owner = ?, lease_until = ?, updated_at = ? WHERE id = ?",
                 [(owner, now + lease_seconds, now, job.id) for job in adopted],
             )
+        if self._owners is not None:
+            for gone in dead:
+                self._owners.reap(gone)
         return [
             dataclasses.replace(job, owner=owner, lease_until=now + lease_seconds, updated_at=now)
             for job in adopted
@@ -449,12 +478,20 @@ class SqliteStore(BaseStore):
     ) -> int:
         """Extend ``owner``'s hold on its unfinished jobs; how many it holds."""
         now = self._clock()
+        self._hold_owner(owner)
         async with self._transaction() as db:
             cursor = await db.execute(
                 "UPDATE jobs SET lease_until = ? WHERE owner = ? AND state != 'done'",
                 (now + lease_seconds, owner),
             )
-            return cursor.rowcount
+            held = cursor.rowcount
+            # The claims of the jobs held live as long as the jobs (waiting ones too).
+            await db.execute(
+                "UPDATE cooldowns SET claim_renewed_at = ? WHERE (user_id, running_job) IN"
+                " (SELECT user_id, id FROM jobs WHERE owner = ? AND state != 'done')",
+                (now, owner),
+            )
+            return held
 
     async def hand_back_jobs(self, owner: str) -> int:
         """Hand back ``owner``'s unfinished jobs (at shutdown), free for the next process."""
@@ -465,6 +502,49 @@ class SqliteStore(BaseStore):
                 (self._clock(), owner),
             )
             return cursor.rowcount
+
+    # -- owners' liveness (see core.storage.liveness) ----------------------------------
+
+    def _hold_owner(self, owner: str) -> None:
+        """Hold ``owner``'s lock: this process is that owner, alive."""
+        if self._owners is not None:
+            self._owners.hold(owner)
+
+    def _alive(self, owner: str) -> None:
+        self._hold_owner(owner)
+
+    async def _dead_owners(self, db: aiosqlite.Connection, now: float) -> list[str]:
+        """The owners still holding unfinished jobs whose process is known to be dead."""
+        if self._owners is None:
+            return []
+        async with db.execute(
+            "SELECT DISTINCT owner FROM jobs WHERE state != 'done' AND owner IS NOT NULL"
+            " AND lease_until >= ?",
+            (now,),
+        ) as cursor:
+            owners = [str(row[0]) for row in await cursor.fetchall()]
+        return [owner for owner in owners if self._owners.is_dead(owner)]
+
+    async def _forget_ended_owners(self) -> None:
+        """Remove the lock files of ended processes that left no job behind."""
+        if self._owners is None:
+            return
+        for owner in self._owners.dead_files():
+            if not await self._holds_jobs(owner):
+                self._owners.reap(owner)
+
+    async def _release_owners(self) -> None:
+        """Let go of this process's locks; keep a file only while jobs are left under it,
+        so that the next process sees at once that their owner is gone."""
+        assert self._owners is not None
+        keep = [owner for owner in self._owners.held if await self._holds_jobs(owner)]
+        self._owners.release(keep=keep)
+
+    async def _holds_jobs(self, owner: str) -> bool:
+        async with self.db.execute(
+            "SELECT 1 FROM jobs WHERE owner = ? AND state != 'done' LIMIT 1", (owner,)
+        ) as cursor:
+            return await cursor.fetchone() is not None
 
     # -- API slots shared by every process ---------------------------------------------
 
@@ -662,6 +742,13 @@ def _cooldown_of(db: sqlite3.Connection, *, user_id: int) -> CooldownState:
     return CooldownState(available_at=row[0], running_job=row[1], running_since=row[2])
 
 
+def _claim_renewed_at(db: sqlite3.Connection, user_id: int) -> float | None:
+    row = db.execute(
+        "SELECT claim_renewed_at FROM cooldowns WHERE user_id = ?", (user_id,)
+    ).fetchone()
+    return None if row is None or row[0] is None else float(row[0])
+
+
 def _store_cooldown(db: sqlite3.Connection, user_id: int, state: CooldownState) -> None:
     db.execute(
         "INSERT INTO cooldowns (user_id, available_at, running_job, running_since)"
@@ -730,6 +817,16 @@ def _count_closed(
         _add_total(db, day, guild_id, str(outcome), records.total_of(images, cost, -1))
     total = records.total_of(done["images"], done["cost_usd_ticks"])
     _add_total(db, day, guild_id, str(done["outcome"]), total)
+
+
+def _count_recorded(db: sqlite3.Connection, fields: Mapping[str, FieldValue]) -> None:
+    """Count a job written as finished already (turned away) in its server's daily total."""
+    guild_id = fields.get("guild_id")
+    if guild_id is None:
+        return  # direct messages have no figures
+    day = quota.day_key(float(str(fields["created_at"])))
+    total = records.total_of(fields.get("images"), fields.get("cost_usd_ticks"))
+    _add_total(db, day, int(str(guild_id)), str(fields["outcome"]), total)
 
 
 def _add_total(

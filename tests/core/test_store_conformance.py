@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import sys
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from pathlib import Path
@@ -749,6 +750,173 @@ async def test_the_journal_outlives_the_process(backend: Backend) -> None:
     assert (job.id, job.state) == ("j1", journal.RUNNING)
     assert job.interaction is not None
     assert job.interaction.token == TOKEN
+
+
+# -- recovery: dead owners, claims kept alive, records never seen unfinished -------------
+
+
+async def test_a_dead_owners_jobs_are_adopted_in_time(backend: Backend) -> None:
+    """A process that dies without handing its jobs back (its lock goes with it): on one
+    host (SQLite) another process sees that at once; with Redis once the lease runs out,
+    which with the sweep's period stays within 45 seconds."""
+    clock = backend.clock
+    dying, live = await backend.open(), await backend.open()
+    await dying.journal_job("j1", **journaled(clock, owner="proc-a"))
+    await live.journal_job("j2", **journaled(clock, owner="proc-b"))
+    assert await live.adopt_jobs("proc-b") == []  # proc-a lives
+    await dying.close()  # what a SIGKILL does to it: nothing handed back
+    adopted = await live.adopt_jobs("proc-b")
+    if backend.name == "sqlite":
+        assert [job.id for job in adopted] == ["j1"]
+    else:
+        assert adopted == []
+        clock.now += journal.LEASE_SECONDS + 0.5
+        await live.renew_leases("proc-b")  # as the live process's sweep does
+        assert [job.id for job in await live.adopt_jobs("proc-b")] == ["j1"]
+    assert journal.LEASE_SECONDS + journal.SWEEP_SECONDS <= 45
+    # The live process's own job is never taken, however many look.
+    other = await backend.open()
+    assert await other.adopt_jobs("proc-c") == []
+
+
+REPO = Path(__file__).resolve().parents[2]
+#: A process that journals one job as ``proc-x`` on the SQLite file given, then waits.
+_HOLDER = """
+import asyncio, sys, time
+from core.journal import InteractionRef
+from core.storage import SqliteStore
+
+async def main() -> None:
+    store = SqliteStore(sys.argv[1])
+    await store.open()
+    await store.journal_job(
+        "held", user_id=7, guild_id=1, channel_id=2, prompt="p", params={}, locale=None,
+        interaction=InteractionRef(1, 2, "t", time.time() + 900), reservation=None,
+        cooldown_seconds=0.0, owner="proc-x",
+    )
+    print("journaled", flush=True)
+    await asyncio.sleep(60)
+
+asyncio.run(main())
+"""
+
+
+async def test_a_killed_process_is_known_dead_on_one_host_at_once(
+    backend: Backend, tmp_path: Path
+) -> None:
+    if backend.name != "sqlite":
+        pytest.skip("across hosts only the lease tells")
+    store = await backend.open()
+    assert isinstance(store, SqliteStore)
+    holder = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        _HOLDER,
+        str(store.path),
+        cwd=REPO,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    assert holder.stdout is not None
+    try:
+        assert await asyncio.wait_for(holder.stdout.readline(), 30) == b"journaled\n"
+        assert await store.adopt_jobs("proc-y") == []  # alive: its lock is held
+    finally:
+        holder.kill()  # SIGKILL: nothing handed back, its lease still runs
+        await holder.wait()
+    [job] = await store.adopt_jobs("proc-y")
+    assert (job.id, job.owner) == ("held", "proc-y")
+    assert [path.name for path in lock_files(tmp_path)] == ["proc-y.lock"]  # the live one
+
+
+def lock_files(folder: Path) -> list[Path]:
+    """The owners' lock files beside the databases in ``folder``."""
+    return list(folder.glob("*.owners/*.lock"))
+
+
+async def test_a_live_owner_on_the_same_backend_keeps_its_jobs(backend: Backend) -> None:
+    clock = backend.clock
+    first, second = await backend.open(), await backend.open()
+    await first.journal_job("j1", **journaled(clock, owner="proc-a"))
+    for _ in range(3):
+        clock.now += journal.SWEEP_SECONDS
+        assert await first.renew_leases("proc-a") == 1
+        assert await second.adopt_jobs("proc-b") == []
+
+
+async def test_a_claim_lives_as_long_as_its_jobs_lease_is_renewed(
+    store: Store, clock: Clock
+) -> None:
+    start = clock.now
+    assert (await claim(store, 7, "j1")).allowed
+    await store.journal_job("j1", **journaled(clock, user_id=7, owner="proc-a"))
+    # The job waits in line far past the claim's usual life, its lease renewed meanwhile.
+    while clock.now < start + 2 * STALE_RUNNING_SECONDS:
+        clock.now += journal.SWEEP_SECONDS
+        assert await store.renew_leases("proc-a") == 1
+    assert (await claim(store, 7, "j2")).verdict is Verdict.ALREADY_RUNNING
+    # Its cooldown still starts from its start.
+    assert await store.close_job("j1", outcome="delivered", images=2)
+    await store.end_claim(7, "j1", delivered=True, cooldown_seconds=60)
+    assert (await store.cooldown_state(7)).available_at == pytest.approx(start + 60)
+    # Once the job is gone and no longer renewed, a claim goes stale as before.
+    assert (await claim(store, 7, "j3")).allowed
+    clock.now += STALE_RUNNING_SECONDS + 1
+    assert (await claim(store, 7, "j4")).allowed
+
+
+async def test_renewing_leases_renews_only_the_claims_of_the_owners_jobs(
+    store: Store, clock: Clock
+) -> None:
+    assert (await claim(store, 7, "mine")).allowed
+    assert (await claim(store, 8, "theirs")).allowed
+    await store.journal_job("mine", **journaled(clock, user_id=7, owner="proc-a"))
+    await store.journal_job("theirs", **journaled(clock, user_id=8, owner="proc-b"))
+    clock.now += STALE_RUNNING_SECONDS - 1
+    await store.renew_leases("proc-a")
+    clock.now += 2
+    assert (await claim(store, 7, "again")).verdict is Verdict.ALREADY_RUNNING
+    assert (await claim(store, 8, "again")).allowed
+
+
+async def test_a_job_recorded_with_its_outcome_is_finished_at_once(
+    store: Store, clock: Clock
+) -> None:
+    await store.record_job(
+        "blocked", user_id=1, guild_id=1, channel_id=2, prompt="p", params={}, outcome="blocked"
+    )
+    job = await store.get_job("blocked")
+    assert job is not None
+    assert (job.state, job.outcome, job.finished_at, job.owner) == (
+        journal.DONE,
+        "blocked",
+        clock.now,
+        None,
+    )
+    assert await store.adopt_jobs("proc-a") == []
+    clock.now += 10 * journal.LEASE_SECONDS
+    assert await store.adopt_jobs("proc-a") == []
+    assert fold(await store.job_stats(1, since=0)).blocked == 1
+
+
+async def test_an_unreadable_record_strands_no_other(backend: Backend) -> None:
+    clock = backend.clock
+    store = await backend.open()
+    for name in ("a", "bad", "c"):
+        await store.journal_job(name, **journaled(clock))
+        clock.now += 1
+    await store.hand_back_jobs("proc-a")
+    await break_record(backend, store, "bad")
+    adopted = await store.adopt_jobs("proc-b")
+    assert [job.id for job in adopted] == ["a", "c"]
+
+
+async def break_record(backend: Backend, store: Store, job_id: str) -> None:
+    """Spoil a journal record the way a bad write or a hand edit would."""
+    if isinstance(store, SqliteStore):
+        await store.db.execute("UPDATE jobs SET params = '{' WHERE id = ?", (job_id,))
+    else:
+        assert isinstance(store, RedisStore)
+        await store.redis.hset(store._key("job", job_id), "user_id", "not a number")
 
 
 # -- API slots shared by every process -------------------------------------------------

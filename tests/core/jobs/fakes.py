@@ -140,12 +140,15 @@ class FakeImageClient:
         return GenerationResult(images=images, cost_usd_ticks=100, api_seconds=0.01)
 
 
-def config(*, max_running: int = 1, max_waiting: int = 5) -> ServiceConfig:
+def config(
+    *, max_running: int = 1, max_waiting: int = 5, max_wait_seconds: float = 600.0
+) -> ServiceConfig:
     return ServiceConfig(
         max_running=max_running,
         max_waiting=max_waiting,
         allow_dms=True,
         limits=LimitDefaults(cooldown_seconds=COOLDOWN, user_quota=10, guild_budget=100),
+        max_wait_seconds=max_wait_seconds,
     )
 
 
@@ -156,11 +159,12 @@ def make_service(
     owner: str = "one",
     ports: FakePorts | None = None,
     max_running: int = 1,
+    max_wait_seconds: float = 600.0,
 ) -> JobService:
     kind = GenerationKind(client, models=MODELS, default_model=MODELS[0])
     return JobService(
         store,
-        config=config(max_running=max_running),
+        config=config(max_running=max_running, max_wait_seconds=max_wait_seconds),
         owner=owner,
         kinds=[kind],
         ports=ports or FakePorts(),

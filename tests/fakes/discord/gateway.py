@@ -53,8 +53,9 @@ class Gateway:
     async def disconnect_all(self, *, code: int = 4000, invalidate: bool = False) -> None:
         """Close every gateway socket (discord.py reconnects and RESUMEs).
 
-        With ``invalidate`` the sessions are forgotten, so a RESUME gets op 9 and the client
-        has to IDENTIFY again.
+        ``code`` 1006 drops the connections with no close frame, as a network failure
+        does. With ``invalidate`` the sessions are forgotten, so a RESUME gets op 9 and the
+        client has to IDENTIFY again.
         """
         for conn in list(self.connections):
             if invalidate and conn.session is not None:
@@ -81,6 +82,7 @@ class Gateway:
             return web.Response(status=400, text="expected a websocket")
         await ws.prepare(request)
         conn = GatewayConnection(ws, request.query)
+        conn.transport = request.transport
         self.connections.add(conn)
         log.debug("gateway connection from %s query=%s", request.remote, conn.query)
         try:

@@ -417,8 +417,9 @@ class FakeDiscord(DiscordState):
     async def disconnect_all(self, *, code: int = 4000, invalidate: bool = False) -> None:
         """Close every gateway socket (discord.py reconnects and RESUMEs).
 
-        With ``invalidate`` the sessions are forgotten, so a RESUME gets op 9 and the client
-        has to IDENTIFY again.
+        ``code`` 1006 drops the connections with no close frame. With ``invalidate``
+        the sessions are forgotten, so a RESUME gets op 9 and the client has to IDENTIFY
+        again.
         """
         await self._gateway.disconnect_all(code=code, invalidate=invalidate)
 

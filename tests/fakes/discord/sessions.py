@@ -17,6 +17,9 @@ from tests.fakes.discord.snowflakes import dumps, shard_for
 
 log = logging.getLogger(__name__)
 
+#: The close code a client sees when the connection drops with no close frame.
+ABNORMAL_CLOSURE = 1006
+
 
 class GatewayConnection:
     """One websocket connection (a session may span several through RESUME)."""
@@ -30,6 +33,8 @@ class GatewayConnection:
         self.last_heartbeat: float | None = None
         self.opened = time.monotonic()
         self.closed = False
+        #: The TCP connection, to drop it without a close frame (the client sees 1006).
+        self.transport: asyncio.BaseTransport | None = None
 
     async def send(self, payload: Json) -> bool:
         """Send one payload as a JSON text frame; False if the socket is gone."""
@@ -45,8 +50,12 @@ class GatewayConnection:
         return True
 
     async def close(self, code: int, message: str = "") -> None:
-        """Close the socket with a gateway close code."""
+        """Close the socket with a gateway close code; 1006 (abnormal closure) drops the
+        connection without a close frame, as a network failure does."""
         self.closed = True
+        if code == ABNORMAL_CLOSURE and self.transport is not None:
+            self.transport.abort()
+            return
         if not self.ws.closed:
             with contextlib.suppress(ConnectionError, RuntimeError, asyncio.TimeoutError):
                 await self.ws.close(code=code, message=message.encode())

@@ -1,0 +1,122 @@
+"""Another process adopts a dead one's jobs, end to end: two bots on one Redis.
+
+Each process runs one of two shards, so server A's members are served by one process. That
+process is killed with SIGKILL while the image API holds a job's answer: it hands nothing
+back. The other process takes the job over once the dead one's hold on it has run out
+(``LEASE_SECONDS`` plus at most one ``SWEEP_SECONDS``: within 45 seconds), makes it again
+and delivers it through the interaction's own token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+
+from core import journal
+from tests.e2e.conftest import fresh_user
+from tests.e2e.harness import BotProcess, bot_environment
+from tests.fakes.discord import FakeDiscord, FakeInteraction, guild_id_for_shard
+from tests.fakes.image_api import FakeImageAPI, Scripted
+from tests.redis_server import RedisServer
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+SHARDS = 2
+GUILD_A = guild_id_for_shard(0, SHARDS)
+GUILD_B = guild_id_for_shard(1, SHARDS)
+#: A dead process's jobs are taken over by another within this long of its death.
+ADOPTED_WITHIN_SECONDS = 45.0
+
+
+@dataclass
+class Pair:
+    discord: FakeDiscord
+    api: FakeImageAPI
+    processes: list[BotProcess] = field(default_factory=list)
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def pair(
+    redis_server: RedisServer, fake_api: FakeImageAPI, tmp_path: Path
+) -> AsyncIterator[Pair]:
+    redis_server.flush()
+    discord = FakeDiscord(guild_ids=[GUILD_A, GUILD_B])
+    await discord.start()
+    pair = Pair(discord, fake_api)
+    try:
+        for shard in range(SHARDS):
+            workdir = tmp_path / f"shard{shard}"
+            env = bot_environment(
+                discord,
+                fake_api,
+                workdir,
+                {
+                    "REDIS_URL": redis_server.url,
+                    "SHARD_COUNT": str(SHARDS),
+                    "SHARD_IDS": str(shard),
+                    "COOLDOWN_SECONDS": "600",
+                },
+            )
+            process = BotProcess(env, workdir)
+            await process.start()
+            pair.processes.append(process)
+        await discord.wait_until_ready(timeout=30, count=SHARDS)
+        yield pair
+    finally:
+        for process in pair.processes:
+            await process.stop()
+        await discord.close()
+
+
+def images_of(interaction: FakeInteraction) -> int:
+    return sum(len(message.attachments) for message in interaction.messages)
+
+
+async def test_a_killed_process_job_is_delivered_by_the_other_through_its_token(
+    pair: Pair,
+) -> None:
+    discord, api = pair.discord, pair.api
+    dying, survivor = pair.processes
+    api.script(Scripted(delay=120.0))  # the API holds the answer: the job is mid-way
+    calls_before = len(api.generation_calls)
+    user = fresh_user()
+    interaction = await discord.send_slash_command(
+        "imagine", {"prompt": "a lighthouse at dusk", "n": 2}, guild_id=GUILD_A, user_id=user
+    )
+    await discord.wait_for(lambda: len(api.generation_calls) > calls_before, 10, "the API")
+    assert dying.process is not None
+    dying.process.kill()
+    await dying.process.wait()
+    killed = time.monotonic()
+
+    deadline = killed + ADOPTED_WITHIN_SECONDS
+    while "taken over from the journal" not in survivor.output():
+        assert time.monotonic() < deadline, survivor.output()
+        await asyncio.sleep(0.1)
+    adopted = time.monotonic() - killed
+    await discord.wait_for(lambda: images_of(interaction) == 2, deadline - time.monotonic(), "")
+    delivered = time.monotonic() - killed
+    print(f"\nRedis: from the kill to adoption {adopted:.1f}s, to delivery {delivered:.1f}s")
+    assert adopted < journal.LEASE_SECONDS + journal.SWEEP_SECONDS + 1
+    # Made again once, and posted through the interaction's own token, into its message.
+    assert len(api.generation_calls) == calls_before + 2
+    assert interaction.messages[0] is interaction.original
+    assert any(
+        r.method == "PATCH" and r.status == 200 and "@original" in r.path
+        for r in interaction.requests()
+    )
+    line = await survivor.wait_for_job(user)
+    assert "images=2" in line
+    # The member's claim ended with the job, and the cooldown started as for any job.
+    again = await discord.send_slash_command(
+        "imagine", {"prompt": "again"}, guild_id=GUILD_B, user_id=user
+    )
+    assert "cooldown" in (await again.wait_for_callback())["data"]["content"]
+    assert await survivor.stop() == 0
+    assert "Traceback" not in survivor.output()
