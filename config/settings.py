@@ -72,6 +72,8 @@ class Settings(BaseSettings):
     grok_max_attempts: int = Field(default=3, ge=1, le=6)
     #: The largest API answer read, in MiB (ten 2k images in base64 take about 35).
     grok_max_response_mb: int = Field(default=DEFAULT_MAX_RESPONSE_MB, ge=1, le=1024)
+    #: Image edits: ``auto`` offers them while the image service has them; ``off`` never.
+    grok_edits: Literal["auto", "off"] = "auto"
     #: Jobs calling the API or uploading at once, in this process (the images in memory
     #: are those of these jobs only).
     max_concurrent_jobs: int = Field(default=DEFAULT_MAX_CONCURRENT_JOBS, ge=1, le=64)

@@ -16,7 +16,7 @@ import logging
 import os
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -32,12 +32,13 @@ from core.decode import (
     verify_image,
 )
 from core.errors import BadResponse, ContentRefused, GenerationError, TransientError
-from core.models import GenerationRequest, GenerationResult, ImageFile
+from core.models import EditRequest, GenerationRequest, GenerationResult, ImageFile
 from core.retry import RetryPolicy
 
 log = logging.getLogger(__name__)
 
 GENERATIONS_PATH = "/v1/images/generations"
+EDITS_PATH = "/v1/images/edits"
 USER_AGENT = f"grok-imagine-discord-bot/0.1 aiohttp/{aiohttp.__version__}"
 #: Only the start of an error answer is read: it holds the message, and an error page
 #: from a misbehaving proxy can be arbitrarily long.
@@ -91,6 +92,7 @@ class ImageClient:
         self._session = session
         self._base = base.with_path(base_path or "/").with_query(None).with_fragment(None)
         self._endpoint = self._base.with_path(base_path + GENERATIONS_PATH)
+        self._edits_endpoint = self._base.with_path(base_path + EDITS_PATH)
         self._origin = _origin(self._base)
         self._api_key = api_key
         self._retry = retry if retry is not None else RetryPolicy()
@@ -130,8 +132,19 @@ class ImageClient:
         the classified error (after retries, where retryable) for error answers,
         timeouts and broken connections.
         """
+        return await self._guarded(self._generate(request))
+
+    async def edit(self, request: EditRequest) -> GenerationResult:
+        """Edit the pictures ``request`` carries (``POST /v1/images/edits``): the same
+        retries, answer handling and errors as :meth:`generate`. ``request.inputs`` must
+        hold the pictures as data URIs."""
+        if not request.inputs:
+            raise BadResponse("an edit needs its input pictures")
+        return await self._guarded(self._generate(request, self._edits_endpoint))
+
+    async def _guarded(self, work: Awaitable[GenerationResult]) -> GenerationResult:
         try:
-            return await self._generate(request)
+            return await work
         except GenerationError as err:
             raise self._scrubbed(err) from None
         except (aiohttp.ClientError, OSError, TimeoutError, ValueError) as exc:
@@ -140,10 +153,12 @@ class ImageClient:
             log.warning("Unexpected image API failure: %s", self._describe(exc))
             raise BadResponse(f"unexpected failure ({self._describe(exc)})") from None
 
-    async def _generate(self, request: GenerationRequest) -> GenerationResult:
+    async def _generate(
+        self, request: GenerationRequest | EditRequest, endpoint: yarl.URL | None = None
+    ) -> GenerationResult:
         body = json.dumps(request.to_body(), ensure_ascii=False).encode("utf-8")
         started = time.monotonic()
-        payload, request_id, attempts = await self._post_with_retries(body, started)
+        payload, request_id, attempts = await self._post_with_retries(body, started, endpoint)
         api_seconds = time.monotonic() - started
 
         # Answers run to tens of MB: the JSON and every image are decoded off the event
@@ -188,7 +203,7 @@ class ImageClient:
         self,
         parsed: ParsedResponse,
         decoded: dict[int, ImageFile | str],
-        request: GenerationRequest,
+        request: GenerationRequest | EditRequest,
         attempts: int,
         api_seconds: float,
         decode_seconds: float,
@@ -251,13 +266,13 @@ class ImageClient:
         )
 
     async def _post_with_retries(
-        self, body: bytes, started: float
+        self, body: bytes, started: float, endpoint: yarl.URL | None = None
     ) -> tuple[list[bytes], str | None, int]:
         attempt = 0
         while True:
             attempt += 1
             try:
-                payload, request_id = await self._post_once(body)
+                payload, request_id = await self._post_once(body, endpoint)
             except GenerationError as err:
                 self._scrubbed(err)
                 elapsed = time.monotonic() - started
@@ -284,10 +299,12 @@ class ImageClient:
             else:
                 return payload, request_id, attempt
 
-    async def _post_once(self, body: bytes) -> tuple[list[bytes], str | None]:
+    async def _post_once(
+        self, body: bytes, endpoint: yarl.URL | None = None
+    ) -> tuple[list[bytes], str | None]:
         try:
             async with self._session.post(
-                self._endpoint,
+                endpoint or self._endpoint,
                 data=body,
                 headers=self._headers,
                 timeout=self._timeout,

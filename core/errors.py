@@ -155,3 +155,23 @@ class ShuttingDown(GenerationError):
     """The bot is stopping and takes no new job; no API call was made."""
 
     outcome = Outcome.SHUTTING_DOWN
+
+
+class InvalidInput(GenerationError):
+    """An input picture of an edit cannot be used (``reason`` says why: ``not_image``,
+    ``corrupt``, ``too_large``, ``download``, ``too_many``, ``none``, ``uploads_off``);
+    ``index`` is its place among the inputs (from 0). No API call was made."""
+
+    outcome = Outcome.INVALID_INPUT
+
+    def __init__(self, reason: str, *, index: int = 0, detail: str = "") -> None:
+        super().__init__(detail or f"input {index + 1}: {reason}")
+        self.reason = reason
+        self.index = index
+
+
+class EditsUnavailable(GenerationError):
+    """The image service does not offer edits (its gateway has no edits path), or the
+    operator turned them off; nothing is charged."""
+
+    outcome = Outcome.EDITS_UNAVAILABLE
