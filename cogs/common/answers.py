@@ -42,6 +42,7 @@ _ERROR_KEYS: tuple[tuple[type[errors.GenerationError], str], ...] = (
     (errors.TransientError, "transient"),
     (errors.BadResponse, "bad_response"),
     (errors.DeliveryFailed, "delivery_failed"),
+    (errors.EditsUnavailable, "edits_unavailable"),
 )
 
 
@@ -64,7 +65,7 @@ def _server_refusal(error: errors.RefusedByServer, locale: str | None) -> str:
         return text("rule_max_n", locale, max_n=error.max_n)
     if error.rule in ("model", "resolution"):
         return text(f"rule_{error.rule}", locale, choices=", ".join(error.choices))
-    if error.rule in ("disabled", "nsfw_only", "blocked"):
+    if error.rule in ("disabled", "nsfw_only", "blocked", "edits"):
         return text(f"rule_{error.rule}", locale)
     return text("rule_disabled", locale)
 
@@ -89,6 +90,8 @@ def message_for(
         )
     if isinstance(error, errors.DirectMessagesOff):
         return text("dm_off", locale)
+    if isinstance(error, errors.InvalidInput):
+        return text(f"input_{error.reason}", locale, index=error.index + 1)
     if isinstance(error, errors.InvalidOption):
         if error.option == "prompt" and error.detail.startswith("prompt of "):
             return text("invalid_prompt_long", locale)

@@ -265,6 +265,30 @@ CATALOG: dict[str, dict[str, str]] = {
         "opt_n": "How many images to make (1–10).",
         "opt_aspect": "The shape of the images; left out, the model picks.",
         "opt_resolution": "1k or 2k; left out, the service's default (1k).",
+        # Image edits.
+        "opt_image": "A picture to edit with the prompt (JPEG, PNG, WebP or GIF).",
+        "opt_image2": "A second picture to combine or edit (name them <IMAGE_0>, <IMAGE_1>).",
+        "opt_image3": "A third picture to combine or edit.",
+        "edits_unavailable": (
+            "🖼️ Editing pictures isn't offered by this image service right now; "
+            "creating images from a prompt still works."
+        ),
+        "input_not_image": (
+            "🖼️ Picture {index} is not an image the bot can use. Send a JPEG, PNG, WebP or GIF."
+        ),
+        "input_corrupt": (
+            "🖼️ Picture {index} is damaged or not what it says it is. Try saving it again."
+        ),
+        "input_too_large": "🖼️ Picture {index} is too large to use. Try a smaller one.",
+        "input_download": (
+            "🖼️ The bot couldn't fetch picture {index}. Try again, or upload it again."
+        ),
+        "input_too_many": "🖼️ An edit takes at most three pictures.",
+        "input_none": "🖼️ There is no picture to edit here.",
+        "input_uploads_off": (
+            "🖼️ In this server, only pictures the bot made can be edited, not uploads."
+        ),
+        "rule_edits": "🚫 Editing pictures is turned off in this server.",
         "cmd_quota": "See your cooldown and how many images you have left today.",
         "cmd_admin": "Set up /imagine in this server (needs Manage Server).",
         "cmd_admin_show": "Show /imagine's settings in this server.",
@@ -531,6 +555,18 @@ CATALOG: dict[str, dict[str, str]] = {
         "opt_n": "生成几张图片（1–10）。",
         "opt_aspect": "图片的形状；不填则由模型决定。",
         "opt_resolution": "1k 或 2k；不填则使用服务的默认值（1k）。",
+        "opt_image": "用提示词编辑的图片（JPEG、PNG、WebP 或 GIF）。",
+        "opt_image2": "第二张要组合或编辑的图片（可用 <IMAGE_0>、<IMAGE_1> 指代）。",
+        "opt_image3": "第三张要组合或编辑的图片。",
+        "edits_unavailable": "🖼️ 此图像服务目前不提供图片编辑；根据提示词生成图片仍然可用。",
+        "input_not_image": "🖼️ 第 {index} 张图片无法使用，请发送 JPEG、PNG、WebP 或 GIF 图片。",
+        "input_corrupt": "🖼️ 第 {index} 张图片已损坏或与其声明不符，请重新保存后再试。",
+        "input_too_large": "🖼️ 第 {index} 张图片太大，无法使用，请换一张小一些的。",
+        "input_download": "🖼️ 无法获取第 {index} 张图片，请重试或重新上传。",
+        "input_too_many": "🖼️ 一次编辑最多使用三张图片。",
+        "input_none": "🖼️ 这里没有可以编辑的图片。",
+        "input_uploads_off": "🖼️ 在本服务器，只能编辑机器人生成的图片，不能编辑上传的图片。",
+        "rule_edits": "🚫 本服务器已关闭图片编辑。",
         "cmd_quota": "查看你的冷却时间和今天还能生成多少张图片。",
         "cmd_admin": "设置本服务器的 /imagine（需要“管理服务器”权限）。",
         "cmd_admin_show": "查看本服务器的 /imagine 设置。",

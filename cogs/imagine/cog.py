@@ -23,14 +23,25 @@ from cogs.common.answers import answer_error, reply, timestamp
 from cogs.common.catalog import text
 from cogs.common.modlog import deleted_embed, server_locale
 from cogs.common.translator import localized
+from cogs.imagine.edits import attachment_sources, prefetch
 from cogs.imagine.port import DiscordPort
 from cogs.imagine.views import JobButton
 from core import errors, journal
 from core.cooldown import Verdict as CooldownVerdict
 from core.cooldown import decide as decide_cooldown
+from core.edit_inputs import InputFetcher
 from core.guild_settings import GuildSettings
-from core.jobs import CancelAnswer, GenerationKind, JobService, Origin, ServiceConfig
+from core.jobs import (
+    EDIT_KIND,
+    CancelAnswer,
+    EditKind,
+    GenerationKind,
+    JobService,
+    Origin,
+    ServiceConfig,
+)
 from core.limits import LimitDefaults, limits_for
+from core.models import InputSource
 from core.options import ASPECT_RATIOS, MAX_IMAGES, MAX_PROMPT_LENGTH, RESOLUTIONS
 from core.quota import remaining
 from core.storage import JobRecord
@@ -90,8 +101,22 @@ def limit_defaults(settings: Settings) -> LimitDefaults:
     )
 
 
-def build_service(bot: ImagineBot, ports: ImagineCog) -> JobService:
-    """The job service of this process, with generation as its one kind of job."""
+def build_edits(bot: ImagineBot) -> EditKind:
+    """Image edits as a kind of job, fetching their pictures through the bot's session."""
+    settings = bot.settings
+    assert bot.session is not None, "the bot's HTTP session opens before the cogs load"
+    return EditKind(
+        bot.image_client,
+        InputFetcher(bot.session),
+        models=settings.grok_models,
+        default_model=settings.default_model,
+        response_format=settings.grok_response_format,
+        mode=settings.grok_edits,
+    )
+
+
+def build_service(bot: ImagineBot, ports: ImagineCog, edits: EditKind | None = None) -> JobService:
+    """The job service of this process: generation, and edits when given."""
     settings = bot.settings
     generation = GenerationKind(
         bot.image_client,
@@ -108,7 +133,7 @@ def build_service(bot: ImagineBot, ports: ImagineCog) -> JobService:
             limits=limit_defaults(settings),
         ),
         owner=bot.journal_owner,
-        kinds=[generation],
+        kinds=[generation] if edits is None else [generation, edits],
         ports=ports,
     )
 
@@ -121,7 +146,8 @@ class ImagineCog(commands.Cog):
         self.settings = bot.settings
         self.command = self._build_command()
         self.quota_command = self._build_quota_command()
-        self.service = build_service(bot, self)
+        self.edits = build_edits(bot)
+        self.service = build_service(bot, self, self.edits)
 
     async def cog_load(self) -> None:
         self.bot.tree.add_command(self.command)
@@ -158,6 +184,9 @@ class ImagineCog(commands.Cog):
             n=localized("opt_n"),
             aspect=localized("opt_aspect"),
             resolution=localized("opt_resolution"),
+            image=localized("opt_image"),
+            image2=localized("opt_image2"),
+            image3=localized("opt_image3"),
         )
         @app_commands.choices(model=models, aspect=aspects, resolution=resolutions)
         async def imagine(
@@ -167,18 +196,24 @@ class ImagineCog(commands.Cog):
             n: app_commands.Range[int, 1, MAX_IMAGES] = 1,
             aspect: str | None = None,
             resolution: str | None = None,
+            image: discord.Attachment | None = None,
+            image2: discord.Attachment | None = None,
+            image3: discord.Attachment | None = None,
         ) -> None:
             """Create images from a text prompt with Grok Imagine."""
-            await cog.submit(
-                interaction,
-                {
-                    "prompt": prompt,
-                    "model": model,
-                    "n": n,
-                    "aspect": aspect,
-                    "resolution": resolution,
-                },
-            )
+            options = {
+                "prompt": prompt,
+                "model": model,
+                "n": n,
+                "aspect": aspect,
+                "resolution": resolution,
+            }
+            pictures = [a for a in (image, image2, image3) if a is not None]
+            if pictures:
+                sources = attachment_sources(interaction, pictures)
+                await cog.submit_edit(interaction, options, sources)
+                return
+            await cog.submit(interaction, options)
 
         return self._where(imagine)
 
@@ -200,6 +235,20 @@ class ImagineCog(commands.Cog):
         accepted is raised (a core error) for the error handler to answer privately."""
         port = DiscordPort.for_interaction(interaction, self.bot.modlog)
         await self.service.submit(port, origin_of(interaction), options)
+
+    async def submit_edit(
+        self,
+        interaction: discord.Interaction,
+        options: Mapping[str, object],
+        sources: list[InputSource],
+    ) -> None:
+        """One edit of ``sources`` for ``interaction.user``: whether edits are offered
+        and the pictures are usable is answered privately before anything is reserved."""
+        self.edits.check_offered()
+        inputs = await prefetch(self.edits, sources)
+        port = DiscordPort.for_interaction(interaction, self.bot.modlog)
+        asked = {**options, "sources": [source.to_param() for source in sources], "inputs": inputs}
+        await self.service.submit(port, origin_of(interaction), asked, kind=EDIT_KIND)
 
     async def drain(self, grace: float) -> None:
         """Stop taking jobs; let those running finish within ``grace`` seconds; leave the

@@ -35,6 +35,7 @@ ALL_VARIABLES = (
     "MAX_QUEUED_JOBS",
     "SHUTDOWN_GRACE_SECONDS",
     "EVENT_LOOP",
+    "GROK_EDITS",
 )
 
 
@@ -65,6 +66,7 @@ def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.grok_response_format == "b64_json"
     assert (settings.daily_user_quota, settings.daily_guild_budget) == (50, 500)
     assert settings.allow_dms is False
+    assert settings.grok_edits == "auto"
 
 
 def test_secrets_never_show(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -111,6 +113,7 @@ def test_models_from_a_comma_list_and_default_model(monkeypatch: pytest.MonkeyPa
         ("DAILY_GUILD_BUDGET", "lots"),
         ("ALLOW_DMS", "maybe"),
         ("EVENT_LOOP", "trio"),
+        ("GROK_EDITS", "maybe"),
     ],
 )
 def test_invalid_settings_are_refused(
