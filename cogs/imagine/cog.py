@@ -40,6 +40,7 @@ from core.jobs import (
     Origin,
     ServiceConfig,
 )
+from core.jobs.edits import check_edit_rules
 from core.limits import LimitDefaults, limits_for
 from core.models import InputSource
 from core.options import ASPECT_RATIOS, MAX_IMAGES, MAX_PROMPT_LENGTH, RESOLUTIONS
@@ -245,6 +246,9 @@ class ImagineCog(commands.Cog):
         """One edit of ``sources`` for ``interaction.user``: whether edits are offered
         and the pictures are usable is answered privately before anything is reserved."""
         self.edits.check_offered()
+        if interaction.guild_id is not None:
+            guild_settings = await self.bot.store.get_guild_settings(interaction.guild_id)
+            check_edit_rules(guild_settings, sources)
         inputs = await prefetch(self.edits, sources)
         port = DiscordPort.for_interaction(interaction, self.bot.modlog)
         asked = {**options, "sources": [source.to_param() for source in sources], "inputs": inputs}

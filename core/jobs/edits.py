@@ -64,6 +64,20 @@ def edits_not_offered(error: errors.GenerationError) -> bool:
     return False
 
 
+def check_edit_rules(guild_settings: GuildSettings | None, sources: Sequence[InputSource]) -> None:
+    """Raise why a server's settings refuse an edit of ``sources``: edits off
+    (``RefusedByServer("edits")``), or an upload where only the bot's own results may
+    be edited (``InvalidInput("uploads_off")``). Outside a server nothing refuses."""
+    if guild_settings is None:
+        return
+    if not guild_settings.edits:
+        raise errors.RefusedByServer("edits")
+    if not guild_settings.edit_uploads:
+        for index, source in enumerate(sources):
+            if not source.own:
+                raise errors.InvalidInput("uploads_off", index=index)
+
+
 class ImageEditor(Protocol):
     """The image service's client, as edits use it (``core.client.ImageClient``)."""
 
@@ -153,7 +167,12 @@ class EditKind:
         return self._build(options, user_id=user_id, guild_settings=guild_settings)
 
     def _build(
-        self, options: Mapping[str, object], *, user_id: int, guild_settings: GuildSettings | None
+        self,
+        options: Mapping[str, object],
+        *,
+        user_id: int,
+        guild_settings: GuildSettings | None,
+        check_rules: bool = True,
     ) -> EditRequest:
         default = (
             self.default_model
@@ -161,6 +180,8 @@ class EditKind:
             else default_model_for(guild_settings, self.models, self.default_model)
         )
         sources = sources_of(options.get("sources"))
+        if check_rules:
+            check_edit_rules(guild_settings, sources)
         base = build_request(
             prompt=options.get("prompt"),
             model=options.get("model"),
@@ -217,7 +238,12 @@ class EditKind:
     def rebuild(self, record: JobRecord) -> EditRequest:
         """The journaled edit, without its pictures (:meth:`make` fetches them again)."""
         try:
-            return self._build(self.options_of(record), user_id=record.user_id, guild_settings=None)
+            return self._build(
+                self.options_of(record),
+                user_id=record.user_id,
+                guild_settings=None,
+                check_rules=False,
+            )
         except errors.InvalidInput as error:
             raise errors.InvalidOption("sources", error.detail) from None
 

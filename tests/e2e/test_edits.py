@@ -76,6 +76,30 @@ async def test_the_command_offers_three_picture_options(
         assert set(options[name]["description_localizations"]) == {"zh-CN"}
 
 
+async def admin(discord: FakeDiscord, options: dict[str, Any]) -> str:
+    """Run an /imagine-admin command in the default server as its owner; its answer."""
+    interaction = await discord.send_slash_command(
+        "imagine-admin", options, user_id=discord.owner_user_id, permissions=ALL_PERMISSIONS
+    )
+    return await refused_privately(interaction)
+
+
+async def test_uploads_are_edited_only_once_the_server_opts_in(
+    bot: BotProcess, fake_discord: FakeDiscord, fake_api: FakeImageAPI
+) -> None:
+    """Also turns edits of uploads on for the rest of this module's tests."""
+    user = fresh_user()
+    before = len(fake_api.requests)
+    content = await refused_privately(
+        await edit(fake_discord, user, image=("a.png", make_png(8, 8)))
+    )
+    assert content == EN["input_uploads_off"]
+    assert len(fake_api.requests) == before
+    assert await admin(fake_discord, {"edit-uploads": {"on": True}}) == EN["set_edit_uploads_on"]
+    await delivered(await edit(fake_discord, user, image=("a.png", make_png(8, 8))))
+    await bot.wait_for_job(user)
+
+
 async def test_one_picture_is_edited_as_a_data_uri(
     bot: BotProcess, fake_discord: FakeDiscord, fake_api: FakeImageAPI
 ) -> None:
@@ -175,6 +199,26 @@ async def test_blocked_terms_apply_to_an_edits_prompt(
     assert content == EN["rule_blocked"]
     assert len(fake_api.requests) == before
     await bot.wait_for_job(user, outcome="blocked")
+
+
+async def test_edits_turned_off_in_a_server_are_refused(
+    bot: BotProcess, fake_discord: FakeDiscord, fake_api: FakeImageAPI
+) -> None:
+    assert await admin(fake_discord, {"edits": {"on": False}}) == EN["set_edits_off"]
+    try:
+        user = fresh_user()
+        before = len(fake_api.requests)
+        content = await refused_privately(
+            await edit(fake_discord, user, image=("a.png", make_png(8, 8)))
+        )
+        assert content == EN["rule_edits"]
+        assert len(fake_api.requests) == before
+        # Generation is not affected.
+        await delivered(
+            await fake_discord.send_slash_command("imagine", {"prompt": "a fox"}, user_id=user)
+        )
+    finally:
+        assert await admin(fake_discord, {"edits": {"on": True}}) == EN["set_edits_on"]
 
 
 async def test_a_gateway_without_edits_costs_nothing_and_generation_goes_on(

@@ -8,8 +8,9 @@ import time
 import pytest
 
 from core import errors, journal
+from core.guild_settings import GuildSettings
 from core.jobs import EditKind
-from core.jobs.edits import UNAVAILABLE_SECONDS, edits_not_offered
+from core.jobs.edits import UNAVAILABLE_SECONDS, check_edit_rules, edits_not_offered
 from core.models import EditRequest, InputSource
 from core.storage import JobRecord, Store
 from tests.core.jobs.fakes import (
@@ -26,8 +27,14 @@ from tests.core.jobs.fakes import (
 )
 
 SOURCES = [
-    {"url": "https://cdn.example/a.png", "size": 100, "channel_id": 600, "message_id": 9},
-    {"url": "https://cdn.example/b.png"},
+    {
+        "url": "https://cdn.example/a.png",
+        "size": 100,
+        "channel_id": 600,
+        "message_id": 9,
+        "own": True,
+    },
+    {"url": "https://cdn.example/b.png", "own": True},
 ]
 
 
@@ -93,7 +100,7 @@ def test_an_edit_keeps_its_sources_in_the_record_and_comes_back_without_pictures
     assert rebuilt.inputs == ()
     assert rebuilt.sources == request.sources
     assert rebuilt.sources[0] == InputSource(
-        "https://cdn.example/a.png", size=100, channel_id=600, message_id=9
+        "https://cdn.example/a.png", size=100, channel_id=600, message_id=9, own=True
     )
     assert kind.options_of(record)["sources"] == params["sources"]
 
@@ -110,6 +117,42 @@ def test_an_edit_needs_one_to_three_sources(sources: object) -> None:
         edit_kind(FakeImageClient()).build(
             {"prompt": "x", "sources": sources}, user_id=7, guild_settings=None
         )
+
+
+UPLOAD = InputSource("https://cdn.example/upload.png")
+OWN = InputSource("https://cdn.example/result.png", own=True)
+
+
+@pytest.mark.parametrize(
+    ("settings", "sources", "refusal"),
+    [
+        (None, [UPLOAD], None),  # a direct message: no server's rules
+        (GuildSettings(), [OWN], None),
+        (GuildSettings(), [OWN, UPLOAD], "uploads_off"),
+        (GuildSettings(edit_uploads=True), [OWN, UPLOAD], None),
+        (GuildSettings(edits=False), [OWN], "edits"),
+    ],
+)
+def test_a_servers_rules_on_edits(
+    settings: GuildSettings | None, sources: list[InputSource], refusal: str | None
+) -> None:
+    if refusal is None:
+        check_edit_rules(settings, sources)
+        return
+    with pytest.raises((errors.InvalidInput, errors.RefusedByServer)) as caught:
+        check_edit_rules(settings, sources)
+    if refusal == "edits":
+        assert isinstance(caught.value, errors.RefusedByServer)
+        assert caught.value.outcome.value == "rule_edits"
+    else:
+        assert isinstance(caught.value, errors.InvalidInput)
+        assert (caught.value.reason, caught.value.index) == ("uploads_off", 1)
+
+
+def test_building_an_edit_applies_the_servers_rules() -> None:
+    kind = edit_kind(FakeImageClient())
+    with pytest.raises(errors.RefusedByServer):
+        kind.build(edit_options(), user_id=7, guild_settings=GuildSettings(edits=False))
 
 
 @pytest.mark.parametrize(
