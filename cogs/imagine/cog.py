@@ -23,7 +23,14 @@ from cogs.common.answers import answer_error, reply, timestamp
 from cogs.common.catalog import text
 from cogs.common.modlog import deleted_embed, server_locale
 from cogs.common.translator import localized
-from cogs.imagine.edits import attachment_sources, prefetch
+from cogs.imagine.edit_views import EditButton, EditModal
+from cogs.imagine.edits import (
+    attachment_sources,
+    own_source,
+    picture_count,
+    prefetch,
+    result_pictures,
+)
 from cogs.imagine.port import DiscordPort
 from cogs.imagine.views import JobButton
 from core import errors, journal
@@ -153,13 +160,13 @@ class ImagineCog(commands.Cog):
     async def cog_load(self) -> None:
         self.bot.tree.add_command(self.command)
         self.bot.tree.add_command(self.quota_command)
-        self.bot.add_dynamic_items(JobButton)
+        self.bot.add_dynamic_items(JobButton, EditButton)
         self.service.start(self.bot.wait_until_ready)
 
     async def cog_unload(self) -> None:
         self.bot.tree.remove_command(self.command.name)
         self.bot.tree.remove_command(self.quota_command.name)
-        self.bot.remove_dynamic_items(JobButton)
+        self.bot.remove_dynamic_items(JobButton, EditButton)
         self.service.stop()
 
     def _where(self, command: CommandT) -> CommandT:
@@ -245,10 +252,7 @@ class ImagineCog(commands.Cog):
     ) -> None:
         """One edit of ``sources`` for ``interaction.user``: whether edits are offered
         and the pictures are usable is answered privately before anything is reserved."""
-        self.edits.check_offered()
-        if interaction.guild_id is not None:
-            guild_settings = await self.bot.store.get_guild_settings(interaction.guild_id)
-            check_edit_rules(guild_settings, sources)
+        await self._check_edits_allowed(interaction, sources)
         inputs = await prefetch(self.edits, sources)
         port = DiscordPort.for_interaction(interaction, self.bot.modlog)
         asked = {**options, "sources": [source.to_param() for source in sources], "inputs": inputs}
@@ -328,6 +332,54 @@ class ImagineCog(commands.Cog):
             )
         except Exception as error:
             await answer_error(interaction, error)
+
+    async def open_edit(self, interaction: discord.Interaction, job_id: str) -> None:
+        """The Edit button: ask (a modal) what to change, and which image when several."""
+        locale = str(interaction.locale)
+        try:
+            job = await self.bot.store.get_job(job_id)
+            count = 0 if job is None else picture_count(interaction, job)
+            if job is None or count <= 0 or job.channel_id is None:
+                await reply(interaction, text("job_gone", locale))
+                return
+            await self._check_edits_allowed(interaction, [])
+
+            async def run(submitted: discord.Interaction, prompt: str, index: int) -> None:
+                await self.edit_result(submitted, job_id, prompt, index)
+
+            modal = EditModal(run, count=count, locale=locale)
+            await interaction.response.send_modal(modal)
+        except Exception as error:
+            await answer_error(interaction, error)
+
+    async def edit_result(
+        self, interaction: discord.Interaction, job_id: str, prompt: str, index: int
+    ) -> None:
+        """Edit the ``index``-th image (from 1) of a result, as its modal asked."""
+        job = await self.bot.store.get_job(job_id)
+        if job is None:
+            await reply(interaction, text("job_gone", str(interaction.locale)))
+            return
+        pictures = await result_pictures(interaction, job)
+        if not 1 <= index <= len(pictures):
+            raise errors.InvalidInput("none")
+        message_id, attachment = pictures[index - 1]
+        options = {
+            "prompt": prompt,
+            "model": job.params.get("model"),
+            "n": 1,
+            "resolution": job.params.get("resolution"),
+        }
+        await self.submit_edit(interaction, options, [own_source(job, message_id, attachment)])
+
+    async def _check_edits_allowed(
+        self, interaction: discord.Interaction, sources: list[InputSource]
+    ) -> None:
+        """Raise why an edit cannot be had here (not offered, or the server's rules)."""
+        self.edits.check_offered()
+        if interaction.guild_id is not None:
+            guild_settings = await self.bot.store.get_guild_settings(interaction.guild_id)
+            check_edit_rules(guild_settings, sources)
 
     async def delete_result(self, interaction: discord.Interaction, job_id: str) -> None:
         """Delete a result's messages: the requester's or a moderator's choice."""

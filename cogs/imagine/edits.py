@@ -17,6 +17,7 @@ import discord
 from core.edit_inputs import PreparedInput
 from core.jobs import EditKind
 from core.models import InputSource
+from core.storage import JobRecord
 
 log = logging.getLogger(__name__)
 
@@ -48,3 +49,60 @@ async def prefetch(kind: EditKind, sources: Sequence[InputSource]) -> tuple[Prep
     except TimeoutError:
         log.info("input pictures not fetched within %.1fs; the job fetches them", PREFETCH_SECONDS)
         return ()
+
+
+def is_picture(attachment: discord.Attachment) -> bool:
+    """Whether an attachment is a picture (by Discord's type, else by its name)."""
+    kind = attachment.content_type or ""
+    if kind:
+        return kind.startswith("image/")
+    return attachment.filename.lower().endswith((".jpg", ".jpeg", ".png", ".webp", ".gif"))
+
+
+async def result_pictures(
+    interaction: discord.Interaction, record: JobRecord
+) -> list[tuple[int, discord.Attachment]]:
+    """The pictures of a result, in order, with the id of the message each is in: from
+    the message the interaction came from, and the others fetched from Discord."""
+    if record.channel_id is None:
+        return []
+    channel = interaction.client.get_partial_messageable(
+        record.channel_id, guild_id=record.guild_id
+    )
+    pictures: list[tuple[int, discord.Attachment]] = []
+    message_ids = record.message_ids
+    if not message_ids and interaction.message is not None:
+        # Pressed while the job was still closing: its messages are not recorded yet.
+        message_ids = (interaction.message.id,)
+    for message_id in message_ids:
+        message = interaction.message
+        if message is None or message.id != message_id:
+            try:
+                message = await channel.fetch_message(message_id)
+            except discord.HTTPException:
+                continue  # deleted since, or out of reach: its pictures are gone
+        pictures.extend((message_id, a) for a in message.attachments if is_picture(a))
+    return pictures
+
+
+def picture_count(interaction: discord.Interaction, record: JobRecord) -> int:
+    """How many pictures a result has (those of the pressed message while the job is
+    still closing and its count is not recorded yet)."""
+    shown = (
+        0
+        if interaction.message is None
+        else sum(1 for a in interaction.message.attachments if is_picture(a))
+    )
+    return max(record.images, shown)
+
+
+def own_source(record: JobRecord, message_id: int, attachment: discord.Attachment) -> InputSource:
+    """The input source of one of the bot's own result pictures."""
+    return InputSource(
+        url=attachment.url,
+        size=attachment.size,
+        filename=attachment.filename,
+        channel_id=record.channel_id,
+        message_id=message_id,
+        own=True,
+    )

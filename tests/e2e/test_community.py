@@ -515,7 +515,8 @@ async def test_result_buttons_for_the_requester_and_for_others(
     result = await delivered(
         await imagine(fake_discord, server, owner, "a paper boat", n=2, aspect="4:3")
     )
-    reroll_id, delete_id = result.custom_ids()
+    reroll_id, delete_id, edit_id = result.custom_ids()
+    assert edit_id.startswith("imagine:edit:")
     assert reroll_id.startswith("imagine:reroll:")
     assert delete_id.startswith("imagine:delete:")
     calls_before = len(fake_api.requests)
@@ -583,7 +584,8 @@ async def test_buttons_keep_working_after_a_restart(tmp_path: Path, fake_api: Fa
 
         second = await start_bot(discord, fake_api, tmp_path, extra=extra, sessions=2)
         try:
-            reroll_id, delete_id = result.custom_ids()
+            reroll_id, delete_id, edit_id = result.custom_ids()
+            assert edit_id.startswith("imagine:edit:")
             rerolled = await delivered(await discord.press_button(result, reroll_id, user_id=user))
             assert fake_api.requests[-1].body["prompt"] == "a mill"
             await second.wait_for_job(user)
@@ -617,7 +619,7 @@ async def test_a_chinese_user_gets_chinese(
     names = [f["name"] for f in result.embeds[0]["fields"]]
     assert ZH["field_model"] in names
     labels = [c["label"] for row in result.components for c in row["components"]]
-    assert labels == [ZH["button_reroll"], ZH["button_delete"]]
+    assert labels == [ZH["button_reroll"], ZH["button_delete"], ZH["button_edit"]]
     assert ZH["quota_title"] in await quota_text(fake_discord, server, user, locale="zh-CN")
     refused = await admin(
         fake_discord,

@@ -17,6 +17,7 @@ from cogs.common.catalog import CATALOG
 from tests.e2e.conftest import fresh_user
 from tests.e2e.harness import BotProcess
 from tests.fakes.discord import ALL_PERMISSIONS, FakeDiscord, FakeInteraction, FakeMessage
+from tests.fakes.discord.modals import text_inputs
 from tests.fakes.image_api import FakeImageAPI, make_jpeg, make_png
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -24,6 +25,7 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 DEFER = 5
 MESSAGE = 4
 EPHEMERAL = 64
+MODAL = 9
 EN = CATALOG["en"]
 
 
@@ -199,6 +201,69 @@ async def test_blocked_terms_apply_to_an_edits_prompt(
     assert content == EN["rule_blocked"]
     assert len(fake_api.requests) == before
     await bot.wait_for_job(user, outcome="blocked")
+
+
+def input_ids(opened: FakeInteraction) -> list[str]:
+    assert opened.modal is not None
+    return [component["custom_id"] for component in text_inputs(opened.modal)]
+
+
+async def test_the_edit_button_edits_the_chosen_image_then_the_edit(
+    bot: BotProcess, fake_discord: FakeDiscord, fake_api: FakeImageAPI
+) -> None:
+    made = await delivered(
+        await fake_discord.send_slash_command(
+            "imagine", {"prompt": "three boats", "n": 3}, user_id=fresh_user()
+        )
+    )
+    assert len(made.attachments) == 3
+    [edit_id] = [c for c in made.custom_ids() if c.startswith("imagine:edit:")]
+    editor = fresh_user()
+    opened = await fake_discord.press_button(made, edit_id, user_id=editor)
+    callback = await opened.wait_for_callback()
+    assert callback["type"] == MODAL, callback
+    assert opened.modal is not None
+    assert opened.modal["title"] == EN["modal_edit_title"]
+    change, which = input_ids(opened)
+    before = len(fake_api.edit_calls)
+    submitted = await fake_discord.submit_modal(opened, {change: "make it snow", which: "2"})
+    edited = await delivered(submitted)
+    [call] = fake_api.edit_calls[before:]
+    assert inputs_of(call.body) == [made.attachments[1].data]
+    assert call.body["prompt"] == "make it snow"
+    # The card says it is an edit, and links to the message the picture is in.
+    fields = {f["name"]: f["value"] for f in edited.embeds[0]["fields"]}
+    assert f"/{made.channel_id}/{made.id})" in fields[EN["field_edit_of"]]
+    await bot.wait_for_job(editor)
+
+    # An edit is edited the same way (one image: no question which).
+    again = await fake_discord.press_button(
+        edited,
+        next(c for c in edited.custom_ids() if c.startswith("imagine:edit:")),
+        user_id=fresh_user(),
+    )
+    assert (await again.wait_for_callback())["type"] == MODAL
+    [only] = input_ids(again)
+    await delivered(await fake_discord.submit_modal(again, {only: "and add a moon"}))
+    assert inputs_of(fake_api.edit_calls[-1].body) == [edited.attachments[0].data]
+
+
+async def test_a_wrong_image_number_is_answered_privately(
+    bot: BotProcess, fake_discord: FakeDiscord
+) -> None:
+    made = await delivered(
+        await fake_discord.send_slash_command(
+            "imagine", {"prompt": "two kites", "n": 2}, user_id=fresh_user()
+        )
+    )
+    edit_id = next(c for c in made.custom_ids() if c.startswith("imagine:edit:"))
+    opened = await fake_discord.press_button(made, edit_id, user_id=fresh_user())
+    await opened.wait_for_callback()
+    change, which = input_ids(opened)
+    content = await refused_privately(
+        await fake_discord.submit_modal(opened, {change: "red kites", which: "7"})
+    )
+    assert content == EN["modal_edit_which_bad"].format(count=2)
 
 
 async def test_edits_turned_off_in_a_server_are_refused(

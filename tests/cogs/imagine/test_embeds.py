@@ -44,6 +44,6 @@ def test_a_partial_spoilered_result_says_what_is_missing() -> None:
 
 def test_the_buttons_keep_their_custom_ids() -> None:
     ids = [item.custom_id for item in result_view("abc123", None).children]  # type: ignore[attr-defined]
-    assert ids == ["imagine:reroll:abc123", "imagine:delete:abc123"]
+    assert ids == ["imagine:reroll:abc123", "imagine:delete:abc123", "imagine:edit:abc123"]
     [cancel] = cancel_view("abc123", "zh-CN").children
     assert cancel.custom_id == "imagine:cancel:abc123"  # type: ignore[attr-defined]

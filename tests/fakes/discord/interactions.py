@@ -19,6 +19,7 @@ from tests.fakes.discord.constants import (
     Json,
 )
 from tests.fakes.discord.messages import Messages
+from tests.fakes.discord.modals import submission
 from tests.fakes.discord.models import FakeInteraction, FakeMessage
 from tests.fakes.discord.options import Options
 from tests.fakes.discord.routes.commands import Commands
@@ -336,6 +337,28 @@ class Interactions:
             app_permissions=None,
             message=message,
             custom_id=custom_id,
+        )
+
+    async def submit_modal(
+        self, opened: FakeInteraction, values: Mapping[str, str], *, locale: str = "en-US"
+    ) -> FakeInteraction:
+        """Fill in and submit the modal the bot answered ``opened`` with (INTERACTION_CREATE
+        type 5, carrying the message of the component that opened it, as Discord does)."""
+        if opened.modal is None:
+            raise ValueError(f"interaction {opened.id} was not answered with a modal")
+        return await self.create(
+            5,
+            submission(opened.modal, values),
+            user_id=opened.user_id,
+            guild_id=opened.guild_id,
+            channel_id=opened.channel_id,
+            locale=locale,
+            attachment_size_limit=None,
+            permissions=None,
+            nsfw_channel=False,
+            app_permissions=None,
+            message=opened.component_message,
+            custom_id=opened.modal["custom_id"],
         )
 
     def get(self, token_or_id: str | int) -> FakeInteraction:

@@ -374,6 +374,12 @@ class FakeDiscord(DiscordState):
             check=check,
         )
 
+    async def submit_modal(
+        self, opened: FakeInteraction, values: Mapping[str, str], *, locale: str = "en-US"
+    ) -> FakeInteraction:
+        """Fill in the modal the bot answered ``opened`` with, and submit it (type 5)."""
+        return await self._interactions.submit_modal(opened, values, locale=locale)
+
     def get_interaction(self, token_or_id: str | int) -> FakeInteraction:
         """An interaction by token or id."""
         return self._interactions.get(token_or_id)
