@@ -26,6 +26,7 @@ from cogs.common.translator import localized
 from cogs.imagine.edit_views import EditButton, EditModal
 from cogs.imagine.edits import (
     attachment_sources,
+    message_sources,
     own_source,
     picture_count,
     prefetch,
@@ -60,7 +61,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-CommandT = TypeVar("CommandT", bound=app_commands.Command[Any, ..., None])
+CommandT = TypeVar(
+    "CommandT", bound=app_commands.Command[Any, ..., None] | app_commands.ContextMenu
+)
 
 #: The per-file limit assumed for a job taken over from the journal in a server the bot
 #: does not see (Discord's default).
@@ -154,18 +157,29 @@ class ImagineCog(commands.Cog):
         self.settings = bot.settings
         self.command = self._build_command()
         self.quota_command = self._build_quota_command()
+        self.menus = [
+            self._where(app_commands.ContextMenu(name=localized(key), callback=callback))
+            for key, callback in (
+                ("ctx_edit", self.edit_message_menu),
+                ("ctx_imagine", self.imagine_message_menu),
+            )
+        ]
         self.edits = build_edits(bot)
         self.service = build_service(bot, self, self.edits)
 
     async def cog_load(self) -> None:
         self.bot.tree.add_command(self.command)
         self.bot.tree.add_command(self.quota_command)
+        for menu in self.menus:
+            self.bot.tree.add_command(menu)
         self.bot.add_dynamic_items(JobButton, EditButton)
         self.service.start(self.bot.wait_until_ready)
 
     async def cog_unload(self) -> None:
         self.bot.tree.remove_command(self.command.name)
         self.bot.tree.remove_command(self.quota_command.name)
+        for menu in self.menus:
+            self.bot.tree.remove_command(menu.name, type=menu.type)
         self.bot.remove_dynamic_items(JobButton, EditButton)
         self.service.stop()
 
@@ -371,6 +385,44 @@ class ImagineCog(commands.Cog):
             "resolution": job.params.get("resolution"),
         }
         await self.submit_edit(interaction, options, [own_source(job, message_id, attachment)])
+
+    async def edit_message_menu(
+        self, interaction: discord.Interaction, message: discord.Message
+    ) -> None:
+        """ "Edit with Grok" on a message: ask what to change, then edit its pictures (up
+        to three: attachments, then images of its embeds)."""
+        locale = str(interaction.locale)
+        bot_user = self.bot.user
+        own = bot_user is not None and message.author.id == bot_user.id
+        sources = message_sources(message, own)
+        if not sources:
+            raise errors.InvalidInput("none")
+        await self._check_edits_allowed(interaction, sources)
+
+        async def run(submitted: discord.Interaction, prompt: str, _index: int) -> None:
+            await self.submit_edit(submitted, {"prompt": prompt, "n": 1}, sources)
+
+        await interaction.response.send_modal(EditModal(run, count=1, locale=locale))
+
+    async def imagine_message_menu(
+        self, interaction: discord.Interaction, message: discord.Message
+    ) -> None:
+        """ "Imagine from message": the message's text becomes the prompt, shown in a
+        modal the member can adjust before it runs."""
+        locale = str(interaction.locale)
+
+        async def run(submitted: discord.Interaction, prompt: str, _index: int) -> None:
+            await self.submit(submitted, {"prompt": prompt, "n": 1})
+
+        modal = EditModal(
+            run,
+            count=1,
+            locale=locale,
+            title_key="modal_imagine_title",
+            label_key="modal_imagine_prompt",
+            prompt=message.content.strip()[:MAX_PROMPT_LENGTH],
+        )
+        await interaction.response.send_modal(modal)
 
     async def _check_edits_allowed(
         self, interaction: discord.Interaction, sources: list[InputSource]

@@ -83,6 +83,7 @@ class EditModal(discord.ui.Modal):
         count: int,
         locale: str | None,
         title_key: str = "modal_edit_title",
+        label_key: str = "modal_edit_change",
         prompt: str = "",
     ) -> None:
         super().__init__(
@@ -94,7 +95,7 @@ class EditModal(discord.ui.Modal):
         self._count = count
         self._locale = locale
         self.change: discord.ui.TextInput[EditModal] = discord.ui.TextInput(
-            label=text("modal_edit_change", locale),
+            label=text(label_key, locale),
             style=discord.TextStyle.paragraph,
             max_length=MAX_PROMPT_LENGTH,
             default=prompt or None,

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 import discord
 
-from core.edit_inputs import PreparedInput
+from core.edit_inputs import MAX_INPUTS, PreparedInput
 from core.jobs import EditKind
 from core.models import InputSource
 from core.storage import JobRecord
@@ -83,6 +83,33 @@ async def result_pictures(
                 continue  # deleted since, or out of reach: its pictures are gone
         pictures.extend((message_id, a) for a in message.attachments if is_picture(a))
     return pictures
+
+
+def message_sources(message: discord.Message, own: bool) -> list[InputSource]:
+    """The input sources of a message's pictures (up to three): its picture attachments,
+    then the images of its embeds through Discord's own media proxy (never the link a
+    member posted)."""
+    sources = [
+        InputSource(
+            url=a.url,
+            size=a.size,
+            filename=a.filename,
+            channel_id=message.channel.id,
+            message_id=message.id,
+            own=own,
+        )
+        for a in message.attachments
+        if is_picture(a)
+    ]
+    for embed in message.embeds:
+        for proxy in (embed.image.proxy_url, embed.thumbnail.proxy_url):
+            if proxy:
+                sources.append(
+                    InputSource(
+                        url=proxy, channel_id=message.channel.id, message_id=message.id, own=own
+                    )
+                )
+    return sources[:MAX_INPUTS]
 
 
 def picture_count(interaction: discord.Interaction, record: JobRecord) -> int:

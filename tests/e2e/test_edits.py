@@ -27,6 +27,7 @@ MESSAGE = 4
 EPHEMERAL = 64
 MODAL = 9
 EN = CATALOG["en"]
+ZH = CATALOG["zh"]
 
 
 async def edit(
@@ -264,6 +265,67 @@ async def test_a_wrong_image_number_is_answered_privately(
         await fake_discord.submit_modal(opened, {change: "red kites", which: "7"})
     )
     assert content == EN["modal_edit_which_bad"].format(count=2)
+
+
+async def test_the_message_commands_are_registered_in_both_languages(
+    bot: BotProcess, fake_discord: FakeDiscord
+) -> None:
+    menus = {c["name"]: c for c in fake_discord.global_commands if c.get("type") == 3}
+    assert set(menus) == {EN["ctx_edit"], EN["ctx_imagine"]}
+    assert menus[EN["ctx_edit"]]["name_localizations"] == {"zh-CN": ZH["ctx_edit"]}
+    assert menus[EN["ctx_imagine"]]["contexts"] == [0]
+
+
+async def test_edit_with_grok_edits_a_messages_pictures(
+    bot: BotProcess, fake_discord: FakeDiscord, fake_api: FakeImageAPI
+) -> None:
+    pictures = [make_png(24, 24, variant=3), make_jpeg(32, 24, variant=4)]
+    posted = fake_discord.post_member_message(
+        fresh_user(),
+        content="my two drawings",
+        files=[("one.png", pictures[0]), ("notes.txt", b"text"), ("two.jpg", pictures[1])],
+    )
+    user = fresh_user()
+    opened = await fake_discord.send_message_command(EN["ctx_edit"], posted, user_id=user)
+    assert (await opened.wait_for_callback())["type"] == MODAL
+    [change] = input_ids(opened)
+    before = len(fake_api.edit_calls)
+    edited = await delivered(await fake_discord.submit_modal(opened, {change: "blend them"}))
+    [call] = fake_api.edit_calls[before:]
+    assert inputs_of(call.body) == pictures
+    fields = {f["name"]: f["value"] for f in edited.embeds[0]["fields"]}
+    assert f"/{posted.channel_id}/{posted.id})" in fields[EN["field_edit_of"]]
+    await bot.wait_for_job(user)
+
+
+async def test_edit_with_grok_on_a_message_without_pictures_is_answered_privately(
+    bot: BotProcess, fake_discord: FakeDiscord
+) -> None:
+    posted = fake_discord.post_member_message(fresh_user(), content="just words")
+    interaction = await fake_discord.send_message_command(
+        EN["ctx_edit"], posted, user_id=fresh_user()
+    )
+    assert await refused_privately(interaction) == EN["input_none"]
+
+
+async def test_imagine_from_message_offers_its_text_as_the_prompt(
+    bot: BotProcess, fake_discord: FakeDiscord, fake_api: FakeImageAPI
+) -> None:
+    posted = fake_discord.post_member_message(fresh_user(), content="a castle in the clouds")
+    user = fresh_user()
+    opened = await fake_discord.send_message_command(EN["ctx_imagine"], posted, user_id=user)
+    assert (await opened.wait_for_callback())["type"] == MODAL
+    assert opened.modal is not None
+    assert opened.modal["title"] == EN["modal_imagine_title"]
+    [prompt] = list(text_inputs(opened.modal))
+    assert prompt["value"] == "a castle in the clouds"
+    before = len(fake_api.generation_calls)
+    await delivered(
+        await fake_discord.submit_modal(opened, {prompt["custom_id"]: "a castle at night"})
+    )
+    [call] = fake_api.generation_calls[before:]
+    assert call.body["prompt"] == "a castle at night"
+    await bot.wait_for_job(user)
 
 
 async def test_edits_turned_off_in_a_server_are_refused(
