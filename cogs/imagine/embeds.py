@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import discord
 
 from cogs.common.catalog import text
+from cogs.common.modlog import sources_text
 from core.jobs import ResultCard
-from core.models import InputSource
 
 
 def build_embed(card: ResultCard, locale: str | None) -> discord.Embed:
@@ -58,20 +56,3 @@ def build_embed(card: ResultCard, locale: str | None) -> discord.Embed:
         )
     embed.set_footer(text=text("footer", locale, job_id=card.job_id))
     return embed
-
-
-def message_url(guild_id: int | None, channel_id: int, message_id: int) -> str:
-    """A link to a message (``@me`` outside a server)."""
-    return f"https://discord.com/channels/{guild_id or '@me'}/{channel_id}/{message_id}"
-
-
-def sources_text(sources: Sequence[InputSource], guild_id: int | None, locale: str | None) -> str:
-    """An edit's inputs in words: a link to each source message, or that it was uploaded."""
-    parts = []
-    for source in sources:
-        if source.channel_id is not None and source.message_id is not None:
-            url = message_url(guild_id, source.channel_id, source.message_id)
-            parts.append(text("edit_source_message", locale, url=url))
-        else:
-            parts.append(text("edit_source_upload", locale))
-    return ", ".join(parts)[:1024]

@@ -709,3 +709,31 @@ async def test_direct_messages_when_the_operator_allows_them(
     finally:
         assert await bot.stop() == 0
         await discord.close()
+
+
+async def test_the_mod_log_entry_of_an_edit_shows_its_inputs(
+    bot: BotProcess, fake_discord: FakeDiscord, world: World
+) -> None:
+    server = world.server()
+    await admin(fake_discord, server, {"modlog": {"set": {"channel": server.modlog}}})
+    await modlog_entries(fake_discord, server, 1)
+    user = fresh_user()
+    made = await delivered(await imagine(fake_discord, server, user, "a quiet harbour"))
+    edit_id = next(c for c in made.custom_ids() if c.startswith("imagine:edit:"))
+    await bot.wait_for_job(user)
+    opened = await fake_discord.press_button(made, edit_id, user_id=user)
+    assert (await opened.wait_for_callback())["type"] == 9
+    assert opened.modal is not None
+    [change] = [row["components"][0]["custom_id"] for row in opened.modal["components"]]
+    await delivered(await fake_discord.submit_modal(opened, {change: "at night"}))
+    await bot.wait_for_job(user, nth=2)
+    # The bot's own result may be edited with edits of uploads off (the default).
+    entries = await modlog_entries(fake_discord, server, 3)
+    [edit_entry] = [
+        e.embeds[0]
+        for e in entries
+        if any(f["name"] == EN["field_edit_of"] for f in e.embeds[0].get("fields", []))
+    ]
+    fields = {f["name"]: f["value"] for f in edit_entry["fields"]}
+    assert f"/{made.channel_id}/{made.id})" in fields[EN["field_edit_of"]]
+    assert edit_entry["thumbnail"]["url"] == made.attachments[0].url

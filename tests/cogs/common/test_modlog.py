@@ -7,6 +7,7 @@ import pytest
 from cogs.common.catalog import CATALOG
 from cogs.common.modlog import job_embed, outcome_kind
 from core.jobs import JobSummary
+from core.models import InputSource
 
 
 @pytest.mark.parametrize(
@@ -37,3 +38,22 @@ def test_cancelled_and_interrupted_jobs_are_named_as_such(language: str, outcome
     assert embed.title == CATALOG[language]["modlog_job"].format(job_id="j1", outcome=words)
     reason = CATALOG[language]["field_reason"]
     assert reason not in [field.name for field in embed.fields]
+
+
+def test_an_edits_entry_links_its_inputs_and_shows_a_thumbnail() -> None:
+    sources = (
+        InputSource("https://cdn.example/a.png", channel_id=2, message_id=30, own=True),
+        InputSource("https://cdn.example/upload.png"),
+    )
+    entry = JobSummary(
+        "j1", 7, 1, 2, "make it night", "m", 1, None, None, "delivered", sources=sources
+    )
+    embed = job_embed(entry, "en-US")
+    fields = {field.name: field.value for field in embed.fields}
+    value = fields[CATALOG["en"]["field_edit_of"]]
+    assert "(https://discord.com/channels/1/2/30)" in value
+    assert CATALOG["en"]["edit_source_upload"] in value
+    assert embed.thumbnail.url == "https://cdn.example/a.png"
+    plain = job_embed(JobSummary("j2", 7, 1, 2, "a fox", "m", 1, None, None, "delivered"), None)
+    assert embed.thumbnail.url != plain.thumbnail.url
+    assert CATALOG["en"]["field_edit_of"] not in [field.name for field in plain.fields]
