@@ -13,7 +13,7 @@ import pytest_asyncio
 
 from tests.e2e.conftest import fresh_user
 from tests.e2e.harness import start_bot
-from tests.fakes.discord import FakeDiscord
+from tests.fakes.discord import ALL_PERMISSIONS, FakeDiscord
 from tests.fakes.image_api import FakeImageAPI, Scripted, make_png
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -33,6 +33,14 @@ async def test_an_edit_is_resumed_after_a_restart_with_its_pictures_fetched_agai
     fake_discord: FakeDiscord, fake_api: FakeImageAPI, tmp_path: Path
 ) -> None:
     first = await start_bot(fake_discord, fake_api, tmp_path, extra=EXTRA)
+    await fake_discord.wait_for_command_sync()
+    uploads = await fake_discord.send_slash_command(
+        "imagine-admin",
+        {"edit-uploads": {"on": True}},
+        user_id=fake_discord.owner_user_id,
+        permissions=ALL_PERMISSIONS,
+    )
+    await uploads.wait_for_callback()
     picture = make_png(64, 64, variant=2)
     fake_api.script(Scripted(delay=5.0))
     before = len(fake_api.edit_calls)
