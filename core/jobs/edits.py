@@ -22,10 +22,9 @@ from typing import Any, Protocol
 from core import errors
 from core.edit_inputs import MAX_INPUTS, InputFetcher, PreparedInput
 from core.guild_settings import GuildSettings
-from core.jobs.kinds import JobRequest
+from core.jobs.kinds import GenerationKind, ImageMaker, JobRequest
 from core.models import EditRequest, GenerationResult, ImageFile, InputSource
-from core.moderation import default_model_for
-from core.options import MAX_IMAGES, RESOLUTIONS, build_request
+from core.options import MAX_IMAGES, RESOLUTIONS
 from core.storage import JobRecord
 
 log = logging.getLogger(__name__)
@@ -78,7 +77,7 @@ def check_edit_rules(guild_settings: GuildSettings | None, sources: Sequence[Inp
                 raise errors.InvalidInput("uploads_off", index=index)
 
 
-class ImageEditor(Protocol):
+class ImageService(ImageMaker, Protocol):
     """The image service's client, as edits use it (``core.client.ImageClient``)."""
 
     async def edit(self, request: EditRequest) -> GenerationResult: ...
@@ -112,7 +111,7 @@ class EditKind:
 
     def __init__(
         self,
-        client: ImageEditor,
+        client: ImageService,
         inputs: InputLoader | InputFetcher,
         *,
         models: tuple[str, ...],
@@ -124,8 +123,10 @@ class EditKind:
         self.client = client
         self.inputs = inputs
         self.models = models
-        self.default_model = default_model
-        self.response_format = response_format
+        #: The options an edit shares with a generation are read and checked alike.
+        self._common = GenerationKind(
+            client, models=models, default_model=default_model, response_format=response_format
+        )
         self.mode = mode
         self._clock = clock
         #: Until when (``clock()``) edits are not offered, after the gateway said so.
@@ -174,25 +175,10 @@ class EditKind:
         guild_settings: GuildSettings | None,
         check_rules: bool = True,
     ) -> EditRequest:
-        default = (
-            self.default_model
-            if guild_settings is None
-            else default_model_for(guild_settings, self.models, self.default_model)
-        )
         sources = sources_of(options.get("sources"))
         if check_rules:
             check_edit_rules(guild_settings, sources)
-        base = build_request(
-            prompt=options.get("prompt"),
-            model=options.get("model"),
-            n=options.get("n"),
-            aspect=options.get("aspect"),
-            resolution=options.get("resolution"),
-            user_id=user_id,
-            models=self.models,
-            default_model=default,
-            response_format=self.response_format,
-        )
+        base = self._common.build(options, user_id=user_id, guild_settings=guild_settings)
         prepared = options.get("inputs")
         inputs: tuple[str, ...] = ()
         if isinstance(prepared, tuple | list) and len(prepared) == len(sources):
@@ -216,24 +202,14 @@ class EditKind:
     def params_of(self, request: JobRequest) -> dict[str, Any]:
         """The options a job record keeps: the sources, never the pictures."""
         assert isinstance(request, EditRequest)
-        return {
-            "model": request.model,
-            "n": request.n,
-            "aspect_ratio": request.aspect_ratio,
-            "resolution": request.resolution,
-            "sources": [source.to_param() for source in request.sources],
-        }
+        params = self._common.params_of(request)
+        params["sources"] = [source.to_param() for source in request.sources]
+        return params
 
     def options_of(self, record: JobRecord) -> dict[str, object]:
-        params = record.params
-        return {
-            "prompt": record.prompt,
-            "model": params.get("model"),
-            "n": params.get("n"),
-            "aspect": params.get("aspect_ratio"),
-            "resolution": params.get("resolution"),
-            "sources": params.get("sources"),
-        }
+        options = self._common.options_of(record)
+        options["sources"] = record.params.get("sources")
+        return options
 
     def rebuild(self, record: JobRecord) -> EditRequest:
         """The journaled edit, without its pictures (:meth:`make` fetches them again)."""
