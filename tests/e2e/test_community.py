@@ -711,8 +711,8 @@ async def test_direct_messages_when_the_operator_allows_them(
         await discord.close()
 
 
-async def test_the_mod_log_entry_of_an_edit_shows_its_inputs(
-    bot: BotProcess, fake_discord: FakeDiscord, world: World
+async def test_the_mod_log_entry_of_an_edit_shows_its_inputs_and_re_roll_edits_again(
+    bot: BotProcess, fake_discord: FakeDiscord, fake_api: FakeImageAPI, world: World
 ) -> None:
     server = world.server()
     await admin(fake_discord, server, {"modlog": {"set": {"channel": server.modlog}}})
@@ -725,7 +725,7 @@ async def test_the_mod_log_entry_of_an_edit_shows_its_inputs(
     assert (await opened.wait_for_callback())["type"] == 9
     assert opened.modal is not None
     [change] = [row["components"][0]["custom_id"] for row in opened.modal["components"]]
-    await delivered(await fake_discord.submit_modal(opened, {change: "at night"}))
+    edited = await delivered(await fake_discord.submit_modal(opened, {change: "at night"}))
     await bot.wait_for_job(user, nth=2)
     # The bot's own result may be edited with edits of uploads off (the default).
     entries = await modlog_entries(fake_discord, server, 3)
@@ -737,3 +737,12 @@ async def test_the_mod_log_entry_of_an_edit_shows_its_inputs(
     fields = {f["name"]: f["value"] for f in edit_entry["fields"]}
     assert f"/{made.channel_id}/{made.id})" in fields[EN["field_edit_of"]]
     assert edit_entry["thumbnail"]["url"] == made.attachments[0].url
+
+    # Re-roll of an edit runs the same edit again: the same picture, fetched again.
+    first_edit = fake_api.edit_calls[-1]
+    reroll_id = next(c for c in edited.custom_ids() if c.startswith("imagine:reroll:"))
+    await delivered(await fake_discord.press_button(edited, reroll_id, user_id=user))
+    again = fake_api.edit_calls[-1]
+    assert again is not first_edit
+    assert again.body["prompt"] == "at night"
+    assert again.body["image"] == first_edit.body["image"]
