@@ -293,3 +293,12 @@ async def test_a_journaled_edit_is_resumed_and_fetches_its_pictures(store: Store
     assert record is not None
     assert record.outcome == "delivered"
     await service.drain(1.0)
+
+
+def test_grok_edits_off_never_offers_edits() -> None:
+    kind = EditKind(
+        FakeImageClient(), FakeInputs(), models=MODELS, default_model=MODELS[0], mode="off"
+    )
+    assert not kind.offered
+    with pytest.raises(errors.EditsUnavailable):
+        kind.build(edit_options(), user_id=7, guild_settings=None)
