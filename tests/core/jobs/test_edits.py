@@ -3,6 +3,7 @@ both real stores with a fake port."""
 
 from __future__ import annotations
 
+import logging
 import time
 
 import pytest
@@ -302,3 +303,18 @@ def test_grok_edits_off_never_offers_edits() -> None:
     assert not kind.offered
     with pytest.raises(errors.EditsUnavailable):
         kind.build(edit_options(), user_id=7, guild_settings=None)
+
+
+@pytest.mark.asyncio
+async def test_a_servers_refusal_of_an_edit_is_logged_and_leaves_nothing(
+    store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = FakeImageClient()
+    service = make_service(store, client, edits=edit_kind(client))
+    await store.update_guild_settings(GUILD, lambda s: GuildSettings(edits=False))
+    with caplog.at_level(logging.INFO, logger="core.jobs"), pytest.raises(errors.RefusedByServer):
+        await service.submit(FakePort(), origin(1), edit_options(), kind="edit")
+    [line] = [r.getMessage() for r in caplog.records if r.getMessage().startswith("job=")]
+    assert "outcome=rule_edits images=0 " in line
+    assert await used(store, 1) == 0
+    assert (await store.cooldown_state(1)).running_job is None
