@@ -258,20 +258,6 @@ class ImagineCog(commands.Cog):
         port = DiscordPort.for_interaction(interaction, self.bot.modlog)
         await self.service.submit(port, origin_of(interaction), options)
 
-    async def submit_edit(
-        self,
-        interaction: discord.Interaction,
-        options: Mapping[str, object],
-        sources: list[InputSource],
-    ) -> None:
-        """One edit of ``sources`` for ``interaction.user``: whether edits are offered
-        and the pictures are usable is answered privately before anything is reserved."""
-        await self._check_edits_allowed(interaction, sources)
-        inputs = await prefetch(self.edits, sources)
-        port = DiscordPort.for_interaction(interaction, self.bot.modlog)
-        asked = {**options, "sources": [source.to_param() for source in sources], "inputs": inputs}
-        await self.service.submit(port, origin_of(interaction), asked, kind=EDIT_KIND)
-
     async def drain(self, grace: float) -> None:
         """Stop taking jobs; let those running finish within ``grace`` seconds; leave the
         rest in the journal for the next process."""
@@ -346,92 +332,6 @@ class ImagineCog(commands.Cog):
             )
         except Exception as error:
             await answer_error(interaction, error)
-
-    async def open_edit(self, interaction: discord.Interaction, job_id: str) -> None:
-        """The Edit button: ask (a modal) what to change, and which image when several."""
-        locale = str(interaction.locale)
-        try:
-            job = await self.bot.store.get_job(job_id)
-            count = 0 if job is None else picture_count(interaction, job)
-            if job is None or count <= 0 or job.channel_id is None:
-                await reply(interaction, text("job_gone", locale))
-                return
-            await self._check_edits_allowed(interaction, [])
-
-            async def run(submitted: discord.Interaction, prompt: str, index: int) -> None:
-                await self.edit_result(submitted, job_id, prompt, index)
-
-            modal = EditModal(run, count=count, locale=locale)
-            await interaction.response.send_modal(modal)
-        except Exception as error:
-            await answer_error(interaction, error)
-
-    async def edit_result(
-        self, interaction: discord.Interaction, job_id: str, prompt: str, index: int
-    ) -> None:
-        """Edit the ``index``-th image (from 1) of a result, as its modal asked."""
-        job = await self.bot.store.get_job(job_id)
-        if job is None:
-            await reply(interaction, text("job_gone", str(interaction.locale)))
-            return
-        pictures = await result_pictures(interaction, job)
-        if not 1 <= index <= len(pictures):
-            raise errors.InvalidInput("none")
-        message_id, attachment = pictures[index - 1]
-        options = {
-            "prompt": prompt,
-            "model": job.params.get("model"),
-            "n": 1,
-            "resolution": job.params.get("resolution"),
-        }
-        await self.submit_edit(interaction, options, [own_source(job, message_id, attachment)])
-
-    async def edit_message_menu(
-        self, interaction: discord.Interaction, message: discord.Message
-    ) -> None:
-        """ "Edit with Grok" on a message: ask what to change, then edit its pictures (up
-        to three: attachments, then images of its embeds)."""
-        locale = str(interaction.locale)
-        bot_user = self.bot.user
-        own = bot_user is not None and message.author.id == bot_user.id
-        sources = message_sources(message, own)
-        if not sources:
-            raise errors.InvalidInput("none")
-        await self._check_edits_allowed(interaction, sources)
-
-        async def run(submitted: discord.Interaction, prompt: str, _index: int) -> None:
-            await self.submit_edit(submitted, {"prompt": prompt, "n": 1}, sources)
-
-        await interaction.response.send_modal(EditModal(run, count=1, locale=locale))
-
-    async def imagine_message_menu(
-        self, interaction: discord.Interaction, message: discord.Message
-    ) -> None:
-        """ "Imagine from message": the message's text becomes the prompt, shown in a
-        modal the member can adjust before it runs."""
-        locale = str(interaction.locale)
-
-        async def run(submitted: discord.Interaction, prompt: str, _index: int) -> None:
-            await self.submit(submitted, {"prompt": prompt, "n": 1})
-
-        modal = EditModal(
-            run,
-            count=1,
-            locale=locale,
-            title_key="modal_imagine_title",
-            label_key="modal_imagine_prompt",
-            prompt=message.content.strip()[:MAX_PROMPT_LENGTH],
-        )
-        await interaction.response.send_modal(modal)
-
-    async def _check_edits_allowed(
-        self, interaction: discord.Interaction, sources: list[InputSource]
-    ) -> None:
-        """Raise why an edit cannot be had here (not offered, or the server's rules)."""
-        self.edits.check_offered()
-        if interaction.guild_id is not None:
-            guild_settings = await self.bot.store.get_guild_settings(interaction.guild_id)
-            check_edit_rules(guild_settings, sources)
 
     async def delete_result(self, interaction: discord.Interaction, job_id: str) -> None:
         """Delete a result's messages: the requester's or a moderator's choice."""
@@ -526,3 +426,105 @@ class ImagineCog(commands.Cog):
                 )
         lines.append(text("quota_resets", locale, when=timestamp(usage.resets_at)))
         await reply(interaction, "\n".join(lines))
+
+    # -- edits -------------------------------------------------------------------------
+
+    async def submit_edit(
+        self,
+        interaction: discord.Interaction,
+        options: Mapping[str, object],
+        sources: list[InputSource],
+    ) -> None:
+        """One edit of ``sources`` for ``interaction.user``: whether edits are offered
+        and the pictures are usable is answered privately before anything is reserved."""
+        await self._check_edits_allowed(interaction, sources)
+        inputs = await prefetch(self.edits, sources)
+        port = DiscordPort.for_interaction(interaction, self.bot.modlog)
+        asked = {**options, "sources": [source.to_param() for source in sources], "inputs": inputs}
+        await self.service.submit(port, origin_of(interaction), asked, kind=EDIT_KIND)
+
+    async def open_edit(self, interaction: discord.Interaction, job_id: str) -> None:
+        """The Edit button: ask (a modal) what to change, and which image when several."""
+        locale = str(interaction.locale)
+        try:
+            job = await self.bot.store.get_job(job_id)
+            count = 0 if job is None else picture_count(interaction, job)
+            if job is None or count <= 0 or job.channel_id is None:
+                await reply(interaction, text("job_gone", locale))
+                return
+            await self._check_edits_allowed(interaction, [])
+
+            async def run(submitted: discord.Interaction, prompt: str, index: int) -> None:
+                await self.edit_result(submitted, job_id, prompt, index)
+
+            modal = EditModal(run, count=count, locale=locale)
+            await interaction.response.send_modal(modal)
+        except Exception as error:
+            await answer_error(interaction, error)
+
+    async def edit_result(
+        self, interaction: discord.Interaction, job_id: str, prompt: str, index: int
+    ) -> None:
+        """Edit the ``index``-th image (from 1) of a result, as its modal asked."""
+        job = await self.bot.store.get_job(job_id)
+        if job is None:
+            await reply(interaction, text("job_gone", str(interaction.locale)))
+            return
+        pictures = await result_pictures(interaction, job)
+        if not 1 <= index <= len(pictures):
+            raise errors.InvalidInput("none")
+        message_id, attachment = pictures[index - 1]
+        options = {
+            "prompt": prompt,
+            "model": job.params.get("model"),
+            "n": 1,
+            "resolution": job.params.get("resolution"),
+        }
+        await self.submit_edit(interaction, options, [own_source(job, message_id, attachment)])
+
+    async def edit_message_menu(
+        self, interaction: discord.Interaction, message: discord.Message
+    ) -> None:
+        """ "Edit with Grok" on a message: ask what to change, then edit its pictures (up
+        to three: attachments, then images of its embeds)."""
+        locale = str(interaction.locale)
+        bot_user = self.bot.user
+        own = bot_user is not None and message.author.id == bot_user.id
+        sources = message_sources(message, own)
+        if not sources:
+            raise errors.InvalidInput("none")
+        await self._check_edits_allowed(interaction, sources)
+
+        async def run(submitted: discord.Interaction, prompt: str, _index: int) -> None:
+            await self.submit_edit(submitted, {"prompt": prompt, "n": 1}, sources)
+
+        await interaction.response.send_modal(EditModal(run, count=1, locale=locale))
+
+    async def imagine_message_menu(
+        self, interaction: discord.Interaction, message: discord.Message
+    ) -> None:
+        """ "Imagine from message": the message's text becomes the prompt, shown in a
+        modal the member can adjust before it runs."""
+        locale = str(interaction.locale)
+
+        async def run(submitted: discord.Interaction, prompt: str, _index: int) -> None:
+            await self.submit(submitted, {"prompt": prompt, "n": 1})
+
+        modal = EditModal(
+            run,
+            count=1,
+            locale=locale,
+            title_key="modal_imagine_title",
+            label_key="modal_imagine_prompt",
+            prompt=message.content.strip()[:MAX_PROMPT_LENGTH],
+        )
+        await interaction.response.send_modal(modal)
+
+    async def _check_edits_allowed(
+        self, interaction: discord.Interaction, sources: list[InputSource]
+    ) -> None:
+        """Raise why an edit cannot be had here (not offered, or the server's rules)."""
+        self.edits.check_offered()
+        if interaction.guild_id is not None:
+            guild_settings = await self.bot.store.get_guild_settings(interaction.guild_id)
+            check_edit_rules(guild_settings, sources)
