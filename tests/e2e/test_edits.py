@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import io
+import os
 from typing import Any
 
 import pytest
@@ -182,6 +183,24 @@ async def test_a_picture_with_too_many_pixels_is_scaled_down(
         width, height = img.size
     assert width * height <= 16_777_216
     assert abs(width / height - 2.0) < 0.01
+
+
+async def test_a_picture_over_10_mib_is_scaled_to_fit(
+    bot: BotProcess, fake_discord: FakeDiscord, fake_api: FakeImageAPI
+) -> None:
+    noise = Image.frombytes("RGB", (2200, 2000), os.urandom(2200 * 2000 * 3))
+    out = io.BytesIO()
+    noise.save(out, format="PNG", compress_level=1)
+    big = out.getvalue()
+    assert len(big) > 10 * 1024 * 1024
+    user = fresh_user()
+    before = len(fake_api.edit_calls)
+    await delivered(await edit(fake_discord, user, image=("noise.png", big)))
+    [call] = fake_api.edit_calls[before:]
+    assert call.status == 200
+    [sent] = inputs_of(call.body)
+    assert len(sent) <= 10 * 1024 * 1024
+    await bot.wait_for_job(user)
 
 
 async def test_blocked_terms_apply_to_an_edits_prompt(
