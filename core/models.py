@@ -133,22 +133,20 @@ class EditRequest:
     inputs: tuple[str, ...] = ()
 
     def to_body(self) -> dict[str, Any]:
-        """The JSON body: one input as ``image``, two or three as ``images``."""
-        body: dict[str, Any] = {
-            "prompt": self.prompt,
-            "model": self.model,
-            "n": self.n,
-            "response_format": self.response_format,
-        }
+        """The JSON body: a generation's fields, and one input as ``image`` or two or
+        three as ``images``."""
+        body = GenerationRequest(
+            prompt=self.prompt,
+            model=self.model,
+            n=self.n,
+            aspect_ratio=self.aspect_ratio,
+            resolution=self.resolution,
+            response_format=self.response_format,
+            user=self.user,
+        ).to_body()
         pictures = [{"url": uri, "type": "image_url"} for uri in self.inputs]
         if len(pictures) == 1:
             body["image"] = pictures[0]
         else:
             body["images"] = pictures
-        if self.aspect_ratio is not None:
-            body["aspect_ratio"] = self.aspect_ratio
-        if self.resolution is not None:
-            body["resolution"] = self.resolution
-        if self.user:
-            body["user"] = self.user
         return body
