@@ -14,6 +14,7 @@ from pathlib import Path
 
 from bench import machine
 from bench.decoding import run_decode
+from bench.edit_inputs import run_edit_inputs
 from bench.latency import LatencyBench
 from bench.load import run_load
 from bench.report import Results, render
@@ -23,7 +24,7 @@ from tests.e2e.harness import REPO
 DEFAULT_OUTPUT = REPO / "docs" / "performance.md"
 BEGIN = "<!-- bench:results:begin -->"
 END = "<!-- bench:results:end -->"
-PARTS = ("decode", "latency", "load")
+PARTS = ("decode", "edit", "latency", "load")
 
 Say = Callable[[str], None]
 
@@ -41,6 +42,10 @@ async def run_all(
         for index in range(settings.runs):
             say(f"decode: run {index + 1}/{settings.runs}")
             results.decode.append(await run_decode(settings))
+    if "edit" in parts:
+        for index in range(settings.runs):
+            say(f"edit inputs: run {index + 1}/{settings.runs}")
+            results.edit.append(await run_edit_inputs(settings))
     if "latency" in parts:
         say("latency: starting the bot and the floor bot")
         async with LatencyBench(settings, workdir / "latency") as bench:

@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass, field
 
 from bench.decoding import DecodeRun
+from bench.edit_inputs import EditInputRun
 from bench.latency import Burst, LatencyRun
 from bench.load import LoadRun
 from bench.settings import BenchSettings
@@ -43,6 +44,7 @@ class Results:
     lag: list[LoadRun] = field(default_factory=list)
     memory: list[LoadRun] = field(default_factory=list)
     decode: list[DecodeRun] = field(default_factory=list)
+    edit: list[EditInputRun] = field(default_factory=list)
 
 
 def _verdict(ok: bool | None) -> str:
@@ -241,6 +243,37 @@ def decode_rows(results: Results) -> list[Row]:
     ]
 
 
+def edit_rows(results: Results) -> list[Row]:
+    """Figure 7: what an edit does before its API call (no target: it is measured)."""
+    if not results.edit:
+        return []
+    runs = results.edit
+    count = runs[0].inputs
+    size = median(run.input_bytes for run in runs)
+    body = median(run.body_bytes for run in runs)
+    what = f"{count} pictures at {results.settings.resolution}, {_mib(size)}"
+    return [
+        Row(
+            "7",
+            f"edit inputs: fetch over loopback + check by bytes + decode ({what})",
+            _ms(median(run.fetch_check for run in runs)),
+            "(measured)",
+        ),
+        Row(
+            "7",
+            f"edit inputs: as data URIs in the JSON body ({_mib(body)})",
+            _ms(median(run.encode for run in runs)),
+            "(measured)",
+        ),
+        Row(
+            "7",
+            "edit inputs: one 6000 x 3000 picture fetched and scaled down to fit",
+            _ms(median(run.scale for run in runs)),
+            "(measured)",
+        ),
+    ]
+
+
 def naive_rows(results: Results) -> list[Row]:
     rows = []
     for size in results.settings.naive_bursts:
@@ -284,6 +317,7 @@ def rows(results: Results) -> list[Row]:
         *lag_rows(results),
         *memory_rows(results),
         *decode_rows(results),
+        *edit_rows(results),
         *naive_rows(results),
     ]
 

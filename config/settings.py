@@ -98,6 +98,8 @@ class Settings(BaseSettings):
     #: default leaves room for larger ones). URL mode holds all the downloads of an answer
     #: together to it too.
     grok_max_response_mb: int = Field(default=DEFAULT_MAX_RESPONSE_MB, ge=1, le=1024)
+    #: Image edits: ``auto`` offers them while the image service has them; ``off`` never.
+    grok_edits: Literal["auto", "off"] = "auto"
     #: Jobs calling the API or uploading at once, in this process (the images in memory
     #: are those of these jobs only).
     max_concurrent_jobs: int = Field(default=DEFAULT_MAX_CONCURRENT_JOBS, ge=1, le=64)

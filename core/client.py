@@ -22,7 +22,7 @@ import logging
 import os
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -38,7 +38,7 @@ from core.decode import (
     verify_image,
 )
 from core.errors import BadResponse, ContentRefused, GenerationError, TransientError
-from core.models import GenerationRequest, GenerationResult, ImageFile
+from core.models import EditRequest, GenerationRequest, GenerationResult, ImageFile
 from core.observe import ApiObserver
 from core.retry import RetryPolicy
 from core.url_policy import PUBLIC_PORT, NotPublic, PublicResolver, origin_of, url_refusal
@@ -46,6 +46,7 @@ from core.url_policy import PUBLIC_PORT, NotPublic, PublicResolver, origin_of, u
 log = logging.getLogger(__name__)
 
 GENERATIONS_PATH = "/v1/images/generations"
+EDITS_PATH = "/v1/images/edits"
 USER_AGENT = f"grok-imagine-discord-bot/0.1 aiohttp/{aiohttp.__version__}"
 #: Only the start of an error answer is read: it holds the message, and an error page
 #: from a misbehaving proxy can be arbitrarily long.
@@ -101,6 +102,7 @@ class ImageClient:
         self._session = session
         self._base = base.with_path(base_path or "/").with_query(None).with_fragment(None)
         self._endpoint = self._base.with_path(base_path + GENERATIONS_PATH)
+        self._edits_endpoint = self._base.with_path(base_path + EDITS_PATH)
         self._origin = origin_of(self._base)
         #: The one port URL-mode images are fetched from, off the API's origin.
         self._public_port = PUBLIC_PORT
@@ -144,8 +146,19 @@ class ImageClient:
         the classified error (after retries, where retryable) for error answers,
         timeouts and broken connections.
         """
+        return await self._guarded(self._generate(request))
+
+    async def edit(self, request: EditRequest) -> GenerationResult:
+        """Edit the pictures ``request`` carries (``POST /v1/images/edits``): the same
+        retries, answer handling and errors as :meth:`generate`. ``request.inputs`` must
+        hold the pictures as data URIs."""
+        if not request.inputs:
+            raise BadResponse("an edit needs its input pictures")
+        return await self._guarded(self._generate(request, self._edits_endpoint))
+
+    async def _guarded(self, work: Awaitable[GenerationResult]) -> GenerationResult:
         try:
-            return await self._generate(request)
+            return await work
         except GenerationError as err:
             raise self._scrubbed(err) from None
         except (aiohttp.ClientError, OSError, TimeoutError, ValueError) as exc:
@@ -154,7 +167,9 @@ class ImageClient:
             log.warning("Unexpected image API failure: %s", self._describe(exc))
             raise BadResponse(f"unexpected failure ({self._describe(exc)})") from None
 
-    async def _generate(self, request: GenerationRequest) -> GenerationResult:
+    async def _generate(
+        self, request: GenerationRequest | EditRequest, endpoint: yarl.URL | None = None
+    ) -> GenerationResult:
         body = json.dumps(request.to_body(), ensure_ascii=False).encode("utf-8")
         started = time.monotonic()
         # Answers run to tens of MB: the JSON and every image are decoded off the event
@@ -163,7 +178,9 @@ class ImageClient:
         # decoded: a few answers are in memory at a time, however many jobs got theirs;
         # the others wait, unread, in the order they came.
         async with contextlib.AsyncExitStack() as gate:
-            answer, request_id, attempts = await self._post_with_retries(body, started, gate)
+            answer, request_id, attempts = await self._post_with_retries(
+                body, started, gate, endpoint
+            )
             api_seconds = time.monotonic() - started
             decode_started = time.monotonic()
             parsed = await _off_loop(_parse_answer, answer)
@@ -202,7 +219,7 @@ class ImageClient:
         parsed: ParsedResponse,
         items: list[ParsedItem],
         decoded: dict[int, ImageFile | str],
-        request: GenerationRequest,
+        request: GenerationRequest | EditRequest,
         attempts: int,
         api_seconds: float,
         decode_seconds: float,
@@ -265,7 +282,11 @@ class ImageClient:
         )
 
     async def _post_with_retries(
-        self, body: bytes, started: float, gate: contextlib.AsyncExitStack
+        self,
+        body: bytes,
+        started: float,
+        gate: contextlib.AsyncExitStack,
+        endpoint: yarl.URL | None = None,
     ) -> tuple[bytearray, str | None, int]:
         """The body of the first 2xx answer, read holding a slot of the decode gate,
         which ``gate`` keeps until the caller leaves it; its request id; the attempts."""
@@ -273,7 +294,7 @@ class ImageClient:
         while True:
             attempt += 1
             try:
-                payload, request_id = await self._post_once(body, gate)
+                payload, request_id = await self._post_once(body, gate, endpoint)
             except GenerationError as err:
                 # A body that could not be read gives its slot back before any retry.
                 await gate.aclose()
@@ -305,11 +326,11 @@ class ImageClient:
                 return payload, request_id, attempt
 
     async def _post_once(
-        self, body: bytes, gate: contextlib.AsyncExitStack
+        self, body: bytes, gate: contextlib.AsyncExitStack, endpoint: yarl.URL | None = None
     ) -> tuple[bytearray, str | None]:
         try:
             async with self._session.post(
-                self._endpoint,
+                endpoint or self._endpoint,
                 data=body,
                 headers=self._headers,
                 timeout=self._timeout,

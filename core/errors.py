@@ -166,3 +166,23 @@ class MemberPaused(GenerationError):
     def __init__(self, paused_until: float) -> None:
         super().__init__(f"paused until {paused_until:.0f}")
         self.paused_until = paused_until
+
+
+class InvalidInput(GenerationError):
+    """An input picture of an edit cannot be used (``reason`` says why: ``not_image``,
+    ``corrupt``, ``too_large``, ``download``, ``too_many``, ``none``, ``uploads_off``);
+    ``index`` is its place among the inputs (from 0). No API call was made."""
+
+    outcome = Outcome.INVALID_INPUT
+
+    def __init__(self, reason: str, *, index: int = 0, detail: str = "") -> None:
+        super().__init__(detail or f"input {index + 1}: {reason}")
+        self.reason = reason
+        self.index = index
+
+
+class EditsUnavailable(GenerationError):
+    """The image service does not offer edits (its gateway has no edits path), or the
+    operator turned them off; nothing is charged."""
+
+    outcome = Outcome.EDITS_UNAVAILABLE

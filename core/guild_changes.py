@@ -93,6 +93,16 @@ def set_reroll_open(settings: GuildSettings, on: bool) -> GuildSettings:
     return replace(settings, reroll_open=on)
 
 
+def set_edits(settings: GuildSettings, on: bool) -> GuildSettings:
+    """Let members edit pictures in the server, or not."""
+    return replace(settings, edits=on)
+
+
+def set_edit_uploads(settings: GuildSettings, on: bool) -> GuildSettings:
+    """Let members edit uploaded pictures too, or only the bot's own results."""
+    return replace(settings, edit_uploads=on)
+
+
 # -- limits (None: the bot's default) ------------------------------------------------------
 
 

@@ -59,6 +59,10 @@ class GuildSettings:
     user_quota: int | None = None
     #: Images the whole server may make per UTC day; None: DAILY_GUILD_BUDGET; 0: no limit.
     guild_budget: int | None = None
+    #: Whether members may edit pictures here (/imagine with pictures, the Edit button).
+    edits: bool = True
+    #: Whether they may edit pictures people uploaded, not only the bot's own results.
+    edit_uploads: bool = False
     #: Anything a newer version wrote that this one does not know, kept on save.
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 

@@ -19,6 +19,7 @@ class Action(enum.Enum):
     """What a job's button does."""
 
     REROLL = "reroll"
+    EDIT = "edit"
     DELETE = "delete"
     CANCEL = "cancel"
 

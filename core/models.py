@@ -65,3 +65,88 @@ class GenerationResult:
     api_seconds: float = 0.0
     attempts: int = 1
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class InputSource:
+    """Where one input picture of an edit comes from: an attachment URL taken from the
+    chat platform's own payload (never a URL a member typed), and the message it is in."""
+
+    url: str
+    #: The size the platform says the file has (None when it does not say).
+    size: int | None = None
+    filename: str = ""
+    #: The message holding the picture, for links in the result card and the mod log.
+    channel_id: int | None = None
+    message_id: int | None = None
+    #: Whether the picture is one of the bot's own results (rather than an upload).
+    own: bool = False
+
+    def to_param(self) -> dict[str, Any]:
+        """What a job record keeps of the source (to fetch the picture again)."""
+        return {
+            "url": self.url,
+            "size": self.size,
+            "filename": self.filename,
+            "channel_id": self.channel_id,
+            "message_id": self.message_id,
+            "own": self.own,
+        }
+
+    @classmethod
+    def from_param(cls, value: Any) -> InputSource:
+        """A source back from :meth:`to_param` (or from an option); ``ValueError`` when
+        it is not one."""
+        if isinstance(value, InputSource):
+            return value
+        if not isinstance(value, dict) or not isinstance(value.get("url"), str):
+            raise ValueError("not an input source")
+
+        def number(key: str) -> int | None:
+            item = value.get(key)
+            return item if isinstance(item, int) and not isinstance(item, bool) else None
+
+        return cls(
+            url=value["url"],
+            size=number("size"),
+            filename=str(value.get("filename") or ""),
+            channel_id=number("channel_id"),
+            message_id=number("message_id"),
+            own=bool(value.get("own")),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class EditRequest:
+    """One validated call to ``POST /v1/images/edits``: pictures from pictures."""
+
+    prompt: str
+    model: str
+    sources: tuple[InputSource, ...]
+    n: int = 1
+    aspect_ratio: str | None = None
+    resolution: str | None = None
+    response_format: str = "b64_json"
+    user: str = ""
+    #: The inputs as data URIs, in the order of ``sources``; empty until they are fetched
+    #: (a job taken over from the journal, or a Re-roll, fetches them again).
+    inputs: tuple[str, ...] = ()
+
+    def to_body(self) -> dict[str, Any]:
+        """The JSON body: a generation's fields, and one input as ``image`` or two or
+        three as ``images``."""
+        body = GenerationRequest(
+            prompt=self.prompt,
+            model=self.model,
+            n=self.n,
+            aspect_ratio=self.aspect_ratio,
+            resolution=self.resolution,
+            response_format=self.response_format,
+            user=self.user,
+        ).to_body()
+        pictures = [{"url": uri, "type": "image_url"} for uri in self.inputs]
+        if len(pictures) == 1:
+            body["image"] = pictures[0]
+        else:
+            body["images"] = pictures
+        return body

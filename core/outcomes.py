@@ -37,6 +37,8 @@ class Outcome(StrEnum):
     BAD_RESPONSE = "bad_response"
     DELIVERY_FAILED = "delivery_failed"
     ERROR = "error"
+    #: The image service does not offer edits (or they are off); nothing is charged.
+    EDITS_UNAVAILABLE = "edits_unavailable"
 
     # -- turned away before anything was reserved or generated --------------------------
     #: The prompt has one of the server's blocked terms (recorded and mod-logged).
@@ -53,6 +55,10 @@ class Outcome(StrEnum):
     INVALID_ASPECT = "invalid_aspect"
     INVALID_RESOLUTION = "invalid_resolution"
     INVALID_RESPONSE_FORMAT = "invalid_response_format"
+    #: An input picture of an edit is not an image, is corrupt or could not be fetched.
+    INVALID_INPUT = "invalid_input"
+    #: A server's rules refuse edits (off, or of uploads).
+    RULE_EDITS = "rule_edits"
     ON_COOLDOWN = "on_cooldown"
     ALREADY_RUNNING = "already_running"
     USER_QUOTA = "user_quota"
@@ -98,6 +104,7 @@ _FAILURES = frozenset(
         Outcome.BAD_RESPONSE,
         Outcome.DELIVERY_FAILED,
         Outcome.ERROR,
+        Outcome.EDITS_UNAVAILABLE,
     }
 )
 

@@ -168,6 +168,7 @@ class AdminCog(commands.Cog):
             allowed_contexts=app_commands.AppCommandContext(guild=True),
         )
         self._add_switches(group)
+        self._add_edit_switches(group)
         self._add_limits(group)
         self._add_lists(group)
         self._add_reports(group)
@@ -210,6 +211,23 @@ class AdminCog(commands.Cog):
             """Let anyone press Re-roll, not only the requester."""
             said = _switch(on, "set_reroll_open", "set_reroll_closed")
             await cog._change(interaction, partial(changes.set_reroll_open, on=on), said)
+
+    def _add_edit_switches(self, group: app_commands.Group) -> None:
+        cog = self
+
+        @group.command(name="edits", description=localized("cmd_edits"))
+        @app_commands.describe(on=localized("opt_on"))
+        async def edits(interaction: discord.Interaction, on: bool) -> None:
+            """Let members edit pictures in this server."""
+            said = _switch(on, "set_edits_on", "set_edits_off")
+            await cog._change(interaction, partial(changes.set_edits, on=on), said)
+
+        @group.command(name="edit-uploads", description=localized("cmd_edit_uploads"))
+        @app_commands.describe(on=localized("opt_on"))
+        async def edit_uploads(interaction: discord.Interaction, on: bool) -> None:
+            """Let members edit uploaded pictures, not only the bot's results."""
+            said = _switch(on, "set_edit_uploads_on", "set_edit_uploads_off")
+            await cog._change(interaction, partial(changes.set_edit_uploads, on=on), said)
 
     def _add_limits(self, group: app_commands.Group) -> None:
         cog = self

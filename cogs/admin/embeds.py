@@ -142,6 +142,8 @@ def show_embed(settings: GuildSettings, config: Settings, locale: str | None) ->
             none if settings.modlog_channel is None else mention_channel(settings.modlog_channel),
         ),
         ("show_reroll", _yes_no(settings.reroll_open, locale)),
+        ("show_edits", _yes_no(settings.edits, locale)),
+        ("show_edit_uploads", _yes_no(settings.edit_uploads, locale)),
         ("show_user_quota", user_quota_text(settings, config, locale)),
         ("show_guild_budget", guild_budget_text(settings, config, locale)),
     )

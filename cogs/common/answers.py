@@ -44,6 +44,7 @@ _ERROR_KEYS: tuple[tuple[type[errors.GenerationError], str], ...] = (
     (errors.TransientError, "transient"),
     (errors.BadResponse, "bad_response"),
     (errors.DeliveryFailed, "delivery_failed"),
+    (errors.EditsUnavailable, "edits_unavailable"),
 )
 
 
@@ -78,7 +79,7 @@ def _server_refusal(error: errors.RefusedByServer, locale: str | None) -> str:
         return text("rule_max_n", locale, max_n=error.max_n)
     if error.rule in ("model", "resolution"):
         return listed(f"rule_{error.rule}", locale, "choices", error.choices)
-    if error.rule in ("disabled", "nsfw_only", "blocked"):
+    if error.rule in ("disabled", "nsfw_only", "blocked", "edits"):
         return text(f"rule_{error.rule}", locale)
     return text("rule_disabled", locale)
 
@@ -105,6 +106,8 @@ def message_for(
         return text("dm_off", locale)
     if isinstance(error, errors.MemberPaused):
         return text("blocked_paused", locale, when=timestamp(error.paused_until))
+    if isinstance(error, errors.InvalidInput):
+        return text(f"input_{error.reason}", locale, index=error.index + 1)
     if isinstance(error, errors.InvalidOption):
         if error.option == "prompt" and error.detail.startswith("prompt of "):
             return text("invalid_prompt_long", locale)

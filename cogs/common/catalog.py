@@ -146,6 +146,18 @@ CATALOG: dict[str, dict[str, str]] = {
         # Result buttons.
         "button_reroll": "Re-roll",
         "button_delete": "Delete",
+        "button_edit": "Edit",
+        "ctx_edit": "Edit with Grok",
+        "ctx_imagine": "Imagine from message",
+        "modal_edit_title": "Edit with Grok",
+        "modal_imagine_title": "Imagine from message",
+        "modal_edit_change": "What should change?",
+        "modal_imagine_prompt": "Prompt",
+        "modal_edit_which": "Which image (1–{count})?",
+        "modal_edit_which_bad": "🖼️ Name one of the images by its number, from 1 to {count}.",
+        "field_edit_of": "Edit of",
+        "edit_source_upload": "an uploaded picture",
+        "edit_source_message": "[a picture]({url})",
         "reroll_not_yours": "🔒 Only the person who asked for these images can re-roll them.",
         "delete_not_yours": (
             "🔒 Only the person who asked for these images, or someone with Manage Messages, "
@@ -158,7 +170,8 @@ CATALOG: dict[str, dict[str, str]] = {
             "🔒 This button doesn't belong to this message, so it does nothing here."
         ),
         "reroll_forbidden": (
-            "🔒 You can't use /imagine in this channel, so you can't re-roll here either."
+            "🔒 You can't use /imagine in this channel, so its buttons can't make new"
+            " pictures here either."
         ),
         "permissions_unknown": (
             "⌛ I couldn't check whether you may use /imagine here. Try again in a moment."
@@ -217,6 +230,12 @@ CATALOG: dict[str, dict[str, str]] = {
         ),
         "set_reroll_open": "✅ Anyone may now press Re-roll; it counts against their own limits.",
         "set_reroll_closed": "✅ Only the requester may press Re-roll.",
+        "set_edits_on": "✅ Members may edit pictures in this server.",
+        "set_edits_off": "✅ Editing pictures is turned off in this server.",
+        "set_edit_uploads_on": (
+            "✅ Members may now edit pictures people uploaded, not only the bot's results."
+        ),
+        "set_edit_uploads_off": "✅ Members may edit only the bot's own results.",
         "set_user_quota": "✅ Daily images per member here: {value}.",
         "set_guild_budget": "✅ Daily image budget of this server: {value}.",
         "cooldown_below_min": "⚙️ The bot's operator allows no cooldown shorter than {max} s.",
@@ -250,6 +269,8 @@ CATALOG: dict[str, dict[str, str]] = {
         "show_exempt": "Exempt roles",
         "show_modlog": "Mod log",
         "show_reroll": "Anyone may re-roll",
+        "show_edits": "Edits",
+        "show_edit_uploads": "Edits of uploads",
         "show_user_quota": "Daily images per member",
         "show_guild_budget": "Daily server budget",
         "stats_title": "📊 /imagine in this server",
@@ -299,6 +320,30 @@ CATALOG: dict[str, dict[str, str]] = {
         "opt_n": "How many images to make (1–10).",
         "opt_aspect": "The shape of the images; left out, the model picks.",
         "opt_resolution": "1k or 2k; left out, the service's default (1k).",
+        # Image edits.
+        "opt_image": "A picture to edit with the prompt (JPEG, PNG, WebP or GIF).",
+        "opt_image2": "A second picture to combine or edit (name them <IMAGE_0>, <IMAGE_1>).",
+        "opt_image3": "A third picture to combine or edit.",
+        "edits_unavailable": (
+            "🖼️ Editing pictures isn't offered by this image service right now; "
+            "creating images from a prompt still works."
+        ),
+        "input_not_image": (
+            "🖼️ Picture {index} is not an image the bot can use. Send a JPEG, PNG, WebP or GIF."
+        ),
+        "input_corrupt": (
+            "🖼️ Picture {index} is damaged or not what it says it is. Try saving it again."
+        ),
+        "input_too_large": "🖼️ Picture {index} is too large to use. Try a smaller one.",
+        "input_download": (
+            "🖼️ The bot couldn't fetch picture {index}. Try again, or upload it again."
+        ),
+        "input_too_many": "🖼️ An edit takes at most three pictures.",
+        "input_none": "🖼️ There is no picture to edit here.",
+        "input_uploads_off": (
+            "🖼️ In this server, only pictures the bot made can be edited, not uploads."
+        ),
+        "rule_edits": "🚫 Editing pictures is turned off in this server.",
         "cmd_quota": "See your cooldown and how many images you have left today.",
         "cmd_admin": "Set up /imagine in this server (needs Manage Server).",
         "cmd_admin_show": "Show /imagine's settings in this server.",
@@ -339,6 +384,8 @@ CATALOG: dict[str, dict[str, str]] = {
         "cmd_modlog_set": "Log every job and settings change in a channel.",
         "cmd_modlog_clear": "Stop the mod log.",
         "cmd_reroll_open": "Let anyone press Re-roll, not only the requester.",
+        "cmd_edits": "Let members edit pictures in this server (default on).",
+        "cmd_edit_uploads": "Let members edit uploaded pictures, not only the bot's (default off).",
         "cmd_user_quota": "Images each member may make per UTC day here.",
         "cmd_server_budget": "Images the whole server may make per UTC day.",
         "opt_images": "Images a day (0 for no limit); leave out for the bot's default.",
@@ -418,6 +465,18 @@ CATALOG: dict[str, dict[str, str]] = {
         ),
         "button_reroll": "重新生成",
         "button_delete": "删除",
+        "button_edit": "编辑",
+        "ctx_edit": "用 Grok 编辑",
+        "ctx_imagine": "根据消息生成图片",
+        "modal_edit_title": "用 Grok 编辑",
+        "modal_imagine_title": "根据消息生成图片",
+        "modal_edit_change": "要改成什么样？",
+        "modal_imagine_prompt": "提示词",
+        "modal_edit_which": "编辑哪一张（1–{count}）？",
+        "modal_edit_which_bad": "🖼️ 请用编号指明一张图片，1 到 {count}。",
+        "field_edit_of": "编辑自",
+        "edit_source_upload": "一张上传的图片",
+        "edit_source_message": "[一张图片]({url})",
         "reroll_not_yours": "🔒 只有请求这些图片的人才能重新生成。",
         "delete_not_yours": "🔒 只有请求这些图片的人，或拥有“管理消息”权限的人，才能删除它们。",
         "queue_full": "🚦 /imagine 现在非常繁忙，排队已满。请几分钟后再试（本次不计入任何额度）。",
@@ -461,7 +520,9 @@ CATALOG: dict[str, dict[str, str]] = {
         "deleted": "🗑️ 已删除。",
         "delete_partly": "⚠️ 有些消息无法删除。",
         "pressed_elsewhere": "🔒 这个按钮不属于这条消息，在这里无效。",
-        "reroll_forbidden": "🔒 你不能在这个频道使用 /imagine，所以也不能在这里重新生成。",
+        "reroll_forbidden": (
+            "🔒 你不能在这个频道使用 /imagine，所以它的按钮也不能在这里生成新图片。"
+        ),
         "permissions_unknown": "⌛ 暂时无法确认你能否在这里使用 /imagine，请稍后再试。",
         "quota_title": "📅 你在这里的 /imagine 用量",
         "quota_cooldown_ready": "冷却：现在就可以使用。",
@@ -512,6 +573,10 @@ CATALOG: dict[str, dict[str, str]] = {
         ),
         "set_reroll_open": "✅ 现在任何人都可以点“重新生成”，用量计入点击者自己的限制。",
         "set_reroll_closed": "✅ 只有请求者可以点“重新生成”。",
+        "set_edits_on": "✅ 本服务器的成员可以编辑图片了。",
+        "set_edits_off": "✅ 本服务器已关闭图片编辑。",
+        "set_edit_uploads_on": "✅ 成员现在可以编辑别人上传的图片，而不只是机器人生成的图片。",
+        "set_edit_uploads_off": "✅ 成员只能编辑机器人生成的图片。",
         "set_user_quota": "✅ 在这里每位成员每天可生成的图片数：{value}。",
         "set_guild_budget": "✅ 本服务器每天的图片预算：{value}。",
         "cooldown_below_min": "⚙️ 机器人运营者不允许短于 {max} 秒的冷却时间。",
@@ -543,6 +608,8 @@ CATALOG: dict[str, dict[str, str]] = {
         "show_exempt": "豁免身份组",
         "show_modlog": "管理日志",
         "show_reroll": "任何人都可重新生成",
+        "show_edits": "图片编辑",
+        "show_edit_uploads": "编辑上传的图片",
         "show_user_quota": "每位成员每日图片数",
         "show_guild_budget": "服务器每日预算",
         "stats_title": "📊 本服务器的 /imagine",
@@ -590,6 +657,18 @@ CATALOG: dict[str, dict[str, str]] = {
         "opt_n": "生成几张图片（1–10）。",
         "opt_aspect": "图片的形状；不填则由模型决定。",
         "opt_resolution": "1k 或 2k；不填则使用服务的默认值（1k）。",
+        "opt_image": "用提示词编辑的图片（JPEG、PNG、WebP 或 GIF）。",
+        "opt_image2": "第二张要组合或编辑的图片（可用 <IMAGE_0>、<IMAGE_1> 指代）。",
+        "opt_image3": "第三张要组合或编辑的图片。",
+        "edits_unavailable": "🖼️ 此图像服务目前不提供图片编辑；根据提示词生成图片仍然可用。",
+        "input_not_image": "🖼️ 第 {index} 张图片无法使用，请发送 JPEG、PNG、WebP 或 GIF 图片。",
+        "input_corrupt": "🖼️ 第 {index} 张图片已损坏或与其声明不符，请重新保存后再试。",
+        "input_too_large": "🖼️ 第 {index} 张图片太大，无法使用，请换一张小一些的。",
+        "input_download": "🖼️ 无法获取第 {index} 张图片，请重试或重新上传。",
+        "input_too_many": "🖼️ 一次编辑最多使用三张图片。",
+        "input_none": "🖼️ 这里没有可以编辑的图片。",
+        "input_uploads_off": "🖼️ 在本服务器，只能编辑机器人生成的图片，不能编辑上传的图片。",
+        "rule_edits": "🚫 本服务器已关闭图片编辑。",
         "cmd_quota": "查看你的冷却时间和今天还能生成多少张图片。",
         "cmd_admin": "设置本服务器的 /imagine（需要“管理服务器”权限）。",
         "cmd_admin_show": "查看本服务器的 /imagine 设置。",
@@ -630,6 +709,8 @@ CATALOG: dict[str, dict[str, str]] = {
         "cmd_modlog_set": "在某个频道记录每个任务和每次设置更改。",
         "cmd_modlog_clear": "停止管理日志。",
         "cmd_reroll_open": "允许任何人点“重新生成”，而不只是请求者。",
+        "cmd_edits": "允许成员在本服务器编辑图片（默认开启）。",
+        "cmd_edit_uploads": "允许成员编辑上传的图片，而不只是机器人生成的（默认关闭）。",
         "cmd_user_quota": "在这里每位成员每个 UTC 日可以生成的图片数。",
         "cmd_server_budget": "整个服务器每个 UTC 日可以生成的图片数。",
         "opt_images": "每天的图片数（0 表示不限）；不填则使用机器人默认值。",

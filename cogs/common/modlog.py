@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Sequence
 from typing import Any
 
 import aiohttp
@@ -20,6 +20,7 @@ from cogs.common.catalog import text
 from cogs.common.markdown import plain_text
 from core import outcomes, stats
 from core.jobs import JobSummary, MemberPaused
+from core.models import InputSource
 from core.outcomes import Family
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,18 @@ def server_locale(interaction: discord.Interaction) -> str | None:
 def message_link(guild_id: int | None, channel_id: int, message_id: int) -> str:
     """The link Discord's clients open at a message."""
     return f"https://discord.com/channels/{guild_id or '@me'}/{channel_id}/{message_id}"
+
+
+def sources_text(sources: Sequence[InputSource], guild_id: int | None, locale: str | None) -> str:
+    """An edit's inputs in words: a link to each source message, or that it was uploaded."""
+    parts = []
+    for source in sources:
+        if source.channel_id is not None and source.message_id is not None:
+            url = message_link(guild_id, source.channel_id, source.message_id)
+            parts.append(text("edit_source_message", locale, url=url))
+        else:
+            parts.append(text("edit_source_upload", locale))
+    return ", ".join(parts)[:1024]
 
 
 def outcome_kind(outcome: str) -> str:
@@ -109,6 +122,14 @@ def job_embed(entry: JobSummary, locale: str | None) -> discord.Embed:
         embed.add_field(
             name=text("field_result", locale), value=f"[{text('jump', locale)}]({link})"
         )
+    if entry.sources:
+        # An edit's inputs: where each came from, and a small picture of the first.
+        embed.add_field(
+            name=text("field_edit_of", locale),
+            value=sources_text(entry.sources, entry.guild_id, locale),
+            inline=False,
+        )
+        embed.set_thumbnail(url=entry.sources[0].url)
     return embed
 
 

@@ -24,15 +24,35 @@ from cogs.common.catalog import text
 from cogs.common.modlog import deleted_embed, server_locale
 from cogs.common.translator import localized
 from cogs.imagine.access import CommandAccess
+from cogs.imagine.edit_views import EditButton, EditModal
+from cogs.imagine.edits import (
+    attachment_sources,
+    message_sources,
+    own_source,
+    picture_count,
+    prefetch,
+    result_pictures,
+)
 from cogs.imagine.port import DiscordPort
 from cogs.imagine.views import JobButton
 from core import errors, journal
 from core.cooldown import Verdict as CooldownVerdict
 from core.cooldown import decide as decide_cooldown
+from core.edit_inputs import InputFetcher
 from core.guild_settings import GuildSettings
 from core.job_buttons import Action, JobPlace, PressPlace, pressed_on_job
-from core.jobs import CancelAnswer, GenerationKind, JobService, Origin, ServiceConfig
+from core.jobs import (
+    EDIT_KIND,
+    CancelAnswer,
+    EditKind,
+    GenerationKind,
+    JobService,
+    Origin,
+    ServiceConfig,
+)
+from core.jobs.edits import check_edit_rules
 from core.limits import Ceilings, LimitDefaults, limits_for
+from core.models import InputSource
 from core.moderation import AttemptLimit
 from core.options import ASPECT_RATIOS, MAX_IMAGES, MAX_PROMPT_LENGTH, RESOLUTIONS
 from core.quota import remaining
@@ -44,7 +64,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-CommandT = TypeVar("CommandT", bound=app_commands.Command[Any, ..., None])
+CommandT = TypeVar(
+    "CommandT", bound=app_commands.Command[Any, ..., None] | app_commands.ContextMenu
+)
 
 #: The per-file limit assumed for a job taken over from the journal in a server the bot
 #: does not see (Discord's default).
@@ -123,8 +145,22 @@ def limit_defaults(settings: Settings) -> LimitDefaults:
     )
 
 
-def build_service(bot: ImagineBot, ports: ImagineCog) -> JobService:
-    """The job service of this process, with generation as its one kind of job."""
+def build_edits(bot: ImagineBot) -> EditKind:
+    """Image edits as a kind of job, fetching their pictures through the bot's session."""
+    settings = bot.settings
+    assert bot.session is not None, "the bot's HTTP session opens before the cogs load"
+    return EditKind(
+        bot.image_client,
+        InputFetcher(bot.session),
+        models=settings.grok_models,
+        default_model=settings.default_model,
+        response_format=settings.grok_response_format,
+        mode=settings.grok_edits,
+    )
+
+
+def build_service(bot: ImagineBot, ports: ImagineCog, edits: EditKind | None = None) -> JobService:
+    """The job service of this process: generation, and edits when given."""
     settings = bot.settings
     generation = GenerationKind(
         bot.image_client,
@@ -144,7 +180,7 @@ def build_service(bot: ImagineBot, ports: ImagineCog) -> JobService:
             max_wait_seconds=settings.max_wait_seconds,
         ),
         owner=bot.journal_owner,
-        kinds=[generation],
+        kinds=[generation] if edits is None else [generation, edits],
         ports=ports,
         observer=bot.metrics,
     )
@@ -160,19 +196,31 @@ class ImagineCog(commands.Cog):
         self.settings = bot.settings
         self.command = self._build_command()
         self.quota_command = self._build_quota_command()
-        self.service = build_service(bot, self)
+        self.menus = [
+            self._where(app_commands.ContextMenu(name=localized(key), callback=callback))
+            for key, callback in (
+                ("ctx_edit", self.edit_message_menu),
+                ("ctx_imagine", self.imagine_message_menu),
+            )
+        ]
+        self.edits = build_edits(bot)
+        self.service = build_service(bot, self, self.edits)
         self.access = CommandAccess(bot, dev_guild_id=self.settings.dev_guild_id)
 
     async def cog_load(self) -> None:
         self.bot.tree.add_command(self.command)
         self.bot.tree.add_command(self.quota_command)
-        self.bot.add_dynamic_items(JobButton)
+        for menu in self.menus:
+            self.bot.tree.add_command(menu)
+        self.bot.add_dynamic_items(JobButton, EditButton)
         self.service.start(self.bot.wait_until_ready)
 
     async def cog_unload(self) -> None:
         self.bot.tree.remove_command(self.command.name)
         self.bot.tree.remove_command(self.quota_command.name)
-        self.bot.remove_dynamic_items(JobButton)
+        for menu in self.menus:
+            self.bot.tree.remove_command(menu.name, type=menu.type)
+        self.bot.remove_dynamic_items(JobButton, EditButton)
         self.service.stop()
 
     @commands.Cog.listener()
@@ -207,6 +255,9 @@ class ImagineCog(commands.Cog):
             n=localized("opt_n"),
             aspect=localized("opt_aspect"),
             resolution=localized("opt_resolution"),
+            image=localized("opt_image"),
+            image2=localized("opt_image2"),
+            image3=localized("opt_image3"),
         )
         @app_commands.choices(model=models, aspect=aspects, resolution=resolutions)
         async def imagine(
@@ -216,18 +267,24 @@ class ImagineCog(commands.Cog):
             n: app_commands.Range[int, 1, MAX_IMAGES] = 1,
             aspect: str | None = None,
             resolution: str | None = None,
+            image: discord.Attachment | None = None,
+            image2: discord.Attachment | None = None,
+            image3: discord.Attachment | None = None,
         ) -> None:
             """Create images from a text prompt with Grok Imagine."""
-            await cog.submit(
-                interaction,
-                {
-                    "prompt": prompt,
-                    "model": model,
-                    "n": n,
-                    "aspect": aspect,
-                    "resolution": resolution,
-                },
-            )
+            options = {
+                "prompt": prompt,
+                "model": model,
+                "n": n,
+                "aspect": aspect,
+                "resolution": resolution,
+            }
+            pictures = [a for a in (image, image2, image3) if a is not None]
+            if pictures:
+                sources = attachment_sources(interaction, pictures)
+                await cog.submit_edit(interaction, options, sources)
+                return
+            await cog.submit(interaction, options)
 
         return self._where(imagine)
 
@@ -337,15 +394,18 @@ class ImagineCog(commands.Cog):
         except Exception as error:
             await answer_error(interaction, error)
 
-    async def _may_use_command(self, interaction: discord.Interaction, job_id: str) -> bool:
+    async def _may_use_command(
+        self, interaction: discord.Interaction, job_id: str, what: str = "re-roll"
+    ) -> bool:
         """Whether Discord's command permissions let the presser use /imagine where they
         pressed: a button that makes a new job follows the command; refused privately."""
         access = await self.access.check(interaction)
         if access is not None and access.allowed:
             return True
         log.info(
-            "job %s: re-roll refused to user %s in channel %s: %s",
+            "job %s: %s refused to user %s in channel %s: %s",
             job_id,
+            what,
             interaction.user.id,
             interaction.channel_id,
             "permissions unknown" if access is None else access.value,
@@ -465,3 +525,110 @@ class ImagineCog(commands.Cog):
                 )
         lines.append(text("quota_resets", locale, when=timestamp(usage.resets_at)))
         await reply(interaction, "\n".join(lines))
+
+    # -- edits -------------------------------------------------------------------------
+
+    async def submit_edit(
+        self,
+        interaction: discord.Interaction,
+        options: Mapping[str, object],
+        sources: list[InputSource],
+    ) -> None:
+        """One edit of ``sources`` for ``interaction.user``: whether edits are offered
+        and the pictures are usable is answered privately before anything is reserved."""
+        await self._check_edits_allowed(interaction, sources)
+        inputs = await prefetch(self.edits, sources)
+        port = DiscordPort.for_interaction(interaction, self.bot.modlog)
+        asked = {**options, "sources": [source.to_param() for source in sources], "inputs": inputs}
+        await self.service.submit(port, origin_of(interaction), asked, kind=EDIT_KIND)
+
+    async def open_edit(self, interaction: discord.Interaction, job_id: str) -> None:
+        """The Edit button: ask (a modal) what to change, and which image when several."""
+        locale = str(interaction.locale)
+        try:
+            job = await self.bot.store.get_job(job_id)
+            count = 0 if job is None else picture_count(interaction, job)
+            if job is None or count <= 0 or job.channel_id is None:
+                await reply(interaction, text("job_gone", locale))
+                return
+            if not pressed_here(interaction, job, Action.EDIT):
+                await self._refuse_elsewhere(interaction, job_id, Action.EDIT)
+                return
+            if not await self._may_use_command(interaction, job_id, "edit"):
+                return
+            await self._check_edits_allowed(interaction, [])
+
+            async def run(submitted: discord.Interaction, prompt: str, index: int) -> None:
+                await self.edit_result(submitted, job_id, prompt, index)
+
+            modal = EditModal(run, count=count, locale=locale)
+            await interaction.response.send_modal(modal)
+        except Exception as error:
+            await answer_error(interaction, error)
+
+    async def edit_result(
+        self, interaction: discord.Interaction, job_id: str, prompt: str, index: int
+    ) -> None:
+        """Edit the ``index``-th image (from 1) of a result, as its modal asked."""
+        job = await self.bot.store.get_job(job_id)
+        if job is None:
+            await reply(interaction, text("job_gone", str(interaction.locale)))
+            return
+        pictures = await result_pictures(interaction, job)
+        if not 1 <= index <= len(pictures):
+            raise errors.InvalidInput("none")
+        message_id, attachment = pictures[index - 1]
+        options = {
+            "prompt": prompt,
+            "model": job.params.get("model"),
+            "n": 1,
+            "resolution": job.params.get("resolution"),
+        }
+        await self.submit_edit(interaction, options, [own_source(job, message_id, attachment)])
+
+    async def edit_message_menu(
+        self, interaction: discord.Interaction, message: discord.Message
+    ) -> None:
+        """ "Edit with Grok" on a message: ask what to change, then edit its pictures (up
+        to three: attachments, then images of its embeds)."""
+        locale = str(interaction.locale)
+        bot_user = self.bot.user
+        own = bot_user is not None and message.author.id == bot_user.id
+        sources = message_sources(message, own)
+        if not sources:
+            raise errors.InvalidInput("none")
+        await self._check_edits_allowed(interaction, sources)
+
+        async def run(submitted: discord.Interaction, prompt: str, _index: int) -> None:
+            await self.submit_edit(submitted, {"prompt": prompt, "n": 1}, sources)
+
+        await interaction.response.send_modal(EditModal(run, count=1, locale=locale))
+
+    async def imagine_message_menu(
+        self, interaction: discord.Interaction, message: discord.Message
+    ) -> None:
+        """ "Imagine from message": the message's text becomes the prompt, shown in a
+        modal the member can adjust before it runs."""
+        locale = str(interaction.locale)
+
+        async def run(submitted: discord.Interaction, prompt: str, _index: int) -> None:
+            await self.submit(submitted, {"prompt": prompt, "n": 1})
+
+        modal = EditModal(
+            run,
+            count=1,
+            locale=locale,
+            title_key="modal_imagine_title",
+            label_key="modal_imagine_prompt",
+            prompt=message.content.strip()[:MAX_PROMPT_LENGTH],
+        )
+        await interaction.response.send_modal(modal)
+
+    async def _check_edits_allowed(
+        self, interaction: discord.Interaction, sources: list[InputSource]
+    ) -> None:
+        """Raise why an edit cannot be had here (not offered, or the server's rules)."""
+        self.edits.check_offered()
+        if interaction.guild_id is not None:
+            guild_settings = await self.bot.store.get_guild_settings(interaction.guild_id)
+            check_edit_rules(guild_settings, sources)

@@ -7,6 +7,7 @@ import discord
 from cogs.common.bounds import fit_embed
 from cogs.common.catalog import text
 from cogs.common.markdown import plain_text
+from cogs.common.modlog import sources_text
 from core.jobs import ResultCard
 
 
@@ -49,5 +50,11 @@ def build_embed(card: ResultCard, locale: str | None) -> discord.Embed:
         notes.append(text("undeliverable", locale, count=card.left_out, total=card.n))
     if notes:
         embed.add_field(name="\u200b", value="\n".join(notes), inline=False)
+    if card.sources:
+        embed.add_field(
+            name=text("field_edit_of", locale),
+            value=sources_text(card.sources, card.guild_id, locale),
+            inline=False,
+        )
     embed.set_footer(text=text("footer", locale, job_id=card.job_id))
     return fit_embed(embed)

@@ -14,6 +14,7 @@ import discord
 from discord.ext import commands
 
 from cogs.common.catalog import text
+from cogs.imagine.edit_views import EditButton
 
 #: Result buttons: the job id in the custom id is all they need, so they outlive restarts.
 JOB_BUTTON_TEMPLATE = r"imagine:(?P<action>reroll|delete|cancel):(?P<job>[0-9a-f]{6,32})"
@@ -80,6 +81,7 @@ def result_view(job_id: str, locale: str | None) -> discord.ui.View:
     view = discord.ui.View(timeout=None)
     view.add_item(JobButton("reroll", job_id, text("button_reroll", locale)))
     view.add_item(JobButton("delete", job_id, text("button_delete", locale)))
+    view.add_item(EditButton(job_id, text("button_edit", locale)))
     return view
 
 

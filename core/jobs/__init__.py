@@ -7,6 +7,7 @@ it asks of the chat platform; :mod:`core.jobs.kinds` is what a kind of job plugs
 
 from __future__ import annotations
 
+from core.jobs.edits import EDIT_KIND, EditKind
 from core.jobs.job import Job, JobReport
 from core.jobs.kinds import DEFAULT_KIND, GenerationKind, JobKind, JobRequest
 from core.jobs.port import (
@@ -29,7 +30,9 @@ from core.jobs.service import CancelAnswer, JobService, ServiceConfig
 
 __all__ = [
     "DEFAULT_KIND",
+    "EDIT_KIND",
     "CancelAnswer",
+    "EditKind",
     "GenerationKind",
     "Job",
     "JobKind",

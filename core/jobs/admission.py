@@ -141,6 +141,9 @@ class Admitter:
         except errors.InvalidOption as error:
             error.choices = ", ".join(kind.models)  # type: ignore[attr-defined]
             refuse(report, error)
+        except errors.GenerationError as error:
+            # A kind's own refusal (edits not offered here, a picture that cannot be used).
+            refuse(report, error)
         report.model, report.n = request.model, request.n
         if guild_settings is not None:
             await self._check_rules(port, origin, guild_settings, kind, request, report)

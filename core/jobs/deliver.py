@@ -49,6 +49,8 @@ def result_card(job: Job, result: GenerationResult, *, left_out: int) -> ResultC
         left_out=left_out,
         elapsed=time.monotonic() - job.report.started,
         spoiler=job.spoiler,
+        sources=tuple(getattr(request, "sources", ())),
+        guild_id=job.guild_id,
     )
 
 

@@ -134,4 +134,5 @@ def summary_of(
         cost_usd_ticks=report.cost_usd_ticks,
         result_message_id=report.message_ids[0] if report.message_ids else None,
         term=term,
+        sources=tuple(getattr(request, "sources", ())),
     )

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 from core import errors
 from core.guild_settings import GuildSettings
 from core.journal import InteractionRef
-from core.models import ImageFile
+from core.models import ImageFile, InputSource
 from core.storage import JobRecord
 
 
@@ -99,6 +99,9 @@ class ResultCard:
     left_out: int = 0
     elapsed: float = 0.0
     spoiler: bool = False
+    #: An edit's input pictures (empty for a generation), and the server they are in.
+    sources: tuple[InputSource, ...] = ()
+    guild_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +123,8 @@ class JobSummary:
     result_message_id: int | None = None
     #: The blocked term that matched (for the moderators only, never the requester).
     term: str | None = None
+    #: An edit's input pictures (empty for a generation).
+    sources: tuple[InputSource, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

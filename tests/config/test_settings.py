@@ -43,6 +43,7 @@ ALL_VARIABLES = (
     "MAX_GUILD_DAILY_BUDGET",
     "MIN_COOLDOWN_SECONDS",
     "JOB_RETENTION_DAYS",
+    "GROK_EDITS",
 )
 
 
@@ -73,6 +74,7 @@ def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.grok_response_format == "b64_json"
     assert (settings.daily_user_quota, settings.daily_guild_budget) == (50, 500)
     assert settings.allow_dms is False
+    assert settings.grok_edits == "auto"
 
 
 def test_secrets_never_show(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -119,6 +121,7 @@ def test_models_from_a_comma_list_and_default_model(monkeypatch: pytest.MonkeyPa
         ("DAILY_GUILD_BUDGET", "lots"),
         ("ALLOW_DMS", "maybe"),
         ("EVENT_LOOP", "trio"),
+        ("GROK_EDITS", "maybe"),
     ],
 )
 def test_invalid_settings_are_refused(

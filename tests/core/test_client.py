@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import logging
 import random
@@ -29,7 +30,7 @@ from core.errors import (
     RateLimited,
     TransientError,
 )
-from core.models import GenerationRequest, ImageFile
+from core.models import EditRequest, GenerationRequest, ImageFile, InputSource
 from core.retry import RetryPolicy
 from core.url_policy import url_refusal
 from tests.fakes.image_api import (
@@ -680,3 +681,64 @@ async def test_an_answer_is_held_at_most_about_twice_while_read_and_parsed() -> 
     assert len(parsed.items) == 4
     # The body once, and the base64 texts once; not a list of chunks and its join besides.
     assert peak < 2.3 * len(source), peak / len(source)
+
+
+# -- edits ------------------------------------------------------------------------------
+
+
+def edit_request(count: int = 1, **fields: Any) -> EditRequest:
+    from tests.fakes.image_api import make_png
+
+    uri = "data:image/png;base64," + base64.b64encode(make_png(32, 32)).decode("ascii")
+    sources = tuple(InputSource(f"https://cdn.example/{i}.png") for i in range(count))
+    return EditRequest(
+        **{
+            "prompt": "make it night",
+            "model": MODEL,
+            "sources": sources,
+            "inputs": (uri,) * count,
+            **fields,
+        }
+    )
+
+
+@pytest.mark.parametrize("count", [1, 3])
+async def test_an_edit_posts_its_pictures_to_the_edits_path(
+    client: ImageClient, api: FakeImageAPI, count: int
+) -> None:
+    result = await client.edit(edit_request(count, n=2))
+    assert len(result.images) == 2
+    [call] = api.edit_calls
+    assert call.status == 200
+    if count == 1:
+        assert call.body["image"]["url"].startswith("data:image/png;base64,")
+        assert "images" not in call.body
+    else:
+        assert [p["url"][:22] for p in call.body["images"]] == ["data:image/png;base64,"] * 3
+    assert not api.generation_calls
+
+
+async def test_an_edit_on_a_gateway_without_edits_fails_once_with_its_404(
+    client: ImageClient, api: FakeImageAPI
+) -> None:
+    api.edits_enabled = False
+    with pytest.raises(InvalidRequest) as caught:
+        await client.edit(edit_request())
+    assert caught.value.status == 404
+    assert len(api.edit_calls) == 1  # a 404 is not retried
+    # generation still works
+    assert len((await client.generate(request())).images) == 1
+
+
+async def test_the_fake_refuses_a_malformed_edit(client: ImageClient, api: FakeImageAPI) -> None:
+    bad = edit_request(1)
+    bad = EditRequest(
+        prompt=bad.prompt,
+        model=bad.model,
+        sources=bad.sources,
+        inputs=("data:text/plain;base64,aGk=",),
+    )
+    with pytest.raises(InvalidRequest):
+        await client.edit(bad)
+    with pytest.raises(BadResponse):
+        await client.edit(EditRequest(prompt="x", model=MODEL, sources=bad.sources))

@@ -34,6 +34,8 @@ def refusal(change: changes.Change, settings: GuildSettings) -> SettingRefused:
         (changes.set_nsfw_only, "nsfw_only"),
         (changes.set_spoilers, "spoilers"),
         (changes.set_reroll_open, "reroll_open"),
+        (changes.set_edits, "edits"),
+        (changes.set_edit_uploads, "edit_uploads"),
     ],
 )
 def test_switches_set_their_field_only(change: Switch, field: str) -> None:

@@ -23,8 +23,16 @@ def test_round_trip() -> None:
         reroll_open=True,
         user_quota=0,
         guild_budget=100,
+        edits=False,
+        edit_uploads=True,
     )
     assert GuildSettings.from_json(settings.to_json()) == settings
+
+
+def test_settings_stored_before_edits_load_with_edits_on_and_uploads_off() -> None:
+    stored = json.dumps({"enabled": True, "max_n": 4, "reroll_open": True, "spoilers": False})
+    settings = GuildSettings.from_json(stored)
+    assert (settings.edits, settings.edit_uploads, settings.max_n) == (True, False, 4)
 
 
 def test_missing_unknown_and_broken_documents() -> None:

@@ -36,9 +36,10 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 DEFER = 5
 MESSAGE = 4
 UPDATE = 7
+MODAL = 9
 EPHEMERAL = 64
 ROLE, USER, CHANNEL = 1, 2, 3
-SERVERS = 10
+SERVERS = 12
 EN = CATALOG["en"]
 ZH = CATALOG["zh"]
 
@@ -406,3 +407,24 @@ async def test_cancel_acts_only_on_its_own_jobs_place_in_line(
     # The jobs whose places carried the copied button were not cancelled.
     await bot.wait_for_job(second)
     await bot.wait_for_job(abroad)
+
+
+async def test_the_edit_button_follows_the_command_too(
+    bot: BotProcess, world: World, fake_api: FakeImageAPI
+) -> None:
+    """Every button that makes a new job follows /imagine's permissions: Edit as Re-roll."""
+    discord, server, user = world.discord, world.server(), fresh_user()
+    here = await result(bot, discord, server, user)
+    there = await result(bot, discord, server, user, channel_id=server.art)
+    await set_permissions(
+        discord, bot, server, imagine_id(discord), [ow(server.general, CHANNEL, False)]
+    )
+    [edit_id] = [c for c in here.custom_ids() if c.startswith("imagine:edit:")]
+    pressed = await discord.press_button(here, edit_id, user_id=user)
+    assert await refused_privately(pressed) == EN["reroll_forbidden"]
+    assert f"edit refused to user {user} in channel {server.general}: channel_denied" in (
+        bot.output()
+    )
+    [edit_there] = [c for c in there.custom_ids() if c.startswith("imagine:edit:")]
+    opened = await discord.press_button(there, edit_there, user_id=user)
+    assert (await opened.wait_for_callback())["type"] == MODAL

@@ -197,7 +197,7 @@ async def test_commands_are_registered_with_permissions_and_translations(
     assert {
         "show", "enable", "disable", "channels", "terms", "nsfw-only", "spoilers", "cooldown",
         "max-n", "models", "resolutions", "exempt-roles", "modlog", "reroll-open",
-        "user-quota", "server-budget", "stats",
+        "user-quota", "server-budget", "stats", "edits", "edit-uploads",
     } == set(subcommands)  # fmt: skip
     assert commands["imagine-quota"]["contexts"] == [0]
 
@@ -556,7 +556,8 @@ async def test_result_buttons_for_the_requester_and_for_others(
     result = await delivered(
         await imagine(fake_discord, server, owner, "a paper boat", n=2, aspect="4:3")
     )
-    reroll_id, delete_id = result.custom_ids()
+    reroll_id, delete_id, edit_id = result.custom_ids()
+    assert edit_id.startswith("imagine:edit:")
     assert reroll_id.startswith("imagine:reroll:")
     assert delete_id.startswith("imagine:delete:")
     calls_before = len(fake_api.requests)
@@ -624,7 +625,8 @@ async def test_buttons_keep_working_after_a_restart(tmp_path: Path, fake_api: Fa
 
         second = await start_bot(discord, fake_api, tmp_path, extra=extra, sessions=2)
         try:
-            reroll_id, delete_id = result.custom_ids()
+            reroll_id, delete_id, edit_id = result.custom_ids()
+            assert edit_id.startswith("imagine:edit:")
             rerolled = await delivered(await discord.press_button(result, reroll_id, user_id=user))
             assert fake_api.requests[-1].body["prompt"] == "a mill"
             await second.wait_for_job(user)
@@ -658,7 +660,7 @@ async def test_a_chinese_user_gets_chinese(
     names = [f["name"] for f in result.embeds[0]["fields"]]
     assert ZH["field_model"] in names
     labels = [c["label"] for row in result.components for c in row["components"]]
-    assert labels == [ZH["button_reroll"], ZH["button_delete"]]
+    assert labels == [ZH["button_reroll"], ZH["button_delete"], ZH["button_edit"]]
     assert ZH["quota_title"] in await quota_text(fake_discord, server, user, locale="zh-CN")
     refused = await admin(
         fake_discord,
@@ -748,3 +750,40 @@ async def test_direct_messages_when_the_operator_allows_them(
     finally:
         assert await bot.stop() == 0
         await discord.close()
+
+
+async def test_the_mod_log_entry_of_an_edit_shows_its_inputs_and_re_roll_edits_again(
+    bot: BotProcess, fake_discord: FakeDiscord, fake_api: FakeImageAPI, world: World
+) -> None:
+    server = world.server()
+    await admin(fake_discord, server, {"modlog": {"set": {"channel": server.modlog}}})
+    await modlog_entries(fake_discord, server, 1)
+    user = fresh_user()
+    made = await delivered(await imagine(fake_discord, server, user, "a quiet harbour"))
+    edit_id = next(c for c in made.custom_ids() if c.startswith("imagine:edit:"))
+    await bot.wait_for_job(user)
+    opened = await fake_discord.press_button(made, edit_id, user_id=user)
+    assert (await opened.wait_for_callback())["type"] == 9
+    assert opened.modal is not None
+    [change] = [row["components"][0]["custom_id"] for row in opened.modal["components"]]
+    edited = await delivered(await fake_discord.submit_modal(opened, {change: "at night"}))
+    await bot.wait_for_job(user, nth=2)
+    # The bot's own result may be edited with edits of uploads off (the default).
+    entries = await modlog_entries(fake_discord, server, 3)
+    [edit_entry] = [
+        e.embeds[0]
+        for e in entries
+        if any(f["name"] == EN["field_edit_of"] for f in e.embeds[0].get("fields", []))
+    ]
+    fields = {f["name"]: f["value"] for f in edit_entry["fields"]}
+    assert f"/{made.channel_id}/{made.id})" in fields[EN["field_edit_of"]]
+    assert edit_entry["thumbnail"]["url"] == made.attachments[0].url
+
+    # Re-roll of an edit runs the same edit again: the same picture, fetched again.
+    first_edit = fake_api.edit_calls[-1]
+    reroll_id = next(c for c in edited.custom_ids() if c.startswith("imagine:reroll:"))
+    await delivered(await fake_discord.press_button(edited, reroll_id, user_id=user))
+    again = fake_api.edit_calls[-1]
+    assert again is not first_edit
+    assert again.body["prompt"] == "at night"
+    assert again.body["image"] == first_edit.body["image"]

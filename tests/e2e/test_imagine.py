@@ -56,7 +56,16 @@ async def test_registers_the_command_schema(bot: BotProcess, fake_discord: FakeD
     assert command["description"]
     assert command["contexts"] == [0]  # servers only unless ALLOW_DMS
     options = {o["name"]: o for o in command["options"]}
-    assert list(options) == ["prompt", "model", "n", "aspect", "resolution"]
+    assert list(options) == [
+        "prompt",
+        "model",
+        "n",
+        "aspect",
+        "resolution",
+        "image",
+        "image2",
+        "image3",
+    ]
     for option in options.values():
         assert 1 <= len(option["description"]) <= 100
     assert options["prompt"]["type"] == 3

@@ -105,7 +105,7 @@ async def test_result_buttons_carry_128_bit_job_ids(
     )
     [result, *_] = await interaction.wait_for_messages(1)
     for custom_id in result.custom_ids():
-        assert re.fullmatch(r"imagine:(reroll|delete):[0-9a-f]{32}", custom_id), custom_id
+        assert re.fullmatch(r"imagine:(reroll|delete|edit):[0-9a-f]{32}", custom_id), custom_id
         assert len(custom_id) <= 100
 
 

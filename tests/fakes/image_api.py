@@ -36,6 +36,9 @@ DEFAULT_MODELS = (
     "grok-imagine-image-2.0",
 )
 GENERATIONS_PATH = "/v1/images/generations"
+EDITS_PATH = "/v1/images/edits"
+#: The API's limit per input picture of an edit.
+MAX_EDIT_INPUT_BYTES = 10 * 1024 * 1024
 FILES_PATH = "/files/"
 MODELS_PATH = "/v1/models"
 ASPECT_RATIOS = (
@@ -345,6 +348,8 @@ class FakeImageAPI:
         self.max_in_flight = 0
         #: Paths of file downloads, in order.
         self.downloads: list[str] = []
+        #: Whether ``/v1/images/edits`` exists; False plays a gateway without edits (404).
+        self.edits_enabled = True
         self._queue: collections.deque[Scripted] = collections.deque()
         self._withheld: frozenset[int] = frozenset()
         self._files: collections.OrderedDict[str, bytes] = collections.OrderedDict()
@@ -360,8 +365,10 @@ class FakeImageAPI:
 
     async def start(self) -> None:
         """Listen on a free loopback port."""
-        app = web.Application(client_max_size=8 * 1024 * 1024)
+        # Three 10 MiB inputs of an edit, as base64, come to about 40 MiB.
+        app = web.Application(client_max_size=48 * 1024 * 1024)
         app.router.add_route("*", GENERATIONS_PATH, self._generations)
+        app.router.add_route("*", EDITS_PATH, self._edits)
         app.router.add_get(FILES_PATH + "{file_id}", self._file)
         app.router.add_get(MODELS_PATH, self._models)
         app.router.add_route("*", "/{tail:.*}", self._not_found)
@@ -418,6 +425,11 @@ class FakeImageAPI:
         """Recorded POSTs to the generations endpoint."""
         return [c for c in self.requests if c.path == GENERATIONS_PATH and c.method == "POST"]
 
+    @property
+    def edit_calls(self) -> list[RecordedCall]:
+        """Recorded POSTs to the edits endpoint (those answered 404 included)."""
+        return [c for c in self.requests if c.path == EDITS_PATH and c.method == "POST"]
+
     # -- handlers ---------------------------------------------------------------------
 
     async def _generations(self, request: web.Request) -> web.StreamResponse:
@@ -428,7 +440,19 @@ class FakeImageAPI:
         finally:
             self.in_flight -= 1
 
-    async def _answer_generation(self, request: web.Request) -> web.StreamResponse:
+    async def _edits(self, request: web.Request) -> web.StreamResponse:
+        if not self.edits_enabled:
+            return await self._not_found(request)
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            return await self._answer_generation(request, edit=True)
+        finally:
+            self.in_flight -= 1
+
+    async def _answer_generation(
+        self, request: web.Request, *, edit: bool = False
+    ) -> web.StreamResponse:
         raw = await request.read()
         call = RecordedCall(
             method=request.method,
@@ -456,6 +480,8 @@ class FakeImageAPI:
             answer = _error(405, f"Method {request.method} not allowed")
         else:
             refusal = self._validate(request, call.body)
+            if refusal is None and edit:
+                refusal = _validate_edit(call.body)
             if refusal is not None:
                 answer = refusal
             else:
@@ -629,6 +655,47 @@ class FakeImageAPI:
                 self._files.popitem(last=False)
         base = (scripted.url_base or self.base_url).rstrip("/")
         return f"{base}{FILES_PATH}{file_id}"
+
+
+def _validate_edit(body: dict[str, Any]) -> _Answer | None:
+    """The edit's inputs as the API documents them: one ``image`` or two or three
+    ``images``, each ``{"url": ...}`` with an https URL or an image data URI."""
+    if ("image" in body) == ("images" in body):
+        return _error(400, "Exactly one of `image` or `images` must be given")
+    pictures = [body["image"]] if "image" in body else body["images"]
+    if not isinstance(pictures, list) or not 1 <= len(pictures) <= 3:
+        return _error(400, "`images` takes 2 or 3 inputs")
+    if "images" in body and len(pictures) < 2:
+        return _error(400, "`images` takes 2 or 3 inputs; give one input as `image`")
+    for picture in pictures:
+        if not isinstance(picture, dict) or not isinstance(picture.get("url"), str):
+            return _error(422, "Failed to deserialize the JSON body: an input needs `url`")
+        if picture.get("type", "image_url") != "image_url":
+            return _error(422, "Failed to deserialize the JSON body: input `type`")
+        problem = _input_problem(picture["url"])
+        if problem:
+            return _error(400, problem)
+    return None
+
+
+def _input_problem(url: str) -> str:
+    """Why an input URL would be refused ('' when it is fine)."""
+    if url.startswith("https://"):
+        return ""
+    if not url.startswith("data:"):
+        return "Input image URL must be https or a data URI"
+    header, _, payload = url.partition(",")
+    if header not in ("data:image/jpeg;base64", "data:image/png;base64", "data:image/webp;base64"):
+        return f"Unsupported input image type {header[5:]!r}"
+    try:
+        data = base64.b64decode(payload, validate=True)
+    except ValueError:
+        return "Input image is not valid base64"
+    if len(data) > MAX_EDIT_INPUT_BYTES:
+        return "Input image exceeds 10 MiB"
+    if _sniff(data) != header[5:].split(";")[0]:
+        return "Input image does not match its type"
+    return ""
 
 
 def _json_or_none(raw: bytes) -> Any:

@@ -20,6 +20,8 @@ from tests.fakes.image_api import (
     FakeImageAPI,
     Scripted,
     make_animated_png,
+    make_jpeg,
+    make_png,
     pixel_size,
 )
 
@@ -108,8 +110,78 @@ async def test_body_must_be_a_json_object(
 
 
 async def test_unknown_path_is_404(http: aiohttp.ClientSession, api: FakeImageAPI) -> None:
-    status, _ = await post(http, api, valid(), path="/v1/images/edits")
+    status, _ = await post(http, api, valid(), path="/v1/images/variations")
     assert status == 404
+
+
+# -- edits --------------------------------------------------------------------------------
+
+EDITS = "/v1/images/edits"
+
+
+def picture_uri(kind: str = "png") -> str:
+    data = make_png(16, 16) if kind == "png" else make_jpeg(16, 16)
+    return f"data:image/{kind};base64," + base64.b64encode(data).decode("ascii")
+
+
+@pytest.mark.parametrize(
+    "inputs",
+    [
+        {"image": {"url": picture_uri()}},
+        {"image": {"url": picture_uri("jpeg"), "type": "image_url"}},
+        {"image": {"url": "https://cdn.example/a.png"}},
+        {"images": [{"url": picture_uri()}, {"url": picture_uri("jpeg")}]},
+        {"images": [{"url": picture_uri()}] * 3},
+    ],
+)
+async def test_edits_take_one_image_or_two_to_three_images(
+    http: aiohttp.ClientSession, api: FakeImageAPI, inputs: dict[str, Any]
+) -> None:
+    status, body = await post(http, api, valid(n=2, **inputs), path=EDITS)
+    assert status == 200
+    assert len(body["data"]) == 2
+    [call] = api.edit_calls
+    assert call.status == 200
+
+
+@pytest.mark.parametrize(
+    "inputs",
+    [
+        {},
+        {"image": {"url": picture_uri()}, "images": [{"url": picture_uri()}] * 2},
+        {"images": [{"url": picture_uri()}]},
+        {"images": [{"url": picture_uri()}] * 4},
+        {"image": picture_uri()},
+        {"image": {"url": "http://plain.example/a.png"}},
+        {"image": {"url": "data:image/gif;base64,R0lGODlh"}},
+        {"image": {"url": "data:image/png;base64,not base64!"}},
+        {"image": {"url": picture_uri("png").replace("image/png", "image/jpeg")}},
+    ],
+)
+async def test_edits_refuse_malformed_inputs(
+    http: aiohttp.ClientSession, api: FakeImageAPI, inputs: dict[str, Any]
+) -> None:
+    status, body = await post(http, api, valid(**inputs), path=EDITS)
+    assert status in (400, 422)
+    assert "error" in body
+
+
+async def test_an_input_over_10_mib_is_refused(
+    http: aiohttp.ClientSession, api: FakeImageAPI
+) -> None:
+    big = b"\x89PNG\r\n\x1a\n" + b"\0" * (10 * 1024 * 1024)
+    uri = "data:image/png;base64," + base64.b64encode(big).decode("ascii")
+    status, _ = await post(http, api, valid(image={"url": uri}), path=EDITS)
+    assert status == 400
+
+
+async def test_a_gateway_without_edits_answers_404(
+    http: aiohttp.ClientSession, api: FakeImageAPI
+) -> None:
+    api.edits_enabled = False
+    status, _ = await post(http, api, valid(image={"url": picture_uri()}), path=EDITS)
+    assert status == 404
+    assert [call.status for call in api.edit_calls] == [404]
 
 
 # -- fields -------------------------------------------------------------------------------

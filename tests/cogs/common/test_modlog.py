@@ -7,6 +7,7 @@ import pytest
 from cogs.common.catalog import CATALOG
 from cogs.common.modlog import job_embed, outcome_kind, paused_embed
 from core.jobs import JobSummary, MemberPaused
+from core.models import InputSource
 
 
 @pytest.mark.parametrize(
@@ -49,3 +50,22 @@ def test_a_pause_entry_names_the_member_the_attempts_and_the_end(language: str) 
     assert "5" in embed.description
     assert "10" in embed.description
     assert "<t:1000:R>" in embed.description
+
+
+def test_an_edits_entry_links_its_inputs_and_shows_a_thumbnail() -> None:
+    sources = (
+        InputSource("https://cdn.example/a.png", channel_id=2, message_id=30, own=True),
+        InputSource("https://cdn.example/upload.png"),
+    )
+    entry = JobSummary(
+        "j1", 7, 1, 2, "make it night", "m", 1, None, None, "delivered", sources=sources
+    )
+    embed = job_embed(entry, "en-US")
+    fields = {field.name: field.value for field in embed.fields}
+    value = fields[CATALOG["en"]["field_edit_of"]]
+    assert "(https://discord.com/channels/1/2/30)" in value
+    assert CATALOG["en"]["edit_source_upload"] in value
+    assert embed.thumbnail.url == "https://cdn.example/a.png"
+    plain = job_embed(JobSummary("j2", 7, 1, 2, "a fox", "m", 1, None, None, "delivered"), None)
+    assert embed.thumbnail.url != plain.thumbnail.url
+    assert CATALOG["en"]["field_edit_of"] not in [field.name for field in plain.fields]

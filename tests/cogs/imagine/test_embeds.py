@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from cogs.imagine.edit_views import EDIT_BUTTON_TEMPLATE
 from cogs.imagine.embeds import build_embed
 from cogs.imagine.views import JOB_BUTTON_TEMPLATE, cancel_view, result_view
 from core.jobs import ResultCard
@@ -47,7 +48,7 @@ def test_a_partial_spoilered_result_says_what_is_missing() -> None:
 
 def test_the_buttons_keep_their_custom_ids() -> None:
     ids = [item.custom_id for item in result_view("abc123", None).children]  # type: ignore[attr-defined]
-    assert ids == ["imagine:reroll:abc123", "imagine:delete:abc123"]
+    assert ids == ["imagine:reroll:abc123", "imagine:delete:abc123", "imagine:edit:abc123"]
     [cancel] = cancel_view("abc123", "zh-CN").children
     assert cancel.custom_id == "imagine:cancel:abc123"  # type: ignore[attr-defined]
 
@@ -62,4 +63,8 @@ def test_button_custom_ids_take_new_and_old_job_ids() -> None:
             assert match["job"] == job_id
             assert len(custom_id) <= 100  # Discord's limit
     ids = [item.custom_id for item in result_view(new, None).children]  # type: ignore[attr-defined]
-    assert ids == [f"imagine:reroll:{new}", f"imagine:delete:{new}"]
+    assert ids == [f"imagine:reroll:{new}", f"imagine:delete:{new}", f"imagine:edit:{new}"]
+    for job_id in (new, "0123456789"):
+        match = re.fullmatch(EDIT_BUTTON_TEMPLATE, f"imagine:edit:{job_id}")
+        assert match is not None
+        assert match["job"] == job_id

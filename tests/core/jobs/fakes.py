@@ -11,8 +11,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core import errors
+from core.edit_inputs import PreparedInput
 from core.guild_settings import GuildSettings
 from core.jobs import (
+    EditKind,
     GenerationKind,
     JobService,
     ModLogEntry,
@@ -27,7 +29,7 @@ from core.jobs import (
 )
 from core.journal import InteractionRef
 from core.limits import LimitDefaults
-from core.models import GenerationRequest, GenerationResult, ImageFile
+from core.models import EditRequest, GenerationRequest, GenerationResult, ImageFile, InputSource
 from core.storage import JobRecord, Store
 
 MODELS = ("grok-imagine-image", "grok-imagine-image-pro")
@@ -128,6 +130,8 @@ class FakeImageClient:
         self.gate: asyncio.Event | None = None
         self.started = asyncio.Event()
         self.image_size = 1000
+        self.edits: list[EditRequest] = []
+        self.edit_fail: errors.GenerationError | None = None
 
     async def generate(self, request: GenerationRequest) -> GenerationResult:
         self.calls.append(request)
@@ -138,6 +142,30 @@ class FakeImageClient:
             raise self.fail
         images = [image(self.image_size) for _ in range(request.n)]
         return GenerationResult(images=images, cost_usd_ticks=100, api_seconds=0.01)
+
+    async def edit(self, request: EditRequest) -> GenerationResult:
+        """An edit answers like a generation (``edit_fail`` fails edits only)."""
+        self.edits.append(request)
+        if self.edit_fail is not None:
+            raise self.edit_fail
+        return await self.generate(
+            GenerationRequest(prompt=request.prompt, model=request.model, n=request.n)
+        )
+
+
+class FakeInputs:
+    """Loads input pictures without a network: every source is a tiny PNG, or the error
+    it is told to raise."""
+
+    def __init__(self) -> None:
+        self.loads: list[tuple[InputSource, ...]] = []
+        self.fail: errors.GenerationError | None = None
+
+    async def load(self, sources: Sequence[InputSource]) -> tuple[PreparedInput, ...]:
+        self.loads.append(tuple(sources))
+        if self.fail is not None:
+            raise self.fail
+        return tuple(PreparedInput(b"png", "image/png", 1, 1) for _ in sources)
 
 
 def config(
@@ -160,13 +188,14 @@ def make_service(
     ports: FakePorts | None = None,
     max_running: int = 1,
     max_wait_seconds: float = 600.0,
+    edits: EditKind | None = None,
 ) -> JobService:
     kind = GenerationKind(client, models=MODELS, default_model=MODELS[0])
     return JobService(
         store,
         config=config(max_running=max_running, max_wait_seconds=max_wait_seconds),
         owner=owner,
-        kinds=[kind],
+        kinds=[kind] if edits is None else [kind, edits],
         ports=ports or FakePorts(),
     )
 

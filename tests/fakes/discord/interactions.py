@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import base64
 import logging
+import mimetypes
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from types import EllipsisType
 
 from tests.fakes.discord.constants import (
@@ -19,7 +20,8 @@ from tests.fakes.discord.constants import (
     Json,
 )
 from tests.fakes.discord.messages import Messages
-from tests.fakes.discord.models import FakeInteraction, FakeMessage
+from tests.fakes.discord.modals import submission
+from tests.fakes.discord.models import FakeAttachment, FakeInteraction, FakeMessage
 from tests.fakes.discord.options import Options
 from tests.fakes.discord.routes.commands import Commands
 from tests.fakes.discord.sessions import session_for
@@ -338,6 +340,86 @@ class Interactions:
             app_permissions=None,
             message=message,
             custom_id=custom_id,
+        )
+
+    def post_member_message(
+        self,
+        user_id: int,
+        *,
+        guild_id: int | None,
+        channel_id: int,
+        content: str = "",
+        files: Sequence[tuple[str, bytes]] = (),
+    ) -> FakeMessage:
+        """A message a member posted (with files served by the CDN), for message commands."""
+        message = self.messages.new(channel_id, guild_id)
+        message.author_id = user_id
+        message.content = content
+        for filename, data in files:
+            att = FakeAttachment(filename, mimetypes.guess_type(filename)[0], data)
+            att.id = self.state.new_id()
+            att.url = f"{self.state.http_base}/attachments/{channel_id}/{att.id}/{filename}"
+            self.state.registry.attachments[att.id] = att
+            message.attachments.append(att)
+        return message
+
+    async def send_message_command(
+        self,
+        name: str,
+        message: FakeMessage,
+        *,
+        user_id: int = DEFAULT_USER_ID,
+        locale: str = "en-US",
+        permissions: int | None = None,
+    ) -> FakeInteraction:
+        """Run a message command (right-click → Apps) on ``message``: INTERACTION_CREATE type
+        2 with command type 3, its ``target_id`` and the message in ``resolved.messages``."""
+        command = self.commands.find(name, message.guild_id, command_type=3)
+        if command is None:
+            raise ValueError(f"message command {name!r} is not synced")
+        data: Json = {
+            "id": str(command["id"]),
+            "name": name,
+            "type": 3,
+            "target_id": str(message.id),
+            "resolved": {"messages": {str(message.id): self.messages.json(message)}},
+        }
+        if "guild_id" in command:
+            data["guild_id"] = command["guild_id"]
+        return await self.create(
+            2,
+            data,
+            user_id=user_id,
+            guild_id=message.guild_id,
+            channel_id=message.channel_id,
+            locale=locale,
+            attachment_size_limit=None,
+            permissions=permissions,
+            nsfw_channel=False,
+            app_permissions=None,
+            name=name,
+        )
+
+    async def submit_modal(
+        self, opened: FakeInteraction, values: Mapping[str, str], *, locale: str = "en-US"
+    ) -> FakeInteraction:
+        """Fill in and submit the modal the bot answered ``opened`` with (INTERACTION_CREATE
+        type 5, carrying the message of the component that opened it, as Discord does)."""
+        if opened.modal is None:
+            raise ValueError(f"interaction {opened.id} was not answered with a modal")
+        return await self.create(
+            5,
+            submission(opened.modal, values),
+            user_id=opened.user_id,
+            guild_id=opened.guild_id,
+            channel_id=opened.channel_id,
+            locale=locale,
+            attachment_size_limit=None,
+            permissions=None,
+            nsfw_channel=False,
+            app_permissions=None,
+            message=opened.component_message,
+            custom_id=opened.modal["custom_id"],
         )
 
     def get(self, token_or_id: str | int) -> FakeInteraction:

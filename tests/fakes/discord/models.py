@@ -230,6 +230,8 @@ class FakeInteraction:
     messages: list[FakeMessage] = field(default_factory=list)
     original: FakeMessage | None = None
     component_message: FakeMessage | None = None
+    #: The modal the bot answered with (response type 9), checked as Discord checks it.
+    modal: Json | None = None
     shard_id: int = 0
     session_id: str | None = None
     delivered: bool = False

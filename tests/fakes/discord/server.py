@@ -400,6 +400,46 @@ class FakeDiscord(DiscordState):
             check=check,
         )
 
+    def post_member_message(
+        self,
+        user_id: int,
+        *,
+        guild_id: int | EllipsisType | None = ...,
+        channel_id: int | None = None,
+        content: str = "",
+        files: Sequence[tuple[str, bytes]] = (),
+    ) -> FakeMessage:
+        """A message a member posted in a channel (the default one of the default server
+        unless told), with files the CDN serves."""
+        gid = self.guild_id if isinstance(guild_id, EllipsisType) else guild_id
+        if channel_id is None:
+            channel_id = (
+                self.guild_channel_ids(gid)[0] if gid is not None else self.dm_channel_id(user_id)
+            )
+        return self._interactions.post_member_message(
+            user_id, guild_id=gid, channel_id=channel_id, content=content, files=files
+        )
+
+    async def send_message_command(
+        self,
+        name: str,
+        message: FakeMessage,
+        *,
+        user_id: int = DEFAULT_USER_ID,
+        locale: str = "en-US",
+        permissions: int | None = None,
+    ) -> FakeInteraction:
+        """Run a message command (right-click a message → Apps) on ``message``."""
+        return await self._interactions.send_message_command(
+            name, message, user_id=user_id, locale=locale, permissions=permissions
+        )
+
+    async def submit_modal(
+        self, opened: FakeInteraction, values: Mapping[str, str], *, locale: str = "en-US"
+    ) -> FakeInteraction:
+        """Fill in the modal the bot answered ``opened`` with, and submit it (type 5)."""
+        return await self._interactions.submit_modal(opened, values, locale=locale)
+
     def get_interaction(self, token_or_id: str | int) -> FakeInteraction:
         """An interaction by token or id."""
         return self._interactions.get(token_or_id)

@@ -14,6 +14,7 @@ from tests.fakes.discord.changes import prepare_change
 from tests.fakes.discord.constants import FLAG_EPHEMERAL, FLAG_LOADING, Json
 from tests.fakes.discord.errors import ApiError, form_error, unknown
 from tests.fakes.discord.messages import Messages
+from tests.fakes.discord.modals import validate_modal
 from tests.fakes.discord.models import FakeAttachment, FakeInteraction, FakeMessage
 from tests.fakes.discord.multipart import Upload
 from tests.fakes.discord.rest import SNOWFLAKE, TOKEN, Req, Route, route
@@ -145,6 +146,8 @@ class WebhookRoutes:
             inter.original = inter.component_message
         elif rtype == 7:
             return self._update(inter, data, uploads)
+        elif rtype == 9:
+            inter.modal = validate_modal(data)
         return None, []
 
     def _answer(self, inter: FakeInteraction, rtype: int, message: FakeMessage | None) -> Json:
