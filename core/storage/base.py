@@ -52,6 +52,12 @@ class BaseStore(ABC):
         """Take ``images`` off a day's counters, none below zero."""
         raise NotImplementedError
 
+    @abstractmethod
+    async def _settle(self, day: str, scopes: Sequence[str], ticks: int) -> None:
+        """Add ``ticks`` (negative: take them off) to a day's spend counters, none below
+        zero."""
+        raise NotImplementedError
+
     # -- job records -----------------------------------------------------------------------
 
     async def record_job(
@@ -188,3 +194,21 @@ class BaseStore(ABC):
         """Today's counters of a member where they are, and when they start again."""
         today = records.today(self._clock(), guild_id, user_id)
         return today.usage(await self._counters(today.day, today.scopes))
+
+    # -- daily spend counters (see core.spend) ---------------------------------------------
+
+    async def settle_spend(self, reservation: quota.Reservation, cost_usd_ticks: int) -> None:
+        """Settle a reservation's spend with the job's real cost, on the day it was
+        reserved on: the difference given back, or the excess added."""
+        delta = records.settle_delta(reservation, cost_usd_ticks)
+        if delta:
+            await self._settle(
+                reservation.day, records.spend_scopes(reservation.guild_scope), delta
+            )
+
+    async def spend_today(self, guild_id: int | None) -> tuple[int, int]:
+        """Today's spend in ticks: the whole bot's and the server's (0 in a DM)."""
+        day = quota.day_key(self._clock())
+        guild = None if guild_id is None else quota.guild_scope(guild_id)
+        counts = await self._counters(day, records.spend_scopes(guild))
+        return counts[0], counts[1] if len(counts) > 1 else 0
