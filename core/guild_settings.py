@@ -59,6 +59,8 @@ class GuildSettings:
     user_quota: int | None = None
     #: Images the whole server may make per UTC day; None: DAILY_GUILD_BUDGET; 0: no limit.
     guild_budget: int | None = None
+    #: The server's daily spend ceiling in ticks of 1e-10 USD; None: no ceiling.
+    spend_limit_ticks: int | None = None
     #: Anything a newer version wrote that this one does not know, kept on save.
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 

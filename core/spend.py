@@ -120,3 +120,22 @@ class SpendAsk:
 def fits(used: int, ticks: int, limit: int) -> bool:
     """Whether ``ticks`` more stay within ``limit`` (0: no limit)."""
     return limit <= 0 or used + ticks <= limit
+
+
+@dataclass(frozen=True, slots=True)
+class SpendPolicy:
+    """The operator's spend settings: the price table (``GROK_PRICES``) and the whole
+    bot's daily ceiling in ticks (``DAILY_SPEND_LIMIT_USD``; 0: none)."""
+
+    prices: PriceTable = field(default_factory=lambda: parse_prices(""))
+    bot_limit: int = 0
+
+    def ask(
+        self, model: str, resolution: str | None, images: int, guild_limit: int | None
+    ) -> SpendAsk:
+        """What admitting a job of ``images`` asks of the spend counters."""
+        return SpendAsk(
+            ticks=self.prices.estimate(model, resolution, images),
+            bot_limit=self.bot_limit,
+            guild_limit=guild_limit or 0,
+        )

@@ -120,6 +120,8 @@ class JobSummary:
     result_message_id: int | None = None
     #: The blocked term that matched (for the moderators only, never the requester).
     term: str | None = None
+    #: The cost is an estimate from the price table (the API reported none).
+    cost_estimated: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,9 @@ from decimal import Decimal
 
 import pytest
 
+from core import guild_changes as changes
 from core import quota, spend
+from core.guild_settings import GuildSettings
 from core.spend import PriceTable, SpendAsk, parse_prices
 from core.storage import records
 
@@ -82,3 +84,27 @@ def test_settling_adds_the_difference() -> None:
     assert records.settle_delta(reservation, 40) == -60
     assert records.settle_delta(reservation, 130) == 30
     assert records.settle_delta(reservation, -5) == -100
+
+
+def test_old_server_settings_load_without_a_spend_limit() -> None:
+    old = '{"enabled":true,"guild_budget":40,"modlog_channel":5}'
+    settings = GuildSettings.from_json(old)
+    assert settings.spend_limit_ticks is None
+    assert settings.guild_budget == 40
+    again = GuildSettings.from_json(changes.set_spend_limit(settings, 7).to_json())
+    assert again.spend_limit_ticks == 7
+
+
+def test_a_servers_spend_limit_is_set_and_removed() -> None:
+    settings = changes.set_spend_limit(GuildSettings(), spend.usd_to_ticks("2.5"))
+    assert settings.spend_limit_ticks == 25_000_000_000
+    assert changes.set_spend_limit(settings, 0).spend_limit_ticks is None
+    assert changes.set_spend_limit(settings, None).spend_limit_ticks is None
+    huge = changes.set_spend_limit(settings, 10**30)
+    assert huge.spend_limit_ticks == changes.MAX_SPEND_LIMIT_TICKS
+
+
+def test_a_policy_asks_for_the_estimate_and_both_ceilings() -> None:
+    policy = spend.SpendPolicy(PriceTable({"m": 5}), bot_limit=100)
+    assert policy.ask("m", None, 3, None) == SpendAsk(15, 100, 0)
+    assert policy.ask("m", "2k", 2, 40) == SpendAsk(10, 100, 40)

@@ -128,6 +128,8 @@ class FakeImageClient:
         self.gate: asyncio.Event | None = None
         self.started = asyncio.Event()
         self.image_size = 1000
+        #: The cost the answer reports (None: it reports none).
+        self.cost_usd_ticks: int | None = 100
 
     async def generate(self, request: GenerationRequest) -> GenerationResult:
         self.calls.append(request)
@@ -137,7 +139,7 @@ class FakeImageClient:
         if self.fail is not None:
             raise self.fail
         images = [image(self.image_size) for _ in range(request.n)]
-        return GenerationResult(images=images, cost_usd_ticks=100, api_seconds=0.01)
+        return GenerationResult(images=images, cost_usd_ticks=self.cost_usd_ticks, api_seconds=0.01)
 
 
 def config(*, max_running: int = 1, max_waiting: int = 5) -> ServiceConfig:
