@@ -85,18 +85,25 @@ class PriceTable:
         return self.per_image(model, resolution) * max(0, images)
 
 
+def price_table(prices_usd: Mapping[str, Decimal | str]) -> PriceTable:
+    """The operator's prices per image in dollars (``GROK_PRICES``, as the settings read
+    it), over the defaults."""
+    merged = {**DEFAULT_PRICES_USD, **prices_usd}
+    return PriceTable({key: usd_to_ticks(usd) for key, usd in merged.items()})
+
+
 def parse_prices(text: str) -> PriceTable:
-    """``GROK_PRICES``: ``model=usd`` or ``model@resolution=usd``, comma-separated, over the
-    defaults (``*`` names any model). An empty text is the defaults."""
-    ticks = {key: usd_to_ticks(usd) for key, usd in DEFAULT_PRICES_USD.items()}
+    """``GROK_PRICES`` as written: ``model=usd`` or ``model@resolution=usd``,
+    comma-separated, over the defaults (``*`` names any model). Empty: the defaults."""
+    prices: dict[str, str] = {}
     for part in text.split(","):
         if not part.strip():
             continue
         key, sep, usd = part.partition("=")
         if not sep or not key.strip():
             raise ValueError("each entry is model=usd or model@resolution=usd")
-        ticks[key.strip()] = usd_to_ticks(usd.strip())
-    return PriceTable(ticks)
+        prices[key.strip()] = usd.strip()
+    return price_table(prices)
 
 
 def settled_cost(reported: int | None, estimate: int) -> tuple[int, bool]:

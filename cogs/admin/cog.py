@@ -29,6 +29,8 @@ from cogs.admin.embeds import (
     models_text,
     resolutions_text,
     show_embed,
+    spend_limit_text,
+    spend_today_text,
     stats_embed,
     terms_listing,
     user_quota_text,
@@ -37,6 +39,7 @@ from cogs.common.answers import reply
 from cogs.common.catalog import text
 from cogs.common.modlog import server_locale, settings_embed
 from cogs.common.translator import localized
+from config.settings import MAX_SPEND_LIMIT_USD
 from core import guild_changes as changes
 from core import stats
 from core.guild_changes import Change, SettingRefused
@@ -48,6 +51,7 @@ from core.guild_settings import (
 )
 from core.options import MAX_IMAGES, RESOLUTIONS
 from core.quota import day_start
+from core.spend import usd_to_ticks
 
 if TYPE_CHECKING:
     from bot import ImagineBot
@@ -171,6 +175,7 @@ class AdminCog(commands.Cog):
         self._add_limits(group)
         self._add_lists(group)
         self._add_reports(group)
+        self._add_spend(group)
         return group
 
     def _add_switches(self, group: app_commands.Group) -> None:
@@ -464,4 +469,35 @@ class AdminCog(commands.Cog):
                 )
             ]
             embed = stats_embed(periods, str(interaction.locale))
+            await cog._add_spend_today(embed, interaction.guild_id, periods[0][1], interaction)
             await interaction.response.send_message(embed=embed, ephemeral=True)
+
+    # -- spend (see core.spend) ----------------------------------------------------------
+
+    def _add_spend(self, group: app_commands.Group) -> None:
+        cog = self
+        said = _said("set_spend_limit", spend_limit_text)
+
+        @group.command(name="spend-limit", description=localized("cmd_spend_limit"))
+        @app_commands.describe(usd=localized("opt_usd"))
+        async def spend_limit(
+            interaction: discord.Interaction,
+            usd: app_commands.Range[float, 0, MAX_SPEND_LIMIT_USD] | None = None,
+        ) -> None:
+            """US dollars the whole server may spend per UTC day (0 or none: no limit)."""
+            ticks = None if usd is None else usd_to_ticks(repr(float(usd)))
+            change = partial(changes.set_spend_limit, ticks=ticks)
+            await cog._change(interaction, change, said)
+
+    async def _add_spend_today(
+        self,
+        embed: discord.Embed,
+        guild_id: int,
+        today: stats.UsageFigures,
+        interaction: discord.Interaction,
+    ) -> None:
+        """Today's recorded spend under the figures: reported, else estimated."""
+        _, spent = await self.bot.store.spend_today(guild_id)
+        settings = await self.bot.store.get_guild_settings(guild_id)
+        value = spend_today_text(spent, today.cost_usd_ticks, settings, str(interaction.locale))
+        embed.add_field(name=text("field_cost", str(interaction.locale)), value=value, inline=False)

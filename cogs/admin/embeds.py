@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import discord
 
+from cogs.common.answers import usd_text
 from cogs.common.bounds import MAX_FIELD_VALUE, bounded_list, fit_embed, more_text
 from cogs.common.catalog import text
 from cogs.common.markdown import plain_text
@@ -144,6 +145,7 @@ def show_embed(settings: GuildSettings, config: Settings, locale: str | None) ->
         ("show_reroll", _yes_no(settings.reroll_open, locale)),
         ("show_user_quota", user_quota_text(settings, config, locale)),
         ("show_guild_budget", guild_budget_text(settings, config, locale)),
+        ("show_spend_limit", spend_limit_text(settings, locale)),
     )
     for key, value in fields:
         embed.add_field(name=text(key, locale), value=value, inline=True)
@@ -191,3 +193,34 @@ def terms_listing(terms: tuple[str, ...], locale: str | None) -> str:
         lines.append(line)
         size += len(line) + 1
     return "\n".join(lines)
+
+
+# -- spend (see core.spend) ----------------------------------------------------------------
+
+
+def spend_limit_text(settings: GuildSettings, locale: str | None) -> str:
+    """The server's daily spend ceiling in dollars, or "no limit"."""
+    if not settings.spend_limit_ticks:
+        return text("value_none_limit", locale)
+    return usd_text(settings.spend_limit_ticks, locale)
+
+
+def spend_today_text(
+    spent: int, reported: int | None, settings: GuildSettings, locale: str | None
+) -> str:
+    """Today's recorded spend of the server: what the image service reported, the rest
+    estimated from the price table (jobs under way count with their estimate); and the
+    server's ceiling."""
+    told = min(spent, reported or 0)
+    return "\n".join(
+        (
+            text(
+                "stats_spend_today",
+                locale,
+                spend=usd_text(spent, locale),
+                reported=usd_text(told, locale),
+                estimated=usd_text(spent - told, locale),
+            ),
+            f"{text('show_spend_limit', locale)}: {spend_limit_text(settings, locale)}",
+        )
+    )
