@@ -108,3 +108,22 @@ def test_a_policy_asks_for_the_estimate_and_both_ceilings() -> None:
     policy = spend.SpendPolicy(PriceTable({"m": 5}), bot_limit=100)
     assert policy.ask("m", None, 3, None) == SpendAsk(15, 100, 0)
     assert policy.ask("m", "2k", 2, 40) == SpendAsk(10, 100, 40)
+
+
+def test_a_reservation_journaled_before_spend_reads_with_none() -> None:
+    old = '{"day": "2025-01-01", "user_scope": "u", "guild_scope": null, "images": 2}'
+    reservation = quota.Reservation("2025-01-01", "u", None, 2)
+    assert records.reservation_json(reservation) == old
+    job = records.job_from_fields(
+        {
+            "id": "a",
+            "user_id": "1",
+            "prompt": "p",
+            "params": "{}",
+            "state": "accepted",
+            "created_at": "1.0",
+            "reservation": old,
+        }
+    )
+    assert job.reservation == reservation
+    assert job.reservation.spend_ticks == 0
