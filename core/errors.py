@@ -168,16 +168,7 @@ class MemberPaused(GenerationError):
         self.paused_until = paused_until
 
 
-class SpendLimitReached(GenerationError):
+class SpendLimitReached(DailyLimitReached):
     """The job's estimated cost would pass today's spend ceiling of the whole bot or of
-    the server (``scope``: the outcome's word); nothing was reserved or charged. Amounts
-    in ticks of 1e-10 USD."""
-
-    def __init__(self, scope: str, *, limit: int, left: int, needed: int, resets_at: float) -> None:
-        super().__init__(f"daily {scope} reached: {left} of {limit} ticks left, {needed} asked")
-        self.scope = scope
-        self.outcome = outcomes.parse(scope)
-        self.limit = limit
-        self.left = left
-        self.needed = needed
-        self.resets_at = resets_at
+    the server (``scope``: the outcome's word); nothing was reserved or charged. The
+    amounts (``limit``, ``left``, ``needed``) are in ticks of 1e-10 USD."""

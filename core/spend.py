@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
+from core.quota import remaining
 from core.stats import TICKS_PER_USD
 
 #: The counter of the whole bot's spend (ticks), beside the image counters.
@@ -125,8 +126,10 @@ class SpendAsk:
 
 
 def fits(used: int, ticks: int, limit: int) -> bool:
-    """Whether ``ticks`` more stay within ``limit`` (0: no limit)."""
-    return limit <= 0 or used + ticks <= limit
+    """Whether ``ticks`` more stay within ``limit`` (0: no limit), as images fit a quota
+    (see core.quota.remaining: a counter past its limit leaves nothing)."""
+    left = remaining(limit, used)
+    return left is None or ticks <= left
 
 
 @dataclass(frozen=True, slots=True)

@@ -91,6 +91,8 @@ def message_for(
         return text("cooldown", locale, when=timestamp(time.time() + (error.retry_after or 0)))
     if isinstance(error, errors.RefusedByServer):
         return _server_refusal(error, locale)
+    if isinstance(error, errors.SpendLimitReached):
+        return spend_limit_text(error, locale)
     if isinstance(error, errors.DailyLimitReached):
         key = "quota_guild" if error.scope == "guild_budget" else "quota_user"
         return text(
@@ -101,8 +103,6 @@ def message_for(
             n=error.needed,
             when=timestamp(error.resets_at),
         )
-    if isinstance(error, errors.SpendLimitReached):
-        return spend_limit_text(error, locale)
     if isinstance(error, errors.DirectMessagesOff):
         return text("dm_off", locale)
     if isinstance(error, errors.MemberPaused):

@@ -12,8 +12,9 @@ Keys, under a prefix (``imagine:`` by default):
 
 * ``cooldown:{user}``: hash ``available_at``, ``running_job``, ``running_since``; expires a
   day after it stops mattering;
-* ``usage:{day}:{scope}``: an image counter (see :mod:`core.quota` for the scopes);
-  expires two days after its UTC day;
+* ``usage:{day}:{scope}``: an image counter (see :mod:`core.quota` for the scopes), or a
+  spend counter in ticks (scopes ``spend:bot`` and ``spend:guild:{guild}``, see
+  :mod:`core.spend`); expires two days after its UTC day;
 * ``settings:{guild}``: a server's settings as one JSON document;
 * ``meta``: hash of small values;
 * ``job:{id}``: hash of one job record (with its journal: interaction, reservation,
@@ -95,7 +96,7 @@ LUA_FOLDER = Path(__file__).with_name("lua")
 #: turns what they read into decisions with those very functions, and
 #: tests/core/test_redis_store.py holds each script to its function over random states.
 SCRIPTS: dict[str, tuple[str, ...]] = {
-    "admit": ("claim_rules", "quota_rules", "spend_rules", "admit"),
+    "admit": ("claim_rules", "quota_rules", "admit"),
     "end_claim": ("end_claim",),
     "refund": ("refund",),
     "record_job": ("record_job",),

@@ -1,5 +1,5 @@
 -- The claim and the reservation together, all or nothing; runs after claim_rules.lua,
--- quota_rules.lua and spend_rules.lua.
+-- quota_rules.lua (whose rules hold the spend counters too, in ticks).
 -- KEYS: cooldown hash, the member's counter [, the server's counter] [, the bot's spend
 -- counter [, the server's spend counter]]; ARGV: now, job id, exempt (1/0), stale seconds,
 -- keep seconds, images, member limit, server limit, seconds to keep the counters, the
@@ -37,7 +37,7 @@ local allowed, user_used, guild_used =
     read_quota(image_keys[2], image_keys[3], images, tonumber(ARGV[7]), tonumber(ARGV[8]))
 local bot_spent, guild_spent = 0, 0
 if allowed and #spend_keys > 0 then
-    allowed, bot_spent, guild_spent = read_spend(
+    allowed, bot_spent, guild_spent = read_quota(
         spend_keys[1], spend_keys[2], tonumber(ARGV[12]), tonumber(ARGV[13]),
         tonumber(ARGV[14]))
 end
@@ -51,7 +51,8 @@ end
 take_claim(KEYS[1], ARGV[2], ARGV[1], now, available, stale, tonumber(ARGV[5]))
 take_quota(image_keys, 2, images, ARGV[9])
 if #spend_keys > 0 then
-    take_spend(spend_keys, ARGV[12], ARGV[9])
+    -- The amount as sent: a Lua number past 14 digits would be written as 1e+14.
+    take_quota(spend_keys, 1, ARGV[12], ARGV[9])
 end
 reply[5] = 1
 return reply
