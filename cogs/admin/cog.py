@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -30,7 +31,6 @@ from cogs.admin.embeds import (
     resolutions_text,
     show_embed,
     spend_limit_text,
-    spend_today_text,
     stats_embed,
     terms_listing,
     user_quota_text,
@@ -462,14 +462,13 @@ class AdminCog(commands.Cog):
             assert interaction.guild_id is not None
             now = time.time()
             periods = [
-                (key, stats.fold(await cog.bot.store.job_stats(interaction.guild_id, since)))
+                (key, await cog._figures(interaction.guild_id, since, now))
                 for key, since in (
                     ("stats_today", day_start(now)),
                     ("stats_week", stats.week_start(now)),
                 )
             ]
             embed = stats_embed(periods, str(interaction.locale))
-            await cog._add_spend_today(embed, interaction.guild_id, periods[0][1], interaction)
             await interaction.response.send_message(embed=embed, ephemeral=True)
 
     # -- spend (see core.spend) ----------------------------------------------------------
@@ -489,15 +488,8 @@ class AdminCog(commands.Cog):
             change = partial(changes.set_spend_limit, ticks=ticks)
             await cog._change(interaction, change, said)
 
-    async def _add_spend_today(
-        self,
-        embed: discord.Embed,
-        guild_id: int,
-        today: stats.UsageFigures,
-        interaction: discord.Interaction,
-    ) -> None:
-        """Today's recorded spend under the figures: reported, else estimated."""
-        _, spent = await self.bot.store.spend_today(guild_id)
-        settings = await self.bot.store.get_guild_settings(guild_id)
-        value = spend_today_text(spent, today.cost_usd_ticks, settings, str(interaction.locale))
-        embed.add_field(name=text("field_cost", str(interaction.locale)), value=value, inline=False)
+    async def _figures(self, guild_id: int, since: float, now: float) -> stats.UsageFigures:
+        """A period's figures, with the spend its days' counters recorded."""
+        figures = stats.fold(await self.bot.store.job_stats(guild_id, since))
+        recorded = await self.bot.store.guild_spend(guild_id, stats.days_since(since, now))
+        return replace(figures, recorded_ticks=recorded)

@@ -163,7 +163,7 @@ def figures_text(figures: UsageFigures, locale: str | None) -> str:
                 refused=figures.refused,
                 blocked=figures.blocked,
                 failed=figures.failed,
-                spend=spend_text(figures.cost_usd_ticks, locale),
+                spend=recorded_spend_text(figures, locale),
             ),
             text("stats_cancelled", locale, count=figures.cancelled),
             text("stats_interrupted", locale, count=figures.interrupted),
@@ -205,22 +205,16 @@ def spend_limit_text(settings: GuildSettings, locale: str | None) -> str:
     return usd_text(settings.spend_limit_ticks, locale)
 
 
-def spend_today_text(
-    spent: int, reported: int | None, settings: GuildSettings, locale: str | None
-) -> str:
-    """Today's recorded spend of the server: what the image service reported, the rest
-    estimated from the price table (jobs under way count with their estimate); and the
-    server's ceiling."""
-    told = min(spent, reported or 0)
-    return "\n".join(
-        (
-            text(
-                "stats_spend_today",
-                locale,
-                spend=usd_text(spent, locale),
-                reported=usd_text(told, locale),
-                estimated=usd_text(spent - told, locale),
-            ),
-            f"{text('show_spend_limit', locale)}: {spend_limit_text(settings, locale)}",
-        )
+def recorded_spend_text(figures: UsageFigures, locale: str | None) -> str:
+    """A period's spend: as the image service reported it, or, when the price table
+    estimated part of it, the recorded total with the reported and estimated parts."""
+    estimated = figures.estimated_ticks
+    if not estimated:
+        return spend_text(figures.cost_usd_ticks, locale)
+    return text(
+        "spend_split",
+        locale,
+        spend=usd_text(figures.recorded_ticks, locale),
+        reported=usd_text(figures.cost_usd_ticks or 0, locale),
+        estimated=usd_text(estimated, locale),
     )

@@ -365,9 +365,9 @@ CATALOG: dict[str, dict[str, str]] = {
             "charged. It starts again {when}."
         ),
         "spend_estimated": "{spend} (estimated)",
-        "stats_spend_today": (
-            "Spend recorded today: {spend} ({reported} reported by the image service, "
-            "{estimated} estimated from the price table)"
+        "spend_split": (
+            "{spend} ({reported} reported by the image service, {estimated} estimated "
+            "from the price table)"
         ),
         "show_spend_limit": "Daily spend limit",
         "set_spend_limit": "✅ Daily spend limit of this server: {value}.",
@@ -669,9 +669,7 @@ CATALOG: dict[str, dict[str, str]] = {
             "{needed}。没有生成任何图片，也没有产生费用。上限将于{when}重新计算。"
         ),
         "spend_estimated": "{spend}（估算）",
-        "stats_spend_today": (
-            "今天记录的花费：{spend}（图片服务报告 {reported}，按价格表估算 {estimated}）"
-        ),
+        "spend_split": "{spend}（图片服务报告 {reported}，按价格表估算 {estimated}）",
         "show_spend_limit": "每日花费上限",
         "set_spend_limit": "✅ 本服务器每天的花费上限：{value}。",
         "cmd_spend_limit": "整个服务器每个 UTC 日可以花费的美元数。",

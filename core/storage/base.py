@@ -212,3 +212,8 @@ class BaseStore(ABC):
         guild = None if guild_id is None else quota.guild_scope(guild_id)
         counts = await self._counters(day, records.spend_scopes(guild))
         return counts[0], counts[1] if len(counts) > 1 else 0
+
+    async def guild_spend(self, guild_id: int, days: Sequence[str]) -> int:
+        """A server's spend in ticks over these UTC days (kept ``quota.KEEP_DAYS``)."""
+        scope = records.spend_scopes(quota.guild_scope(guild_id))[1]
+        return sum([(await self._counters(day, [scope]))[0] for day in days])

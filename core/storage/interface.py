@@ -93,6 +93,9 @@ class DailyCounters(Protocol):
     async def spend_today(self, guild_id: int | None) -> tuple[int, int]:
         """Today's spend in ticks: the whole bot's and the server's (0 in a DM)."""
 
+    async def guild_spend(self, guild_id: int, days: Sequence[str]) -> int:
+        """A server's spend in ticks over these UTC days (kept ``quota.KEEP_DAYS``)."""
+
 
 class MetaValues(Protocol):
     """Small values the bot keeps for itself."""

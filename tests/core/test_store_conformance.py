@@ -1076,3 +1076,14 @@ async def test_a_journaled_reservation_keeps_its_spend(store: Store) -> None:
     job = await store.get_job("a")
     assert job is not None
     assert job.reservation == admission.quota.reservation
+
+
+async def test_a_servers_spend_is_summed_over_days(store: Store, clock: Clock) -> None:
+    await admit(store, 7, "a", spend=SpendAsk(300))  # the day before MIDNIGHT
+    clock.now += 2 * 3600
+    await admit(store, 8, "b", spend=SpendAsk(200))
+    await admit(store, 9, "c", guild_id=2, spend=SpendAsk(50))
+    days = [quota.day_key(MIDNIGHT - 3600), quota.day_key(MIDNIGHT)]
+    assert await store.guild_spend(1, days) == 500
+    assert await store.guild_spend(1, days[1:]) == 200
+    assert await store.guild_spend(2, days) == 50

@@ -155,14 +155,11 @@ async def test_stats_and_the_mod_log_show_the_spend_reported_or_estimated(
     assert any(estimated in t for t in texts), texts
     data = await admin(fake_discord, guild_id, {"stats": {}})
     fields = {f["name"]: f["value"] for f in data["embeds"][0]["fields"]}
-    assert fields[EN["field_cost"]] == "\n".join(
-        (
-            EN["stats_spend_today"].format(
-                spend=usd(2 * PER_IMAGE_USD), reported=reported, estimated=reported
-            ),
-            f"{EN['show_spend_limit']}: {EN['value_none_limit']}",
-        )
+    split = EN["spend_split"].format(
+        spend=usd(2 * PER_IMAGE_USD), reported=reported, estimated=reported
     )
+    for period in ("stats_today", "stats_week"):
+        assert f"Spend: {split}\n" in fields[EN[period]], fields
 
 
 async def test_the_bots_spend_ceiling_is_reached_exactly_by_fifty_at_once(
