@@ -678,6 +678,8 @@ class JobService:
         cost = reservation.spend_ticks if reached else 0
         report.spend_ticks, report.cost_estimated = cost, bool(cost)
         await self._settle_quietly(reservation, cost)
+        if self.observer is not None and cost:
+            self.observer.job_spent(kind=report.kind, model=report.model, ticks=cost)
 
     async def _settle_quietly(self, reservation: Reservation, ticks: int) -> None:
         try:

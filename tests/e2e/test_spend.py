@@ -19,6 +19,7 @@ import pytest_asyncio
 from cogs.common.catalog import CATALOG
 from tests.e2e.conftest import fresh_user
 from tests.e2e.harness import BotProcess, start_bot
+from tests.e2e.test_operations import Http, free_port, value
 from tests.fakes.discord import DEFAULT_GUILD_ID, FakeDiscord, FakeInteraction, guild_id_for_shard
 from tests.fakes.image_api import COST_TICKS_PER_IMAGE, FakeImageAPI, Scripted
 
@@ -32,6 +33,8 @@ SERVERS = [guild_id_for_shard(0, 1, index) for index in range(1, 4)]
 #: What the crowd tests leave room for: five images at $0.02.
 LIMIT_USD = 0.1
 PER_IMAGE_USD = COST_TICKS_PER_IMAGE / 1e10
+#: The module's bot serves /metrics here.
+PORT = free_port()
 
 
 def usd(amount: float) -> str:
@@ -69,7 +72,8 @@ def crowd_settings(extra: dict[str, str] | None = None) -> dict[str, str]:
 async def bot(
     fake_discord: FakeDiscord, fake_api: FakeImageAPI, workdir: Path
 ) -> AsyncIterator[BotProcess]:
-    process = await start_bot(fake_discord, fake_api, workdir, extra=crowd_settings())
+    extra = crowd_settings({"HTTP_PORT": str(PORT)})
+    process = await start_bot(fake_discord, fake_api, workdir, extra=extra)
     await fake_discord.wait_for_command_sync()
     yield process
     assert await process.stop() == 0
@@ -160,6 +164,14 @@ async def test_stats_and_the_mod_log_show_the_spend_reported_or_estimated(
     )
     for period in ("stats_today", "stats_week"):
         assert f"Spend: {split}\n" in fields[EN[period]], fields
+    # The metrics count every job's cost, this module's earlier jobs too.
+    samples = await Http(PORT).samples()
+    spent = value(samples, "imagine_spend_usd_total", kind="generation", model="grok-imagine-image")
+    assert spent >= 2 * PER_IMAGE_USD
+    jobs = sum(
+        v for (name, labels), v in samples.items() if name == "imagine_images_delivered_total"
+    )
+    assert spent == pytest.approx(jobs * PER_IMAGE_USD)
 
 
 async def test_the_bots_spend_ceiling_is_reached_exactly_by_fifty_at_once(
