@@ -26,9 +26,9 @@ BOT_SCOPE = "spend:bot"
 #: Any model or resolution the table does not name.
 ANY = "*"
 
-#: xAI's published per-image prices, as noted on 2026-12-02: grok-imagine-image $0.02 an
-#: image at 1k and 2k alike; the higher models about $0.05. The operator sets their own
-#: with ``GROK_PRICES`` (a gateway's prices differ, and xAI's change).
+#: xAI's per-image prices, as noted on 2026-12-02: grok-imagine-image $0.02 an image at 1k
+#: and 2k alike; the higher models about $0.05 (the least certain figure). The operator
+#: sets their own with ``GROK_PRICES`` (a gateway's prices differ, and xAI's change).
 PRICES_NOTED_ON = "2026-12-02"
 DEFAULT_PRICES_USD: Mapping[str, str] = {
     ANY: "0.02",
