@@ -6,6 +6,7 @@ show in a repr, a log line or an error message.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -36,6 +37,8 @@ MAX_SHARD_COUNT = 10_000
 DEFAULT_BLOCKED_ATTEMPTS_LIMIT = 5
 DEFAULT_BLOCKED_ATTEMPTS_WINDOW_SECONDS = 600.0
 DEFAULT_BLOCKED_ATTEMPTS_PAUSE_SECONDS = 1800.0
+#: A sanity bound on spend settings, in US dollars.
+MAX_SPEND_LIMIT_USD = 1_000_000
 
 
 class SettingsError(Exception):
@@ -127,6 +130,11 @@ class Settings(BaseSettings):
     http_host: str = "127.0.0.1"
     #: Log lines as plain text or as one JSON object each.
     log_format: Literal["text", "json"] = "text"
+    #: Prices per image in US dollars over the defaults (core.spend): ``model=usd`` or
+    #: ``model@resolution=usd``, comma-separated; ``*`` names any model.
+    grok_prices: Annotated[dict[str, Decimal], NoDecode] = Field(default_factory=dict)
+    #: The whole bot's spend per UTC day, in US dollars (unset: no ceiling).
+    daily_spend_limit_usd: Decimal | None = Field(default=None, gt=0, le=MAX_SPEND_LIMIT_USD)
 
     @field_validator("grok_models", mode="before")
     @classmethod
@@ -177,6 +185,35 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_ceiling(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("daily_spend_limit_usd", mode="before")
+    @classmethod
+    def _blank_spend_limit(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("grok_prices", mode="before")
+    @classmethod
+    def _split_prices(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        prices: dict[str, str] = {}
+        for part in value.split(","):
+            if not part.strip():
+                continue
+            name, sep, usd = part.partition("=")
+            if not sep or not name.strip() or len(name.strip()) > 120:
+                raise ValueError("must be model=usd or model@resolution=usd, comma-separated")
+            prices[name.strip()] = usd.strip()
+        return prices
+
+    @field_validator("grok_prices")
+    @classmethod
+    def _check_prices(cls, value: dict[str, Decimal]) -> dict[str, Decimal]:
+        if any(
+            not usd.is_finite() or usd < 0 or usd > MAX_SPEND_LIMIT_USD for usd in value.values()
+        ):
+            raise ValueError("each price is a number of dollars, 0 or more")
+        return value
 
     @field_validator("redis_url", mode="before")
     @classmethod

@@ -186,3 +186,9 @@ class EditsUnavailable(GenerationError):
     operator turned them off; nothing is charged."""
 
     outcome = Outcome.EDITS_UNAVAILABLE
+
+
+class SpendLimitReached(DailyLimitReached):
+    """The job's estimated cost would pass today's spend ceiling of the whole bot or of
+    the server (``scope``: the outcome's word); nothing was reserved or charged. The
+    amounts (``limit``, ``left``, ``needed``) are in ticks of 1e-10 USD."""

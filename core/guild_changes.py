@@ -277,3 +277,15 @@ def set_modlog(settings: GuildSettings, channel_id: int) -> GuildSettings:
 def clear_modlog(settings: GuildSettings) -> GuildSettings:
     """Stop the mod log."""
     return replace(settings, modlog_channel=None)
+
+
+# -- spend -----------------------------------------------------------------------------
+
+#: The largest daily spend ceiling a server may set, in ticks (a million dollars).
+MAX_SPEND_LIMIT_TICKS = 1_000_000 * 10_000_000_000
+
+
+def set_spend_limit(settings: GuildSettings, ticks: int | None) -> GuildSettings:
+    """The server's daily spend ceiling in ticks; None or 0: no ceiling."""
+    value = None if not ticks else clamp(ticks, 1, MAX_SPEND_LIMIT_TICKS)
+    return replace(settings, spend_limit_ticks=value)

@@ -18,6 +18,11 @@ class GenerationRequest:
     response_format: str = "b64_json"
     user: str = ""
 
+    @property
+    def billed_images(self) -> int:
+        """The images the image service bills for this request: those it makes."""
+        return self.n
+
     def to_body(self) -> dict[str, Any]:
         """The JSON body; optional fields left out let the API choose."""
         body: dict[str, Any] = {
@@ -131,6 +136,12 @@ class EditRequest:
     #: The inputs as data URIs, in the order of ``sources``; empty until they are fetched
     #: (a job taken over from the journal, or a Re-roll, fetches them again).
     inputs: tuple[str, ...] = ()
+
+    @property
+    def billed_images(self) -> int:
+        """The images the image service bills for an edit: each input as well as each
+        output."""
+        return self.n + len(self.sources)
 
     def to_body(self) -> dict[str, Any]:
         """The JSON body: a generation's fields, and one input as ``image`` or two or

@@ -22,6 +22,9 @@ class JobObserver(Protocol):
     def upload_replanned(self) -> None:
         """The platform refused an upload as too large (413); the job plans smaller."""
 
+    def job_spent(self, *, kind: str, model: str, ticks: int) -> None:
+        """A closed job cost ``ticks`` (1e-10 USD): the API's figure, else the estimate."""
+
 
 class ApiObserver(Protocol):
     """Hears of the image API client's retries."""

@@ -68,6 +68,10 @@ class Outcome(StrEnum):
     SHUTTING_DOWN = "shutting_down"
     #: The member sent too many blocked prompts lately and is paused in this server.
     PAUSED = "paused"
+    #: The whole bot's daily spend ceiling (``DAILY_SPEND_LIMIT_USD``) would be passed.
+    SPEND_LIMIT = "spend_limit"
+    #: The server's daily spend ceiling (``/imagine-admin spend-limit``) would be passed.
+    GUILD_SPEND_LIMIT = "guild_spend_limit"
 
 
 class Family(Enum):

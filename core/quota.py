@@ -30,6 +30,14 @@ def day_start(now: float) -> float:
     return float(int(now // SECONDS_PER_DAY) * SECONDS_PER_DAY)
 
 
+def day_start_of(day: str) -> float:
+    """The UNIX time of the UTC midnight that began a day key (see :func:`day_key`)."""
+    start = datetime.datetime.combine(
+        datetime.date.fromisoformat(day), datetime.time(), datetime.UTC
+    )
+    return start.timestamp()
+
+
 def next_reset(now: float) -> float:
     """The UNIX time when the counters of ``now``'s day stop counting."""
     return day_start(now) + SECONDS_PER_DAY
@@ -56,6 +64,9 @@ class QuotaVerdict(Enum):
     ALLOWED = "allowed"
     USER = "user_quota"
     GUILD = "guild_budget"
+    #: The whole bot's daily spend ceiling, and the server's (see core.spend).
+    BOT_SPEND = "spend_limit"
+    GUILD_SPEND = "guild_spend_limit"
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +77,9 @@ class Reservation:
     user_scope: str
     guild_scope: str | None
     images: int
+    #: Ticks of spend reserved with the images (see core.spend), settled when the job
+    #: closes.
+    spend_ticks: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -44,12 +44,20 @@ class UsageFigures:
     cancelled: int = 0
     #: Jobs a restart cut short.
     interrupted: int = 0
+    #: Spend recorded by the daily spend counters (see core.spend): the reported costs and
+    #: the estimates of the jobs reported none for (jobs under way count their estimate).
+    recorded_ticks: int = 0
 
     @property
     def spend_usd(self) -> float | None:
         if self.cost_usd_ticks is None:
             return None
         return self.cost_usd_ticks / TICKS_PER_USD
+
+    @property
+    def estimated_ticks(self) -> int:
+        """The recorded spend the image service did not report: the estimated part."""
+        return max(0, self.recorded_ticks - (self.cost_usd_ticks or 0))
 
 
 def fold(counts: Iterable[OutcomeCount]) -> UsageFigures:

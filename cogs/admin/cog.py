@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -29,6 +30,7 @@ from cogs.admin.embeds import (
     models_text,
     resolutions_text,
     show_embed,
+    spend_limit_text,
     stats_embed,
     terms_listing,
     user_quota_text,
@@ -37,6 +39,7 @@ from cogs.common.answers import reply
 from cogs.common.catalog import text
 from cogs.common.modlog import server_locale, settings_embed
 from cogs.common.translator import localized
+from config.settings import MAX_SPEND_LIMIT_USD
 from core import guild_changes as changes
 from core import stats
 from core.guild_changes import Change, SettingRefused
@@ -48,6 +51,7 @@ from core.guild_settings import (
 )
 from core.options import MAX_IMAGES, RESOLUTIONS
 from core.quota import day_start
+from core.spend import usd_to_ticks
 
 if TYPE_CHECKING:
     from bot import ImagineBot
@@ -172,6 +176,7 @@ class AdminCog(commands.Cog):
         self._add_limits(group)
         self._add_lists(group)
         self._add_reports(group)
+        self._add_spend(group)
         return group
 
     def _add_switches(self, group: app_commands.Group) -> None:
@@ -475,7 +480,7 @@ class AdminCog(commands.Cog):
             assert interaction.guild_id is not None
             now = time.time()
             periods = [
-                (key, stats.fold(await cog.bot.store.job_stats(interaction.guild_id, since)))
+                (key, await cog._figures(interaction.guild_id, since, now))
                 for key, since in (
                     ("stats_today", day_start(now)),
                     ("stats_week", stats.week_start(now)),
@@ -483,3 +488,26 @@ class AdminCog(commands.Cog):
             ]
             embed = stats_embed(periods, str(interaction.locale))
             await interaction.response.send_message(embed=embed, ephemeral=True)
+
+    # -- spend (see core.spend) ----------------------------------------------------------
+
+    def _add_spend(self, group: app_commands.Group) -> None:
+        cog = self
+        said = _said("set_spend_limit", spend_limit_text)
+
+        @group.command(name="spend-limit", description=localized("cmd_spend_limit"))
+        @app_commands.describe(usd=localized("opt_usd"))
+        async def spend_limit(
+            interaction: discord.Interaction,
+            usd: app_commands.Range[float, 0, MAX_SPEND_LIMIT_USD] | None = None,
+        ) -> None:
+            """US dollars the whole server may spend per UTC day (0 or none: no limit)."""
+            ticks = None if usd is None else usd_to_ticks(repr(float(usd)))
+            change = partial(changes.set_spend_limit, ticks=ticks)
+            await cog._change(interaction, change, said)
+
+    async def _figures(self, guild_id: int, since: float, now: float) -> stats.UsageFigures:
+        """A period's figures, with the spend its days' counters recorded."""
+        figures = stats.fold(await self.bot.store.job_stats(guild_id, since))
+        recorded = await self.bot.store.guild_spend(guild_id, stats.days_since(since, now))
+        return replace(figures, recorded_ticks=recorded)

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import discord
 
+from cogs.common.answers import usd_text
 from cogs.common.bounds import MAX_FIELD_VALUE, bounded_list, fit_embed, more_text
 from cogs.common.catalog import text
 from cogs.common.markdown import plain_text
@@ -146,6 +147,7 @@ def show_embed(settings: GuildSettings, config: Settings, locale: str | None) ->
         ("show_edit_uploads", _yes_no(settings.edit_uploads, locale)),
         ("show_user_quota", user_quota_text(settings, config, locale)),
         ("show_guild_budget", guild_budget_text(settings, config, locale)),
+        ("show_spend_limit", spend_limit_text(settings, locale)),
     )
     for key, value in fields:
         embed.add_field(name=text(key, locale), value=value, inline=True)
@@ -163,7 +165,7 @@ def figures_text(figures: UsageFigures, locale: str | None) -> str:
                 refused=figures.refused,
                 blocked=figures.blocked,
                 failed=figures.failed,
-                spend=spend_text(figures.cost_usd_ticks, locale),
+                spend=recorded_spend_text(figures, locale),
             ),
             text("stats_cancelled", locale, count=figures.cancelled),
             text("stats_interrupted", locale, count=figures.interrupted),
@@ -193,3 +195,28 @@ def terms_listing(terms: tuple[str, ...], locale: str | None) -> str:
         lines.append(line)
         size += len(line) + 1
     return "\n".join(lines)
+
+
+# -- spend (see core.spend) ----------------------------------------------------------------
+
+
+def spend_limit_text(settings: GuildSettings, locale: str | None) -> str:
+    """The server's daily spend ceiling in dollars, or "no limit"."""
+    if not settings.spend_limit_ticks:
+        return text("value_none_limit", locale)
+    return usd_text(settings.spend_limit_ticks, locale)
+
+
+def recorded_spend_text(figures: UsageFigures, locale: str | None) -> str:
+    """A period's spend: as the image service reported it, or, when the price table
+    estimated part of it, the recorded total with the reported and estimated parts."""
+    estimated = figures.estimated_ticks
+    if not estimated:
+        return spend_text(figures.cost_usd_ticks, locale)
+    return text(
+        "spend_split",
+        locale,
+        spend=usd_text(figures.recorded_ticks, locale),
+        reported=usd_text(figures.cost_usd_ticks or 0, locale),
+        estimated=usd_text(estimated, locale),
+    )

@@ -18,7 +18,7 @@ from discord import app_commands
 
 from cogs.common.bounds import MAX_CONTENT, bounded_list, budget_for, clip, more_text
 from cogs.common.catalog import text
-from core import errors
+from core import errors, stats
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +92,8 @@ def message_for(
         return text("cooldown", locale, when=timestamp(time.time() + (error.retry_after or 0)))
     if isinstance(error, errors.RefusedByServer):
         return _server_refusal(error, locale)
+    if isinstance(error, errors.SpendLimitReached):
+        return spend_limit_text(error, locale)
     if isinstance(error, errors.DailyLimitReached):
         key = "quota_guild" if error.scope == "guild_budget" else "quota_user"
         return text(
@@ -188,3 +190,22 @@ async def answer_error(interaction: discord.Interaction, error: BaseException) -
         exc_info=error,
     )
     await reply(interaction, text("internal", locale, job_id=job_id))
+
+
+def spend_limit_text(error: errors.SpendLimitReached, locale: str | None) -> str:
+    """The message of a spend ceiling reached: the bot's, or the server's with what is
+    left and what the request would cost."""
+    key = "spend_limit_guild" if error.scope == "guild_spend_limit" else "spend_limit_bot"
+    return text(
+        key,
+        locale,
+        limit=usd_text(error.limit, locale),
+        left=usd_text(error.left, locale),
+        needed=usd_text(error.needed, locale),
+        when=timestamp(error.resets_at),
+    )
+
+
+def usd_text(ticks: int, locale: str | None) -> str:
+    """An amount in ticks as dollars, as the catalog writes them."""
+    return text("spend_value", locale, usd=ticks / stats.TICKS_PER_USD)

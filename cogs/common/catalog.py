@@ -405,6 +405,25 @@ CATALOG: dict[str, dict[str, str]] = {
         "aspect_20:9": "20:9 ultrawide",
         "aspect_9:20": "9:20 ultratall",
         "aspect_auto": "auto (model picks)",
+        # Spend in money (see core.spend).
+        "spend_limit_bot": (
+            "💸 The bot has reached its spending limit for today ({limit}). Nothing was "
+            "generated or charged. It starts again {when}."
+        ),
+        "spend_limit_guild": (
+            "💸 This server has reached its spending limit for today: {left} of {limit} "
+            "left, and this request would cost about {needed}. Nothing was generated or "
+            "charged. It starts again {when}."
+        ),
+        "spend_estimated": "{spend} (estimated)",
+        "spend_split": (
+            "{spend} ({reported} reported by the image service, {estimated} estimated "
+            "from the price table)"
+        ),
+        "show_spend_limit": "Daily spend limit",
+        "set_spend_limit": "✅ Daily spend limit of this server: {value}.",
+        "cmd_spend_limit": "US dollars the whole server may spend per UTC day.",
+        "opt_usd": "US dollars a day (0 or left out: no limit).",
     },
     "zh": {
         "cooldown": "⏳ 你还在冷却中，{when}可以再次使用 /imagine。",
@@ -729,6 +748,21 @@ CATALOG: dict[str, dict[str, str]] = {
         "aspect_20:9": "20:9 超宽",
         "aspect_9:20": "9:20 超长",
         "aspect_auto": "自动（由模型决定）",
+        # Spend in money (see core.spend).
+        "spend_limit_bot": (
+            "💸 机器人今天的花费已达上限（{limit}）。没有生成任何图片，也没有产生费用。"
+            "上限将于{when}重新计算。"
+        ),
+        "spend_limit_guild": (
+            "💸 本服务器今天的花费已达上限：{limit} 中还剩 {left}，而这次请求大约需要 "
+            "{needed}。没有生成任何图片，也没有产生费用。上限将于{when}重新计算。"
+        ),
+        "spend_estimated": "{spend}（估算）",
+        "spend_split": "{spend}（图片服务报告 {reported}，按价格表估算 {estimated}）",
+        "show_spend_limit": "每日花费上限",
+        "set_spend_limit": "✅ 本服务器每天的花费上限：{value}。",
+        "cmd_spend_limit": "整个服务器每个 UTC 日可以花费的美元数。",
+        "opt_usd": "每天的美元数（0 或不填：不限）。",
     },
 }
 

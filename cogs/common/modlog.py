@@ -79,6 +79,12 @@ def spend_text(cost_usd_ticks: int | None, locale: str | None) -> str:
     return text("spend_value", locale, usd=cost_usd_ticks / stats.TICKS_PER_USD)
 
 
+def cost_text(entry: JobSummary, locale: str | None) -> str:
+    """A job's cost in dollars, saying when it is the price table's estimate."""
+    spend = spend_text(entry.cost_usd_ticks, locale)
+    return text("spend_estimated", locale, spend=spend) if entry.cost_estimated else spend
+
+
 def job_embed(entry: JobSummary, locale: str | None) -> discord.Embed:
     """The mod-log entry of a job."""
     kind = outcome_kind(entry.outcome)
@@ -109,7 +115,7 @@ def job_embed(entry: JobSummary, locale: str | None) -> discord.Embed:
     embed.add_field(name=text("field_images", locale), value=str(entry.images), inline=True)
     embed.add_field(
         name=text("field_cost", locale),
-        value=spend_text(entry.cost_usd_ticks, locale),
+        value=cost_text(entry, locale),
         inline=True,
     )
     if kind == "failed":

@@ -56,6 +56,7 @@ from core.models import InputSource
 from core.moderation import AttemptLimit
 from core.options import ASPECT_RATIOS, MAX_IMAGES, MAX_PROMPT_LENGTH, RESOLUTIONS
 from core.quota import remaining
+from core.spend import SpendPolicy, price_table, usd_to_ticks
 from core.storage import JobRecord
 
 if TYPE_CHECKING:
@@ -126,6 +127,15 @@ def origin_of(interaction: discord.Interaction) -> Origin:
     )
 
 
+def spend_policy(settings: Settings) -> SpendPolicy:
+    """The price table (``GROK_PRICES``) and the bot's daily spend ceiling."""
+    limit = settings.daily_spend_limit_usd
+    return SpendPolicy(
+        prices=price_table(settings.grok_prices),
+        bot_limit=0 if limit is None else usd_to_ticks(limit),
+    )
+
+
 def limit_defaults(settings: Settings) -> LimitDefaults:
     """The operator's limits, for servers that set none, and the ceilings on all of them."""
     return LimitDefaults(
@@ -178,6 +188,7 @@ def build_service(bot: ImagineBot, ports: ImagineCog, edits: EditKind | None = N
             allow_dms=settings.allow_dms,
             limits=limit_defaults(settings),
             max_wait_seconds=settings.max_wait_seconds,
+            spend=spend_policy(settings),
         ),
         owner=bot.journal_owner,
         kinds=[generation] if edits is None else [generation, edits],

@@ -25,6 +25,7 @@ from prometheus_client import (
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from core.queue import JobQueue
+from core.stats import TICKS_PER_USD
 
 #: Every name starts so, the bot's own namespace beside the process metrics.
 NAMESPACE = "imagine"
@@ -106,6 +107,14 @@ class BotMetrics:
             registry=self.registry,
         )
         self.gateway_latency.set(math.nan)
+        self.spend = Counter(
+            "spend_usd",
+            "Spend in US dollars, by kind and model: the cost the image API reported, else "
+            "the estimate from the price table (GROK_PRICES).",
+            ["kind", "model"],
+            namespace=NAMESPACE,
+            registry=self.registry,
+        )
 
     # -- what the core tells (core.observe) ----------------------------------------------
 
@@ -123,6 +132,10 @@ class BotMetrics:
     def upload_replanned(self) -> None:
         """Count a 413 re-plan."""
         self.replans.inc()
+
+    def job_spent(self, *, kind: str, model: str, ticks: int) -> None:
+        """Count a closed job's cost in dollars (models come from GROK_MODELS: bounded)."""
+        self.spend.labels(kind=kind, model=model).inc(ticks / TICKS_PER_USD)
 
     def api_retry(self, reason: str) -> None:
         """Count an image API retry."""

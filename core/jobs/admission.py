@@ -26,7 +26,8 @@ from core.moderation import BlockedAttempts, Rule, RuleContext, Verdict, check_r
 from core.observe import JobObserver
 from core.outcomes import Outcome
 from core.queue import JobQueue
-from core.quota import Reservation
+from core.quota import QuotaDecision, QuotaVerdict, Reservation
+from core.spend import SpendAsk, SpendPolicy
 from core.storage import Store
 
 log = logging.getLogger(__name__)
@@ -84,6 +85,21 @@ def refusal(
     )
 
 
+#: The verdicts of the spend ceilings (see core.spend).
+SPEND_VERDICTS = (QuotaVerdict.BOT_SPEND, QuotaVerdict.GUILD_SPEND)
+
+
+def spend_refusal(decision: QuotaDecision, ask: SpendAsk | None) -> errors.SpendLimitReached:
+    """The error that tells a member a spend ceiling stops the job (amounts in ticks)."""
+    return errors.SpendLimitReached(
+        decision.verdict.value,
+        limit=decision.limit,
+        left=decision.left,
+        needed=0 if ask is None else ask.ticks,
+        resets_at=decision.resets_at,
+    )
+
+
 def refuse(
     report: JobReport, error: errors.GenerationError, outcome: Outcome | None = None
 ) -> NoReturn:
@@ -104,12 +120,15 @@ class Admitter:
         allow_dms: bool,
         limits: LimitDefaults,
         observer: JobObserver | None = None,
+        spend: SpendPolicy | None = None,
     ) -> None:
         self.store = store
         self.queue = queue
         self.allow_dms = allow_dms
         self.limits = limits
         self.observer = observer
+        #: The price table and the bot's spend ceiling (the defaults: no ceiling).
+        self.spend = spend or SpendPolicy()
 
     async def admit(
         self,
@@ -151,7 +170,11 @@ class Admitter:
             # A quick look first, so a full line costs no database work.
             refuse(report, errors.ShuttingDown() if self.queue.closed else errors.QueueFull())
         limits = limits_for(self.limits, guild_settings, origin.role_ids)
-        reservation = await self._claim(origin, request, limits, report)
+        guild_spend_limit = None if guild_settings is None else guild_settings.spend_limit_ticks
+        ask = self.spend.ask(
+            request.model, request.resolution, request.billed_images, guild_spend_limit
+        )
+        reservation = await self._claim(origin, request, limits, report, ask)
         return Admitted(report, kind, request, guild_settings, limits, reservation)
 
     async def _check_rules(
@@ -201,7 +224,12 @@ class Admitter:
             return None
 
     async def _claim(
-        self, origin: Origin, request: JobRequest, limits: Limits, report: JobReport
+        self,
+        origin: Origin,
+        request: JobRequest,
+        limits: Limits,
+        report: JobReport,
+        ask: SpendAsk | None = None,
     ) -> Reservation | None:
         """The cooldown claim and the image reservation, in one step: a refused claim
         reserves nothing and a refused reservation takes no claim, so neither refusal
@@ -214,6 +242,7 @@ class Admitter:
             images=request.n,
             user_limit=limits.user_quota,
             guild_limit=limits.guild_budget,
+            spend=ask,
         )
         if admission.paused_until:
             refuse(report, errors.MemberPaused(admission.paused_until))
@@ -227,6 +256,8 @@ class Admitter:
             refuse(report, error, Outcome(claim.verdict.value))
         quota = admission.quota
         assert quota is not None
+        if not quota.allowed and quota.verdict in SPEND_VERDICTS:
+            refuse(report, spend_refusal(quota, ask))
         if not quota.allowed:
             limit = errors.DailyLimitReached(
                 quota.verdict.value,

@@ -38,6 +38,11 @@ class JobReport:
     kind: str = DEFAULT_KIND
     #: Hears of the job line (the bot's metrics), if anything listens.
     observer: JobObserver | None = None
+    #: Images the API made (billed whether or not delivered), and the job's settled cost
+    #: in ticks: the API's, else estimated from the price table (``cost_estimated``).
+    billed_images: int = 0
+    spend_ticks: int | None = None
+    cost_estimated: bool = False
 
     def log(self) -> None:
         total = time.monotonic() - self.started
@@ -131,7 +136,8 @@ def summary_of(
         resolution=request.resolution,
         outcome=report.outcome.value,
         images=report.delivered,
-        cost_usd_ticks=report.cost_usd_ticks,
+        cost_usd_ticks=report.cost_usd_ticks if report.spend_ticks is None else report.spend_ticks,
+        cost_estimated=report.cost_estimated,
         result_message_id=report.message_ids[0] if report.message_ids else None,
         term=term,
         sources=tuple(getattr(request, "sources", ())),

@@ -43,6 +43,9 @@ class JobRequest(Protocol):
     @property
     def resolution(self) -> str | None: ...
 
+    @property
+    def billed_images(self) -> int: ...
+
 
 class ImageMaker(Protocol):
     """The image service's client, as generation uses it (``core.client.ImageClient``)."""

@@ -125,6 +125,8 @@ class JobSummary:
     term: str | None = None
     #: An edit's input pictures (empty for a generation).
     sources: tuple[InputSource, ...] = ()
+    #: The cost is an estimate from the price table (the API reported none).
+    cost_estimated: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -49,6 +49,7 @@ from core.observe import JobObserver
 from core.outcomes import Outcome
 from core.queue import Cancelled, JobQueue, QueueClosed, Ticket
 from core.quota import Reservation
+from core.spend import SpendPolicy, settled_cost
 from core.storage import JobRecord, Store
 
 log = logging.getLogger(__name__)
@@ -91,6 +92,9 @@ class ServiceConfig:
     job_retention_days: int = DEFAULT_JOB_RETENTION_DAYS
     #: How long a job may wait in line (for a slot here or an API slot) before it starts.
     max_wait_seconds: float = DEFAULT_MAX_WAIT_SECONDS
+    #: The price table and the bot's daily spend ceiling (None: the default prices and
+    #: no ceiling).
+    spend: SpendPolicy | None = None
 
 
 class CancelAnswer(Enum):
@@ -134,6 +138,7 @@ class JobService:
             allow_dms=config.allow_dms,
             limits=config.limits,
             observer=observer,
+            spend=config.spend,
         )
         self.slots = ApiSlots(store, cap=config.max_running)
         #: Set at shutdown: no new job is accepted.
@@ -234,6 +239,7 @@ class JobService:
                     self.queue.leave(ticket)
                 if admitted.reservation is not None:
                     await self._refund_quietly(admitted.reservation, request.n)
+                    await self._settle_quietly(admitted.reservation, 0)
                 await self.store.end_claim(
                     origin.user_id,
                     job_id,
@@ -388,6 +394,9 @@ class JobService:
         result = await job.kind.make(job.request)
         job.report.api_seconds = result.api_seconds
         job.report.cost_usd_ticks = result.cost_usd_ticks
+        # The images made, and (for an edit) the inputs the service read: each is billed.
+        made = len(result.images) + result.withheld + result.unusable
+        job.report.billed_images = made + job.request.billed_images - job.request.n
         await self._journal_state(job, journal.DELIVERING)
         # The images go as soon as they are uploaded, not when the job ends.
         job.report.delivered = await deliver(job, result)
@@ -484,6 +493,7 @@ class JobService:
             return
         if job.reservation is not None:
             await self._refund_quietly(job.reservation, job.request.n - report.delivered)
+        await self._settle_spend(job)
         await self._end_claim(job.user_id, job.id, report.delivered > 0, job.cooldown_seconds)
         report.log()
         self._post_summary(job)
@@ -685,6 +695,7 @@ class JobService:
         if job is not None:
             report.model, report.n = job.request.model, job.request.n
             report.kind = job.kind.name
+        await self._settle_interrupted(record, report)
         report.log()
         if job is not None:
             job.report = report
@@ -696,3 +707,44 @@ class JobService:
             return
         port = self.ports.port_for(record, guild_settings)
         await port.say_in_channel(Notice.of("interrupted_for", job_id=record.id))
+
+    # -- spend (see core.spend) ----------------------------------------------------------
+
+    @property
+    def spend(self) -> SpendPolicy:
+        """The price table and the bot's spend ceiling."""
+        return self.admitter.spend
+
+    async def _settle_spend(self, job: Job) -> None:
+        """Settle the job's reserved spend with its cost: the API's, else the price
+        table's for the images the API made (none when it made none); tell the metrics."""
+        report = job.report
+        estimate = self.spend.prices.estimate(
+            job.request.model, job.request.resolution, report.billed_images
+        )
+        report.spend_ticks, report.cost_estimated = settled_cost(report.cost_usd_ticks, estimate)
+        if job.reservation is not None:
+            await self._settle_quietly(job.reservation, report.spend_ticks)
+        if self.observer is not None and report.spend_ticks:
+            self.observer.job_spent(
+                kind=job.kind.name, model=job.request.model, ticks=report.spend_ticks
+            )
+
+    async def _settle_interrupted(self, record: JobRecord, report: JobReport) -> None:
+        """An interrupted job keeps its estimate if it may have reached the API (it may
+        be billed); one still waiting gives it back."""
+        reservation = record.reservation
+        if reservation is None:
+            return
+        reached = record.state in (journal.RUNNING, journal.DELIVERING)
+        cost = reservation.spend_ticks if reached else 0
+        report.spend_ticks, report.cost_estimated = cost, bool(cost)
+        await self._settle_quietly(reservation, cost)
+        if self.observer is not None and cost:
+            self.observer.job_spent(kind=report.kind, model=report.model, ticks=cost)
+
+    async def _settle_quietly(self, reservation: Reservation, ticks: int) -> None:
+        try:
+            await self.store.settle_spend(reservation, ticks)
+        except Exception:
+            log.exception("could not settle %d ticks of reserved spend", ticks)

@@ -56,6 +56,12 @@ class BaseStore(ABC):
         """Note that this process is ``owner`` (a backend that can tell a dead owner from a
         live one, before its lease runs out, keeps that here)."""
 
+    @abstractmethod
+    async def _settle(self, day: str, scopes: Sequence[str], ticks: int) -> None:
+        """Add ``ticks`` (negative: take them off) to a day's spend counters, none below
+        zero."""
+        raise NotImplementedError
+
     # -- job records -----------------------------------------------------------------------
 
     async def record_job(
@@ -197,3 +203,26 @@ class BaseStore(ABC):
         """Today's counters of a member where they are, and when they start again."""
         today = records.today(self._clock(), guild_id, user_id)
         return today.usage(await self._counters(today.day, today.scopes))
+
+    # -- daily spend counters (see core.spend) ---------------------------------------------
+
+    async def settle_spend(self, reservation: quota.Reservation, cost_usd_ticks: int) -> None:
+        """Settle a reservation's spend with the job's real cost, on the day it was
+        reserved on: the difference given back, or the excess added."""
+        delta = records.settle_delta(reservation, cost_usd_ticks)
+        if delta:
+            await self._settle(
+                reservation.day, records.spend_scopes(reservation.guild_scope), delta
+            )
+
+    async def spend_today(self, guild_id: int | None) -> tuple[int, int]:
+        """Today's spend in ticks: the whole bot's and the server's (0 in a DM)."""
+        day = quota.day_key(self._clock())
+        guild = None if guild_id is None else quota.guild_scope(guild_id)
+        counts = await self._counters(day, records.spend_scopes(guild))
+        return counts[0], counts[1] if len(counts) > 1 else 0
+
+    async def guild_spend(self, guild_id: int, days: Sequence[str]) -> int:
+        """A server's spend in ticks over these UTC days (kept ``quota.KEEP_DAYS``)."""
+        scope = records.spend_scopes(quota.guild_scope(guild_id))[1]
+        return sum([(await self._counters(day, [scope]))[0] for day in days])

@@ -18,6 +18,7 @@ from core.cooldown import CooldownState
 from core.guild_settings import GuildSettings
 from core.journal import InteractionRef
 from core.moderation import AttemptLimit, BlockedAttempts
+from core.spend import SpendAsk
 from core.stats import OutcomeCount
 from core.storage.records import JobRecord
 
@@ -52,6 +53,7 @@ class Claims(Protocol):
         images: int,
         user_limit: int,
         guild_limit: int,
+        spend: SpendAsk | None = None,
     ) -> quota.Admission:
         """What runs before a job is accepted, in one atomic step and one round trip:
         check the member's cooldown (only the one-job-at-a-time rule if ``exempt``, the
@@ -60,7 +62,10 @@ class Claims(Protocol):
         both allow it (a limit of 0 is no limit; a direct message has no server counter).
         A refused claim reserves nothing (``quota`` is None); a refused reservation takes
         no claim. A member paused in ``guild_id`` (see :meth:`BlockedPrompts.note_blocked`)
-        is refused before anything, in the same step: ``paused_until`` says until when."""
+        is refused before anything, in the same step: ``paused_until`` says until when.
+        With ``spend``, its estimate is reserved in the same step against today's spend
+        counters of the bot and the server (see :mod:`core.spend`), if both ceilings
+        allow it; refused, nothing is taken (the verdict says which ceiling)."""
 
     async def end_claim(
         self, user_id: int, job_id: str, *, delivered: bool, cooldown_seconds: float
@@ -79,6 +84,17 @@ class DailyCounters(Protocol):
 
     async def usage_today(self, guild_id: int | None, user_id: int) -> quota.Usage:
         """Today's counters of a member where they are, and when they start again."""
+
+    async def settle_spend(self, reservation: quota.Reservation, cost_usd_ticks: int) -> None:
+        """Settle a reservation's spend with the job's real cost: give back the difference,
+        or add the excess, to the spend counters of the day it was reserved on (none
+        below zero)."""
+
+    async def spend_today(self, guild_id: int | None) -> tuple[int, int]:
+        """Today's spend in ticks: the whole bot's and the server's (0 in a DM)."""
+
+    async def guild_spend(self, guild_id: int, days: Sequence[str]) -> int:
+        """A server's spend in ticks over these UTC days (kept ``quota.KEEP_DAYS``)."""
 
 
 class MetaValues(Protocol):

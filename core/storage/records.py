@@ -10,13 +10,14 @@ reservation decides from what was read) are here too, so the two backends cannot
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from core import journal, quota
+from core import journal, quota, spend
 from core.cooldown import CooldownState, Decision, decide
 from core.guild_settings import GuildSettings
 from core.journal import InteractionRef
@@ -198,14 +199,16 @@ def reservation_json(reservation: quota.Reservation | None) -> str | None:
     """A reservation as the journal keeps it."""
     if reservation is None:
         return None
-    return json.dumps(
-        {
-            "day": reservation.day,
-            "user_scope": reservation.user_scope,
-            "guild_scope": reservation.guild_scope,
-            "images": reservation.images,
-        }
-    )
+    data: dict[str, object] = {
+        "day": reservation.day,
+        "user_scope": reservation.user_scope,
+        "guild_scope": reservation.guild_scope,
+        "images": reservation.images,
+    }
+    if reservation.spend_ticks:
+        # Only when spend was reserved, so earlier entries and these read alike.
+        data["spend_ticks"] = reservation.spend_ticks
+    return json.dumps(data)
 
 
 # -- reading a job ---------------------------------------------------------------------
@@ -240,6 +243,7 @@ def _reservation_of(raw: object) -> quota.Reservation | None:
         user_scope=str(data["user_scope"]),
         guild_scope=None if data.get("guild_scope") is None else str(data["guild_scope"]),
         images=int(data["images"]),
+        spend_ticks=int(data.get("spend_ticks", 0)),
     )
 
 
@@ -461,3 +465,42 @@ def add_totals(
     into = sums.setdefault(outcome, dict.fromkeys(TOTAL_PARTS, 0))
     for part in TOTAL_PARTS:
         into[part] += int(parts.get(part, 0) or 0)
+
+
+# -- daily spend counters (see core.spend) ---------------------------------------------
+
+
+def spend_scopes(guild_scope: str | None) -> list[str]:
+    """The spend counters beside these image counters: the bot's, then the server's."""
+    if guild_scope is None:
+        return [spend.BOT_SCOPE]
+    return [spend.BOT_SCOPE, "spend:" + guild_scope]
+
+
+def decide_spend(
+    decision: quota.QuotaDecision, ask: spend.SpendAsk | None, spent: Sequence[int]
+) -> quota.QuotaDecision:
+    """The images' decision once the spend counters (of :func:`spend_scopes`, as read)
+    had their say: refused when the job's estimate passes the bot's ceiling, then the
+    server's; else the reservation carries the estimate."""
+    if ask is None or not decision.allowed or decision.reservation is None:
+        return decision
+    # A direct message has no server's counter, nor ceiling.
+    in_server = decision.reservation.guild_scope is not None
+    guild_used, guild_limit = (spent[1], ask.guild_limit) if in_server else (0, 0)
+    for verdict, used, limit in (
+        (quota.QuotaVerdict.BOT_SPEND, spent[0], ask.bot_limit),
+        (quota.QuotaVerdict.GUILD_SPEND, guild_used, guild_limit),
+    ):
+        if not spend.fits(used, ask.ticks, limit):
+            return quota.QuotaDecision(
+                verdict, limit=limit, left=max(0, limit - used), resets_at=decision.resets_at
+            )
+    reservation = dataclasses.replace(decision.reservation, spend_ticks=ask.ticks)
+    return dataclasses.replace(decision, reservation=reservation)
+
+
+def settle_delta(reservation: quota.Reservation, cost: int) -> int:
+    """What settling a reservation with its real cost adds to its day's spend counters
+    (negative: given back)."""
+    return max(0, cost) - reservation.spend_ticks

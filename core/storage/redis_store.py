@@ -12,8 +12,9 @@ Keys, under a prefix (``imagine:`` by default):
 
 * ``cooldown:{user}``: hash ``available_at``, ``running_job``, ``running_since`` (and
   ``claim_renewed_at`` while its job lives); expires a day after it stops mattering;
-* ``usage:{day}:{scope}``: an image counter (see :mod:`core.quota` for the scopes);
-  expires two days after its UTC day;
+* ``usage:{day}:{scope}``: an image counter (see :mod:`core.quota` for the scopes), or a
+  spend counter in ticks (scopes ``spend:bot`` and ``spend:guild:{guild}``, see
+  :mod:`core.spend`); expires two days after its UTC day;
 * ``settings:{guild}``: a server's settings as one JSON document;
 * ``meta``: hash of small values;
 * ``job:{id}``: hash of one job record (with its journal: interaction, reservation,
@@ -58,6 +59,7 @@ from core import journal, quota, stats
 from core.cooldown import STALE_RUNNING_SECONDS, CooldownState
 from core.guild_settings import GuildSettings
 from core.moderation import AttemptLimit, BlockedAttempts
+from core.spend import SpendAsk
 from core.stats import OutcomeCount
 from core.storage import records
 from core.storage.base import BaseStore
@@ -104,6 +106,7 @@ SCRIPTS: dict[str, tuple[str, ...]] = {
     "hold_jobs": ("hold_jobs",),
     "acquire_slot": ("acquire_slot",),
     "note_blocked": ("note_blocked",),
+    "settle_spend": ("settle_spend",),
 }
 
 
@@ -135,6 +138,7 @@ class _Scripts:
         self.hold_jobs = register("hold_jobs")
         self.acquire_slot = register("acquire_slot")
         self.note_blocked = register("note_blocked")
+        self.settle_spend = register("settle_spend")
 
 
 def _time(value: float) -> str:
@@ -263,6 +267,7 @@ class RedisStore(BaseStore):
         images: int,
         user_limit: int,
         guild_limit: int,
+        spend: SpendAsk | None = None,
     ) -> quota.Admission:
         """The claim and the reservation in one script: a refused claim reserves nothing,
         a refused reservation takes no claim, and no other process sees one without the
@@ -270,8 +275,9 @@ class RedisStore(BaseStore):
         now = self._clock()
         today = records.today(now, guild_id, user_id)
         counters = [self._counter(today.day, scope) for scope in today.scopes]
+        spend_counters, spend_args = self._spend_args(today, spend)
         reply = await self.scripts.admit(
-            keys=[self._key("cooldown", user_id), *counters],
+            keys=[self._key("cooldown", user_id), *counters, *spend_counters],
             args=[
                 _time(now),
                 job_id,
@@ -283,20 +289,21 @@ class RedisStore(BaseStore):
                 guild_limit if today.guild_scope is not None else 0,
                 math.ceil(today.resets_at - now + COUNTER_KEEP_SECONDS),
                 "" if guild_id is None else self._key("blocked", guild_id, user_id),
+                *spend_args,
             ],
         )
-        if len(reply) > 7:
+        if len(reply) > 7 and reply[7] != "":
             return records.paused_admission(float(reply[7]))
-        _, available, running_job, running_since, _, user_used, guild_used = reply
+        _, available, running_job, running_since, _, user_used, guild_used = reply[:7]
         state = _cooldown(available, running_job, running_since)
         decision = records.claim_decision(state, now, exempt=exempt)
         if not decision.allowed:
             return quota.Admission(decision)
         used = [int(user_used), int(guild_used)]
-        return quota.Admission(
-            decision,
-            today.decide(images, used, user_limit=user_limit, guild_limit=guild_limit),
-        )
+        decided = today.decide(images, used, user_limit=user_limit, guild_limit=guild_limit)
+        if spend is not None and len(reply) > 7:
+            decided = records.decide_spend(decided, spend, [int(reply[8]), int(reply[9])])
+        return quota.Admission(decision, decided)
 
     async def end_claim(
         self, user_id: int, job_id: str, *, delivered: bool, cooldown_seconds: float
@@ -318,6 +325,19 @@ class RedisStore(BaseStore):
             self._key("cooldown", user_id), ["available_at", "running_job", "running_since"]
         )
         return _cooldown(available, running_job, running_since)
+
+    def _spend_args(
+        self, today: records.Today, spend: SpendAsk | None
+    ) -> tuple[list[str], list[EncodableT]]:
+        """The spend counters' keys and the script's arguments for them (none without
+        spend: the script then reserves images only)."""
+        if spend is None:
+            return [], []
+        keys = [
+            self._counter(today.day, scope) for scope in records.spend_scopes(today.guild_scope)
+        ]
+        guild_limit = spend.guild_limit if today.guild_scope is not None else 0
+        return keys, [len(today.scopes), str(spend.ticks), spend.bot_limit, guild_limit]
 
     # -- small settings ----------------------------------------------------------------
 
@@ -508,6 +528,14 @@ class RedisStore(BaseStore):
     async def _counters(self, day: str, scopes: Sequence[str]) -> list[int]:
         values = await self.redis.mget([self._counter(day, scope) for scope in scopes])
         return [int(value or 0) for value in values]
+
+    async def _settle(self, day: str, scopes: Sequence[str], ticks: int) -> None:
+        # A counter made here is kept as long as the ones admit makes for its day.
+        ends = quota.day_start_of(day) + quota.SECONDS_PER_DAY
+        keep = max(0, math.ceil(ends - self._clock() + COUNTER_KEEP_SECONDS))
+        await self.scripts.settle_spend(
+            keys=[self._counter(day, scope) for scope in scopes], args=[str(ticks), keep]
+        )
 
     # -- blocked prompts -----------------------------------------------------------------
 

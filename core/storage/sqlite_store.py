@@ -25,6 +25,7 @@ from core import journal, quota, stats
 from core.cooldown import CooldownState, Decision, after_finish
 from core.guild_settings import GuildSettings
 from core.moderation import AttemptLimit, BlockedAttempts, note_attempt
+from core.spend import SpendAsk
 from core.stats import OutcomeCount
 from core.storage import liveness, records
 from core.storage.base import BaseStore
@@ -280,6 +281,7 @@ class SqliteStore(BaseStore):
         images: int,
         user_limit: int,
         guild_limit: int,
+        spend: SpendAsk | None = None,
     ) -> quota.Admission:
         """The claim and the reservation in one transaction and one round trip: a refused
         claim reserves nothing, a refused reservation takes no claim; a paused member is
@@ -300,6 +302,7 @@ class SqliteStore(BaseStore):
                 images=images,
                 user_limit=user_limit,
                 guild_limit=guild_limit,
+                spend=spend,
             )
             if reserved.allowed:
                 take()
@@ -649,6 +652,7 @@ class SqliteStore(BaseStore):
         images: int,
         user_limit: int,
         guild_limit: int,
+        spend: SpendAsk | None = None,
     ) -> quota.QuotaDecision:
         """Count ``images`` against today's member and server counters if both allow it,
         inside the caller's transaction, so parallel requests never overshoot a limit."""
@@ -662,6 +666,13 @@ class SqliteStore(BaseStore):
             self._pruned_day = today.day
         used = [_usage_of(db, day=today.day, scope=scope) for scope in today.scopes]
         decision = today.decide(images, used, user_limit=user_limit, guild_limit=guild_limit)
+        if spend is not None and decision.allowed:
+            spend_scopes = records.spend_scopes(today.guild_scope)
+            spent = [_usage_of(db, day=today.day, scope=scope) for scope in spend_scopes]
+            decision = records.decide_spend(decision, spend, spent)
+            if decision.allowed:
+                for scope in spend_scopes:
+                    _add_usage(db, today.day, scope, spend.ticks)
         if decision.allowed:
             for scope in today.scopes:
                 _add_usage(db, today.day, scope, images)
@@ -673,6 +684,10 @@ class SqliteStore(BaseStore):
                 _add_usage(db, day, scope, -images)
 
         await self._write(work)
+
+    async def _settle(self, day: str, scopes: Sequence[str], ticks: int) -> None:
+        # The spend counters are rows of the usage table, in ticks, under their own scopes.
+        await self._give_back(day, scopes, -ticks)
 
     async def _counters(self, day: str, scopes: Sequence[str]) -> list[int]:
         def work(db: sqlite3.Connection) -> list[int]:

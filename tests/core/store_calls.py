@@ -9,6 +9,7 @@ import itertools
 from core import quota
 from core.cooldown import Decision
 from core.quota import QuotaDecision
+from core.spend import SpendAsk
 from core.storage import Store
 
 
@@ -22,6 +23,7 @@ async def admit(
     guild_id: int | None = 1,
     user_limit: int = 0,
     guild_limit: int = 0,
+    spend: SpendAsk | None = None,
 ) -> quota.Admission:
     """An admission of ``images`` for member ``user_id`` in server ``guild_id`` (1 by
     default; None for a direct message), under no limit unless one is given."""
@@ -33,6 +35,7 @@ async def admit(
         images=images,
         user_limit=user_limit,
         guild_limit=guild_limit,
+        spend=spend,
     )
 
 

@@ -25,6 +25,7 @@ from core.guild_settings import GuildSettings
 from core.journal import InteractionRef
 from core.moderation import AttemptLimit
 from core.quota import QuotaVerdict
+from core.spend import SpendAsk
 from core.stats import fold
 from core.storage import RedisStore, SqliteStore, Store
 from tests.clock import Clock
@@ -1126,3 +1127,131 @@ async def test_parallel_blocked_prompts_pause_once(backend: Backend) -> None:
     assert sorted(n.attempts for n in noted) == [0] * 7 + [1, 2, 3]
     assert (await admit(second, 7, "a")).paused_until > 0
     assert (await admit(first, 7, "b")).paused_until > 0
+
+
+# -- daily spend counters (see core.spend) ----------------------------------------------
+
+
+async def test_an_admission_reserves_spend_with_its_images(store: Store) -> None:
+    ask = SpendAsk(ticks=200, bot_limit=1000, guild_limit=500)
+    admission = await admit(store, 7, "a", images=2, spend=ask)
+    assert admission.allowed
+    assert admission.quota is not None
+    assert admission.quota.reservation is not None
+    assert admission.quota.reservation.spend_ticks == 200
+    assert await store.spend_today(1) == (200, 200)
+    assert await store.spend_today(None) == (200, 0)
+
+
+async def test_a_spend_ceiling_refuses_and_takes_nothing(store: Store) -> None:
+    assert (await admit(store, 7, "a", spend=SpendAsk(300, guild_limit=500))).allowed
+    refused = await admit(store, 8, "b", images=2, spend=SpendAsk(300, guild_limit=500))
+    assert not refused.allowed
+    assert refused.quota is not None
+    assert (refused.quota.verdict, refused.quota.limit, refused.quota.left) == (
+        QuotaVerdict.GUILD_SPEND,
+        500,
+        200,
+    )
+    # Neither the images, nor the spend, nor the claim were taken.
+    assert (await store.usage_today(1, 8)).user_used == 0
+    assert await store.spend_today(1) == (300, 300)
+    assert (await store.cooldown_state(8)).running_job is None
+    bot = await admit(store, 9, "c", guild_id=2, spend=SpendAsk(300, bot_limit=500))
+    assert bot.quota is not None
+    assert bot.quota.verdict is QuotaVerdict.BOT_SPEND
+    # Another server has its own counter, the bot one for all.
+    assert (await admit(store, 9, "d", guild_id=2, spend=SpendAsk(200, bot_limit=500))).allowed
+    assert await store.spend_today(2) == (500, 200)
+
+
+async def test_settling_gives_back_or_adds_to_the_day_reserved_on(
+    store: Store, clock: Clock
+) -> None:
+    first = await admit(store, 7, "a", spend=SpendAsk(300))
+    second = await admit(store, 8, "b", spend=SpendAsk(300))
+    assert first.quota
+    assert first.quota.reservation
+    assert second.quota
+    assert second.quota.reservation
+    clock.now += 2 * 3600  # past midnight: settling goes to the day before
+    await store.settle_spend(first.quota.reservation, 100)
+    await store.settle_spend(second.quota.reservation, 450)
+    assert await store.spend_today(1) == (0, 0)
+    clock.now -= 2 * 3600
+    assert await store.spend_today(1) == (550, 550)
+
+
+async def test_a_failed_job_settles_to_nothing(store: Store) -> None:
+    admission = await admit(store, 7, "a", spend=SpendAsk(300))
+    assert admission.quota
+    assert admission.quota.reservation
+    await store.settle_spend(admission.quota.reservation, 0)
+    assert await store.spend_today(1) == (0, 0)
+    # A counter never goes below zero.
+    await store.settle_spend(admission.quota.reservation, 0)
+    assert await store.spend_today(1) == (0, 0)
+
+
+async def test_large_amounts_stay_exact(store: Store) -> None:
+    ticks = 1_234_567_890_123_456  # past the 14 digits Lua writes a number with
+    admission = await admit(store, 7, "a", spend=SpendAsk(ticks))
+    assert admission.quota
+    assert admission.quota.reservation
+    assert await store.spend_today(1) == (ticks, ticks)
+    await store.settle_spend(admission.quota.reservation, ticks + 1)
+    assert await store.spend_today(1) == (ticks + 1, ticks + 1)
+
+
+async def test_fifty_parallel_spend_reservations_never_overshoot(store: Store) -> None:
+    admissions = await asyncio.gather(
+        *(
+            admit(store, 100 + i, f"job{i}", guild_id=1 + i % 2, spend=SpendAsk(3, bot_limit=100))
+            for i in range(50)
+        )
+    )
+    assert sum(a.allowed for a in admissions) == 33
+    refused = [a.quota for a in admissions if not a.allowed]
+    assert all(q is not None and q.verdict is QuotaVerdict.BOT_SPEND for q in refused)
+    assert (await store.spend_today(1))[0] == 99
+    guild = await asyncio.gather(
+        *(
+            admit(store, 200 + i, f"g{i}", guild_id=3, spend=SpendAsk(7, guild_limit=70))
+            for i in range(50)
+        )
+    )
+    assert sum(a.allowed for a in guild) == 10
+    assert await store.spend_today(3) == (169, 70)
+
+
+async def test_a_journaled_reservation_keeps_its_spend(store: Store) -> None:
+    admission = await admit(store, 7, "a", spend=SpendAsk(300))
+    assert admission.quota
+    assert admission.quota.reservation
+    await store.journal_job(
+        "a",
+        user_id=7,
+        guild_id=1,
+        channel_id=5,
+        prompt="p",
+        params={},
+        locale=None,
+        interaction=InteractionRef(1, 2, "token", 0.0),
+        reservation=admission.quota.reservation,
+        cooldown_seconds=0,
+        owner="me",
+    )
+    job = await store.get_job("a")
+    assert job is not None
+    assert job.reservation == admission.quota.reservation
+
+
+async def test_a_servers_spend_is_summed_over_days(store: Store, clock: Clock) -> None:
+    await admit(store, 7, "a", spend=SpendAsk(300))  # the day before MIDNIGHT
+    clock.now += 2 * 3600
+    await admit(store, 8, "b", spend=SpendAsk(200))
+    await admit(store, 9, "c", guild_id=2, spend=SpendAsk(50))
+    days = [quota.day_key(MIDNIGHT - 3600), quota.day_key(MIDNIGHT)]
+    assert await store.guild_spend(1, days) == 500
+    assert await store.guild_spend(1, days[1:]) == 200
+    assert await store.guild_spend(2, days) == 50

@@ -57,7 +57,8 @@ def test_every_message_formats_in_both_languages() -> None:
         "seconds": "30", "images": 3, "refused": 1, "blocked": 1, "failed": 0,
         "spend": "$0.10", "usd": 0.1, "outcome": "x", "model": "m", "aspect": "1:1",
         "resolution": "1k", "place": 3, "user": "<@1>", "permissions": "Attach Files",
-        "attempts": 5, "minutes": 10,
+        "attempts": 5, "minutes": 10, "needed": "$0.04", "reported": "$0.02",
+        "estimated": "$0.02",
         "index": 1, "url": "https://discord.com/channels/1/2/3",
     }  # fmt: skip
     for language in LANGUAGES:

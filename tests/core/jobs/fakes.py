@@ -132,6 +132,8 @@ class FakeImageClient:
         self.image_size = 1000
         self.edits: list[EditRequest] = []
         self.edit_fail: errors.GenerationError | None = None
+        #: The cost the answer reports (None: it reports none).
+        self.cost_usd_ticks: int | None = 100
 
     async def generate(self, request: GenerationRequest) -> GenerationResult:
         self.calls.append(request)
@@ -141,7 +143,7 @@ class FakeImageClient:
         if self.fail is not None:
             raise self.fail
         images = [image(self.image_size) for _ in range(request.n)]
-        return GenerationResult(images=images, cost_usd_ticks=100, api_seconds=0.01)
+        return GenerationResult(images=images, cost_usd_ticks=self.cost_usd_ticks, api_seconds=0.01)
 
     async def edit(self, request: EditRequest) -> GenerationResult:
         """An edit answers like a generation (``edit_fail`` fails edits only)."""

@@ -28,6 +28,7 @@ class Recorder:
 
     ended: list[dict[str, object]] = field(default_factory=list)
     replans: int = 0
+    spent: list[tuple[str, str, int]] = field(default_factory=list)
 
     def job_ended(
         self, *, kind: str, outcome: str, images: int, api_seconds: float, total_seconds: float
@@ -44,6 +45,9 @@ class Recorder:
 
     def upload_replanned(self) -> None:
         self.replans += 1
+
+    def job_spent(self, *, kind: str, model: str, ticks: int) -> None:
+        self.spent.append((kind, model, ticks))
 
 
 def observed_service(store: Store, client: FakeImageClient, observer: Recorder) -> JobService:
@@ -89,3 +93,11 @@ async def test_a_failed_job_is_heard(store: Store) -> None:
     service = observed_service(store, client, observer)
     await service.submit(FakePort(), origin(3), options())
     assert [e["outcome"] for e in observer.ended] == ["refused"]
+
+
+async def test_a_closed_jobs_cost_is_heard(store: Store) -> None:
+    observer = Recorder()
+    client = FakeImageClient()
+    service = observed_service(store, client, observer)
+    await service.submit(FakePort(), origin(3), options(n=2))
+    assert observer.spent == [("generation", MODELS[0], 100)]
