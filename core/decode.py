@@ -103,7 +103,6 @@ def parse_generation_response(payload: bytes | bytearray) -> ParsedResponse:
     paid for. Besides ``payload`` itself, at most about its size again is held: the
     base64 texts of the items.
     """
-    _check_structure(payload)
     document = _load_document(payload)
     if not isinstance(document, dict):
         raise BadResponse(f"answer is a JSON {type(document).__name__}, not an object")
@@ -146,10 +145,14 @@ def _check_structure(payload: bytes | bytearray | memoryview | str) -> None:
 
 
 def _load_document(payload: bytes | bytearray | memoryview | str) -> Any:
+    """The parsed answer, its structure checked first (:func:`_check_structure`): on the
+    small skeleton when the base64 texts are lifted out (they hold no comma nor bracket),
+    else on the whole payload."""
     if isinstance(payload, bytes | bytearray) and len(payload) >= LIFT_MIN_CHARS:
         document = _load_with_lifted_payloads(payload)
         if document is not None:
             return document
+    _check_structure(payload)
     return _load_json(payload)
 
 
@@ -207,8 +210,10 @@ def _load_with_lifted_payloads(
     pieces.append(view[copied_to:])
     if sum(len(piece) for piece in pieces) > MAX_SKELETON_BYTES:
         return None
+    text = b"".join(pieces)
+    _check_structure(text)
     try:
-        skeleton = orjson.loads(b"".join(pieces))
+        skeleton = orjson.loads(text)
     except orjson.JSONDecodeError:
         return None
     try:

@@ -224,7 +224,7 @@ def test_far_too_many_json_values_are_refused_unparsed(
     payload: bytes, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     parsed: list[object] = []
-    monkeypatch.setattr(core.decode, "_load_document", parsed.append)
+    monkeypatch.setattr(core.decode, "_load_json", parsed.append)
     with pytest.raises(BadResponse, match=f"too many JSON values \\(over {MAX_JSON_VALUES}\\)"):
         parse_generation_response(payload)
     assert parsed == []
@@ -466,3 +466,16 @@ def test_anything_unusual_falls_back_to_a_full_parse(payload: bytes) -> None:
 def test_escaped_slashes_still_decode() -> None:
     payload = json.dumps(big_answer()).replace("/", "\\/").encode()
     assert parse_generation_response(payload).items[0].b64 == BIG
+
+
+def test_a_skeleton_with_too_many_values_is_refused_before_it_is_parsed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A real base64 text lifted out, and 200,000 values in the skeleton beside it.
+    parsed: list[object] = []
+    monkeypatch.setattr(core.decode.orjson, "loads", parsed.append)
+    item = {"b64_json": encode_b64(JPEG, "bare")}
+    body = json.dumps({"data": [item], "x": [0] * 200_000}).encode("ascii")
+    with pytest.raises(BadResponse, match="too many JSON values"):
+        parse_generation_response(body)
+    assert parsed == []
