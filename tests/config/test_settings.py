@@ -304,3 +304,11 @@ def test_the_operators_ceilings_default_to_none_and_read_blank_as_none(
     settings = load_settings()
     assert (settings.max_user_daily_quota, settings.max_guild_daily_budget) == (20, None)
     assert settings.min_cooldown_seconds == 60
+
+
+def test_env_example_names_every_setting() -> None:
+    from config.settings import Settings
+
+    example = (Path(__file__).parents[2] / ".env.example").read_text()
+    named = {line.lstrip("# ").split("=", 1)[0] for line in example.splitlines() if "=" in line}
+    assert {name.upper() for name in Settings.model_fields} <= named
