@@ -39,6 +39,13 @@ class Outcome(StrEnum):
     ERROR = "error"
     #: The image service does not offer edits (or they are off); nothing is charged.
     EDITS_UNAVAILABLE = "edits_unavailable"
+    #: A video the image service reported failed, or expired before it was fetched.
+    VIDEO_FAILED = "video_failed"
+    VIDEO_EXPIRED = "video_expired"
+    #: A video not done within ``VIDEO_MAX_WAIT_SECONDS`` (its request may still finish).
+    VIDEO_TIMED_OUT = "video_timed_out"
+    #: The gateway has no video endpoints (nothing charged).
+    VIDEO_UNAVAILABLE = "video_unavailable"
 
     # -- turned away before anything was reserved or generated --------------------------
     #: The prompt has one of the server's blocked terms (recorded and mod-logged).
@@ -109,6 +116,10 @@ _FAILURES = frozenset(
         Outcome.DELIVERY_FAILED,
         Outcome.ERROR,
         Outcome.EDITS_UNAVAILABLE,
+        Outcome.VIDEO_FAILED,
+        Outcome.VIDEO_EXPIRED,
+        Outcome.VIDEO_TIMED_OUT,
+        Outcome.VIDEO_UNAVAILABLE,
     }
 )
 
