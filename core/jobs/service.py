@@ -391,7 +391,13 @@ class JobService:
         return time.time() + self.config.max_wait_seconds
 
     async def _make_and_deliver(self, job: Job) -> None:
-        result = await job.kind.make(job.request)
+        # A kind that journals what it learns while it runs (a video's request id) is
+        # given the job's id, when the job has a journal entry.
+        make_job = getattr(job.kind, "make_job", None)
+        if make_job is not None:
+            result = await make_job(job.id if job.journaled else None, job.request)
+        else:
+            result = await job.kind.make(job.request)
         job.report.api_seconds = result.api_seconds
         job.report.cost_usd_ticks = result.cost_usd_ticks
         # The images made, and (for an edit) the inputs the service read: each is billed.
