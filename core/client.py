@@ -43,7 +43,6 @@ from core.errors import (
     ContentRefused,
     GenerationError,
     TransientError,
-    VideoUnavailable,
 )
 from core.models import EditRequest, GenerationRequest, GenerationResult, ImageFile
 from core.observe import ApiObserver
@@ -171,7 +170,7 @@ class ImageClient:
     async def submit_video(self, request: VideoRequest) -> str:
         """Submit a video (``POST /v1/videos/generations``); its request id. Never tried
         again on its own: a submission that may have been taken bills again if repeated.
-        A gateway without the path (404/405) raises :class:`VideoUnavailable`."""
+        Errors as classified (the caller tells a gateway without the path)."""
         body = json.dumps(request.to_body()).encode()
         answer, _ = await self._video_call("POST", self._videos / "generations", body)
         request_id = answer.get("request_id") if isinstance(answer, dict) else None
@@ -214,8 +213,6 @@ class ImageClient:
                     except ValueError:
                         raise BadResponse("video answer is not JSON") from None
                 error_body = await _read_prefix(resp, MAX_ERROR_BODY_BYTES)
-                if method == "POST" and resp.status in (404, 405, 501):
-                    raise VideoUnavailable(f"HTTP {resp.status}", status=resp.status)
                 raise classify_error(resp.status, error_body, resp.headers, api_key=self._api_key)
         except GenerationError as err:
             raise self._scrubbed(err) from None

@@ -22,6 +22,7 @@ from typing import Any, Protocol
 from core import errors
 from core.delivery import DeliveryLimits
 from core.guild_settings import GuildSettings
+from core.jobs.edits import edits_not_offered
 from core.jobs.kinds import JobRequest
 from core.models import GenerationResult, ImageFile
 from core.options import ASPECT_RATIOS, MAX_PROMPT_LENGTH, clean_prompt
@@ -228,13 +229,15 @@ class VideoKind:
         self.check_offered()
         try:
             return await self.client.submit_video(request)
-        except errors.VideoUnavailable:
+        except errors.GenerationError as error:
+            if not isinstance(error, errors.VideoUnavailable) and not edits_not_offered(error):
+                raise
             self._unavailable_until = self._clock() + UNAVAILABLE_SECONDS
             log.warning(
                 "the image service has no video endpoints; video is off for %.0f minutes",
                 UNAVAILABLE_SECONDS / 60,
             )
-            raise
+            raise errors.VideoUnavailable(error.detail, status=error.status) from None
 
     async def _note(self, job_id: str, request_id: str) -> None:
         try:
