@@ -66,6 +66,8 @@ class Outcome(StrEnum):
     INVALID_INPUT = "invalid_input"
     #: A server's rules refuse edits (off, or of uploads).
     RULE_EDITS = "rule_edits"
+    RULE_VIDEO = "rule_video"
+    INVALID_DURATION = "invalid_duration"
     ON_COOLDOWN = "on_cooldown"
     ALREADY_RUNNING = "already_running"
     USER_QUOTA = "user_quota"

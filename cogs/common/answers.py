@@ -45,6 +45,10 @@ _ERROR_KEYS: tuple[tuple[type[errors.GenerationError], str], ...] = (
     (errors.BadResponse, "bad_response"),
     (errors.DeliveryFailed, "delivery_failed"),
     (errors.EditsUnavailable, "edits_unavailable"),
+    (errors.VideoUnavailable, "video_unavailable"),
+    (errors.VideoFailed, "video_failed"),
+    (errors.VideoExpired, "video_expired"),
+    (errors.VideoTimedOut, "video_timed_out"),
 )
 
 

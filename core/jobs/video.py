@@ -132,6 +132,8 @@ class VideoKind:
         """The clip the options ask for (``prompt``, ``duration``, ``aspect``,
         ``resolution``, ``image`` the first frame's URL, ``request_id`` once submitted)."""
         self.check_offered()
+        if guild_settings is not None and not guild_settings.video:
+            raise errors.RefusedByServer("video")
         return self._build(options, user_id=user_id)
 
     def _build(self, options: Mapping[str, object], *, user_id: int) -> VideoRequest:

@@ -6,11 +6,13 @@ real stores with a fake port."""
 from __future__ import annotations
 
 import asyncio
+from functools import partial
 
 import pytest
 
 from core import errors, journal
 from core.delivery import DeliveryLimits
+from core.guild_changes import set_video
 from core.jobs import GenerationKind, JobService
 from core.jobs.video import REQUEST_ID_PARAM, VideoKind
 from core.models import ImageFile
@@ -233,7 +235,23 @@ def video_service(
 
 
 @pytest.mark.asyncio
+async def test_video_is_off_in_a_server_until_an_admin_turns_it_on(store: Store) -> None:
+    client = FakeVideoClient()
+    service = video_service(store, client)
+    with pytest.raises(errors.RefusedByServer) as refused:
+        await service.submit(FakePort(), origin(5), {"prompt": "waves"}, kind="video")
+    assert refused.value.rule == "video"
+    assert client.submitted == []
+    assert (await store.usage_today(GUILD, 5)).user_used == 0
+
+
+async def video_on(store: Store) -> None:
+    await store.update_guild_settings(GUILD, partial(set_video, on=True))
+
+
+@pytest.mark.asyncio
 async def test_a_clip_is_delivered_and_its_request_id_journaled(store: Store) -> None:
+    await video_on(store)
     client = FakeVideoClient(pending(40), DONE_STATUS)
     service = video_service(store, client)
     port = FakePort()
@@ -294,6 +312,7 @@ async def test_a_clip_taken_over_polls_the_same_request_id_and_never_submits(
 
 @pytest.mark.asyncio
 async def test_a_failed_clip_is_told_and_refunded(store: Store) -> None:
+    await video_on(store)
     client = FakeVideoClient(VideoStatus(FAILED))
     service = video_service(store, client)
     port = FakePort()
