@@ -1,0 +1,128 @@
+"""Video end to end: /animate against the fake Discord and the fake image service's video
+endpoints. Video is off in a server until an admin turns it on; a clip is delivered as a
+playable MP4; failed and expired clips are told; a gateway without video is told once and
+charges nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from cogs.common.catalog import CATALOG
+from core.video import check_mp4
+from tests.e2e.conftest import fresh_user
+from tests.e2e.harness import BotProcess
+from tests.fakes.discord import ALL_PERMISSIONS, FakeDiscord, FakeInteraction
+from tests.fakes.image_api import FakeImageAPI, VideoPlan
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+DEFER = 5
+MESSAGE = 4
+EPHEMERAL = 64
+EN = CATALOG["en"]
+
+
+async def animate(discord: FakeDiscord, user_id: int, **options: Any) -> FakeInteraction:
+    return await discord.send_slash_command(
+        "animate", {"prompt": "waves on a shore", **options}, user_id=user_id
+    )
+
+
+async def private_answer(interaction: FakeInteraction) -> str:
+    callback = await interaction.wait_for_callback()
+    assert callback["type"] == MESSAGE, callback
+    assert callback["data"]["flags"] & EPHEMERAL
+    content: str = callback["data"]["content"]
+    return content
+
+
+async def told(discord: FakeDiscord, interaction: FakeInteraction, words: str) -> None:
+    callback = await interaction.wait_for_callback()
+    assert callback["type"] == DEFER, callback
+    await discord.wait_for(
+        lambda: any(words in message.content for message in interaction.messages),
+        30,
+        f"the requester told {words!r}",
+    )
+
+
+async def test_the_command_is_registered_within_discords_limits(
+    bot: BotProcess, fake_discord: FakeDiscord
+) -> None:
+    await fake_discord.wait_for_command_sync()
+    commands = {c["name"]: c for c in fake_discord.global_commands}
+    command = commands["animate"]
+    assert 1 <= len(command["description"]) <= 100
+    options = {o["name"]: o for o in command["options"]}
+    assert list(options) == ["prompt", "image", "duration", "aspect", "resolution"]
+    assert (options["duration"]["min_value"], options["duration"]["max_value"]) == (1, 15)
+    assert [c["value"] for c in options["resolution"]["choices"]] == ["480p", "720p"]
+    for option in options.values():
+        assert 1 <= len(option["description"]) <= 100
+        assert set(option["description_localizations"]) == {"zh-CN"}
+
+
+async def test_video_is_off_until_an_admin_turns_it_on(
+    bot: BotProcess, fake_discord: FakeDiscord, fake_api: FakeImageAPI
+) -> None:
+    """Also turns video on for the rest of this module's tests."""
+    before = len(fake_api.video_submissions)
+    content = await private_answer(await animate(fake_discord, fresh_user()))
+    assert content == EN["rule_video"]
+    assert len(fake_api.video_submissions) == before
+    switch = await fake_discord.send_slash_command(
+        "imagine-admin",
+        {"video": {"on": True}},
+        user_id=fake_discord.owner_user_id,
+        permissions=ALL_PERMISSIONS,
+    )
+    assert await private_answer(switch) == EN["set_video_on"]
+
+
+async def test_a_prompt_becomes_a_playable_clip(
+    bot: BotProcess, fake_discord: FakeDiscord, fake_api: FakeImageAPI
+) -> None:
+    user = fresh_user()
+    fake_api.video_plans.append(VideoPlan(pending=1))
+    before = len(fake_api.video_submissions)
+    interaction = await animate(fake_discord, user, duration=3, resolution="720p")
+    assert (await interaction.wait_for_callback())["type"] == DEFER
+    [first, *_] = await interaction.wait_for_messages(1, timeout=30)
+    [clip] = first.attachments
+    assert clip.filename.endswith(".mp4")
+    assert check_mp4(clip.data).mime_type == "video/mp4"
+    [call] = fake_api.video_submissions[before:]
+    assert (call.body["duration"], call.body["resolution"]) == (3, "720p")
+    await bot.wait_for_job(user)
+
+
+@pytest.mark.parametrize(
+    ("final", "key"), [("failed", "video_failed"), ("expired", "video_expired")]
+)
+async def test_failed_and_expired_clips_are_told(
+    bot: BotProcess, fake_discord: FakeDiscord, fake_api: FakeImageAPI, final: str, key: str
+) -> None:
+    user = fresh_user()
+    fake_api.video_plans.append(VideoPlan(pending=0, final=final))
+    await told(fake_discord, await animate(fake_discord, user), EN[key])
+    await bot.wait_for_job(user, outcome=f"video_{final}")
+
+
+async def test_a_gateway_without_video_is_told_once_and_charges_nothing(
+    bot: BotProcess, fake_discord: FakeDiscord, fake_api: FakeImageAPI
+) -> None:
+    """Last: video stays off for a while afterwards."""
+    fake_api.videos_enabled = False
+    user = fresh_user()
+    try:
+        await told(fake_discord, await animate(fake_discord, user), EN["video_unavailable"])
+        await bot.wait_for_job(user, outcome="video_unavailable")
+        # The command says so at once for a while, without asking the gateway again.
+        before = len(fake_api.requests)
+        content = await private_answer(await animate(fake_discord, fresh_user()))
+        assert content == EN["video_unavailable"]
+        assert len(fake_api.requests) == before
+    finally:
+        fake_api.videos_enabled = True
