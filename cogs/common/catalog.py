@@ -354,6 +354,8 @@ CATALOG: dict[str, dict[str, str]] = {
             "Images still work."
         ),
         "video_failed": "🎬 The image service couldn't make this clip. Try another prompt.",
+        "video_rendering": "🎬 Rendering your clip… {progress}% ({elapsed} s so far)",
+        "video_downloading": "🎬 Fetching your clip… ({elapsed} s so far)",
         "video_expired": "🎬 The clip expired before it could be fetched. Try again.",
         "video_timed_out": "🎬 The clip took too long to make and was given up. Try again.",
         "cmd_animate": "Make a short video clip from a prompt, or from a picture.",
@@ -713,6 +715,8 @@ CATALOG: dict[str, dict[str, str]] = {
         "rule_video": "🚫 本服务器未开启视频；管理员可以开启。",
         "video_unavailable": "🎬 此图像服务目前不提供视频，未扣费；图片功能仍然可用。",
         "video_failed": "🎬 图像服务未能生成此视频。请换个提示词试试。",
+        "video_rendering": "🎬 正在渲染你的视频… {progress}%（已用 {elapsed} 秒）",
+        "video_downloading": "🎬 正在取回你的视频…（已用 {elapsed} 秒）",
         "video_expired": "🎬 视频在取回之前已过期。请重试。",
         "video_timed_out": "🎬 视频生成时间过长，已放弃。请重试。",
         "cmd_animate": "根据提示词或图片制作一段短视频。",

@@ -13,7 +13,7 @@ import pytest
 from core import errors, journal
 from core.delivery import DeliveryLimits
 from core.guild_changes import set_video
-from core.jobs import GenerationKind, JobService
+from core.jobs import CancelAnswer, GenerationKind, JobService, Stage
 from core.jobs.video import REQUEST_ID_PARAM, VideoKind
 from core.models import ImageFile
 from core.storage import Store
@@ -320,5 +320,40 @@ async def test_a_failed_clip_is_told_and_refunded(store: Store) -> None:
     await eventually(lambda: service.queue.running == 0)
     assert port.files == []
     assert any(isinstance(said, errors.VideoFailed) for said in port.said)
+    assert (await store.usage_today(GUILD, 5)).user_used == 0
+    await service.drain(1.0)
+
+
+@pytest.mark.asyncio
+async def test_a_rendering_clip_shows_its_progress_and_can_be_cancelled(store: Store) -> None:
+    await video_on(store)
+    client = FakeVideoClient(pending(30))
+    clock = Clock()
+
+    async def sleep(seconds: float) -> None:
+        clock.now += seconds
+        await asyncio.sleep(0.01)
+
+    kind = VideoKind(client, store, clock=clock, sleep=sleep)
+    images = GenerationKind(FakeImageClient(), models=MODELS, default_model=MODELS[0])
+    service = JobService(
+        store, config=config(), owner="one", kinds=[images, kind], ports=FakePorts()
+    )
+    port = FakePort()
+    task = asyncio.create_task(service.submit(port, origin(5), {"prompt": "waves"}, kind="video"))
+    await eventually(lambda: any(s.stage is Stage.RENDERING for s in port.statuses))
+    rendering = [s for s in port.statuses if s.stage is Stage.RENDERING]
+    assert rendering[0].progress == 30
+    # Polls come every few hundredths here; the status is edited far less often.
+    await eventually(lambda: len(client.polled) >= 5)
+    assert len([s for s in port.statuses if s.stage is Stage.RENDERING]) == 1
+    assert service.cancel(port.job_id, 6) is CancelAnswer.NOT_YOURS
+    assert service.cancel(port.job_id, 5) is CancelAnswer.CANCELLED
+    await task
+    await eventually(lambda: service.queue.running == 0)
+    record = await store.get_job(port.job_id)
+    assert record is not None
+    assert record.outcome == "cancelled"
+    assert port.files == []
     assert (await store.usage_today(GUILD, 5)).user_used == 0
     await service.drain(1.0)
