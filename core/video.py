@@ -61,8 +61,9 @@ class VideoRequest:
 
     @property
     def billed_images(self) -> int:
-        """A video is billed by the second, not by the image: it counts as one result."""
-        return 1
+        """A video is billed by the second: the price table prices the video model per
+        second, so the units billed are its seconds."""
+        return self.duration
 
     def to_body(self) -> dict[str, Any]:
         """The submission's JSON body."""

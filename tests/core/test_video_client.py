@@ -138,3 +138,12 @@ def test_odd_status_answers_are_bad_responses() -> None:
 def test_bytes_that_are_not_an_mp4_are_refused() -> None:
     with pytest.raises(errors.BadResponse):
         check_mp4(b"\x00\x00\x00\x18ftypmp42" + b"x" * 100)
+
+
+def test_a_clip_is_priced_by_the_second() -> None:
+    from core.spend import price_table, usd_to_ticks
+
+    prices = price_table({})
+    request = VideoRequest(prompt="w", duration=10, resolution="720p")
+    estimate = prices.estimate(request.model, request.resolution, request.billed_images)
+    assert estimate == usd_to_ticks("0.70")
