@@ -89,8 +89,10 @@ async def test_a_prompt_becomes_a_playable_clip(
     before = len(fake_api.video_submissions)
     interaction = await animate(fake_discord, user, duration=3, resolution="720p")
     assert (await interaction.wait_for_callback())["type"] == DEFER
-    [first, *_] = await interaction.wait_for_messages(1, timeout=30)
-    [clip] = first.attachments
+    await fake_discord.wait_for(
+        lambda: any(m.attachments for m in interaction.messages), 30, "the clip posted"
+    )
+    [clip] = [a for m in interaction.messages for a in m.attachments]
     assert clip.filename.endswith(".mp4")
     assert check_mp4(clip.data).mime_type == "video/mp4"
     [call] = fake_api.video_submissions[before:]
@@ -108,6 +110,28 @@ async def test_failed_and_expired_clips_are_told(
     fake_api.video_plans.append(VideoPlan(pending=0, final=final))
     await told(fake_discord, await animate(fake_discord, user), EN[key])
     await bot.wait_for_job(user, outcome=f"video_{final}")
+
+
+async def test_progress_is_shown_throttled_and_cancel_stops_a_rendering_clip(
+    bot: BotProcess, fake_discord: FakeDiscord, fake_api: FakeImageAPI
+) -> None:
+    user = fresh_user()
+    fake_api.video_plans.append(VideoPlan(pending=1000))
+    before = len(fake_api.video_polls)
+    interaction = await animate(fake_discord, user)
+    assert (await interaction.wait_for_callback())["type"] == DEFER
+    original = await interaction.wait_for_edits(1, timeout=15)
+    assert original.content.startswith(EN["video_rendering"].split("…")[0])
+    # Polls come every 2 to 4.5 seconds here; the status is edited at most every 5.
+    await fake_discord.wait_for(
+        lambda: len(fake_api.video_polls) >= before + 4, 20, "four polls of the clip"
+    )
+    polls, edits = len(fake_api.video_polls) - before, original.edits
+    assert 1 <= edits < polls
+    cancel = next(c for c in original.custom_ids() if ":cancel:" in c)
+    pressed = await fake_discord.press_button(original, cancel, user_id=user)
+    assert (await pressed.wait_for_callback())["type"] == 7
+    await bot.wait_for_job(user, outcome="cancelled", timeout=30)
 
 
 async def test_a_gateway_without_video_is_told_once_and_charges_nothing(
