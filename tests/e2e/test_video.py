@@ -5,12 +5,13 @@ charges nothing."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
 
 from cogs.common.catalog import CATALOG
-from core.video import check_mp4
+from core.video import check_mp4, make_clip
 from tests.e2e.conftest import fresh_user
 from tests.e2e.harness import BotProcess
 from tests.fakes.discord import ALL_PERMISSIONS, FakeDiscord, FakeInteraction
@@ -132,6 +133,25 @@ async def test_progress_is_shown_throttled_and_cancel_stops_a_rendering_clip(
     pressed = await fake_discord.press_button(original, cancel, user_id=user)
     assert (await pressed.wait_for_callback())["type"] == 7
     await bot.wait_for_job(user, outcome="cancelled", timeout=30)
+
+
+async def test_a_clip_over_the_upload_limit_is_re_encoded_and_delivered(
+    bot: BotProcess, fake_discord: FakeDiscord, fake_api: FakeImageAPI
+) -> None:
+    big = await asyncio.to_thread(make_clip, seconds=2, width=320, height=240, noise=True)
+    limit = len(big) // 3
+    user = fresh_user()
+    fake_api.video_plans.append(VideoPlan(pending=0, clip=big))
+    interaction = await fake_discord.send_slash_command(
+        "animate", {"prompt": "static"}, user_id=user, attachment_size_limit=limit
+    )
+    await fake_discord.wait_for(
+        lambda: any(m.attachments for m in interaction.messages), 60, "the clip posted"
+    )
+    [clip] = [a for m in interaction.messages for a in m.attachments]
+    assert clip.size <= limit
+    assert check_mp4(clip.data).mime_type == "video/mp4"
+    await bot.wait_for_job(user)
 
 
 async def test_a_gateway_without_video_is_told_once_and_charges_nothing(

@@ -481,6 +481,7 @@ class FakeImageAPI:
     # -- video ------------------------------------------------------------------------
 
     def _record(self, request: web.Request, raw: bytes) -> RecordedCall:
+        """Keep a call the fake received."""
         call = RecordedCall(
             method=request.method,
             path=request.path,
@@ -567,16 +568,7 @@ class FakeImageAPI:
     async def _answer_generation(
         self, request: web.Request, *, edit: bool = False
     ) -> web.StreamResponse:
-        raw = await request.read()
-        call = RecordedCall(
-            method=request.method,
-            path=request.path,
-            headers=CIMultiDict(request.headers),
-            body=_json_or_none(raw),
-            raw=raw,
-            time=time.monotonic(),
-        )
-        self.requests.append(call)
+        call = self._record(request, await request.read())
         scripted = self._queue.popleft() if self._queue else None
         delay = self.latency + (scripted.delay if scripted else 0.0)
         if delay > 0:
