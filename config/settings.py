@@ -103,6 +103,8 @@ class Settings(BaseSettings):
     grok_max_response_mb: int = Field(default=DEFAULT_MAX_RESPONSE_MB, ge=1, le=1024)
     #: Image edits: ``auto`` offers them while the image service has them; ``off`` never.
     grok_edits: Literal["auto", "off"] = "auto"
+    #: The longest wait for a video clip (/animate) before it is given up.
+    video_max_wait_seconds: float = Field(default=600.0, gt=0, le=3600)
     #: Jobs calling the API or uploading at once, in this process (the images in memory
     #: are those of these jobs only).
     max_concurrent_jobs: int = Field(default=DEFAULT_MAX_CONCURRENT_JOBS, ge=1, le=64)

@@ -24,12 +24,13 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Any, TypeVar
 
 import aiohttp
 import yarl
 
-from core.classify import classify_error, scrub_secrets, short_detail
+from core.classify import classify_error, parse_retry_after, scrub_secrets, short_detail
 from core.decode import (
     ParsedItem,
     ParsedResponse,
@@ -37,16 +38,23 @@ from core.decode import (
     parse_generation_response,
     verify_image,
 )
-from core.errors import BadResponse, ContentRefused, GenerationError, TransientError
+from core.errors import (
+    BadResponse,
+    ContentRefused,
+    GenerationError,
+    TransientError,
+)
 from core.models import EditRequest, GenerationRequest, GenerationResult, ImageFile
 from core.observe import ApiObserver
 from core.retry import RetryPolicy
 from core.url_policy import PUBLIC_PORT, NotPublic, PublicResolver, origin_of, url_refusal
+from core.video import VideoRequest, VideoStatus, parse_status
 
 log = logging.getLogger(__name__)
 
 GENERATIONS_PATH = "/v1/images/generations"
 EDITS_PATH = "/v1/images/edits"
+VIDEOS_PATH = "/v1/videos"
 USER_AGENT = f"grok-imagine-discord-bot/0.1 aiohttp/{aiohttp.__version__}"
 #: Only the start of an error answer is read: it holds the message, and an error page
 #: from a misbehaving proxy can be arbitrarily long.
@@ -103,6 +111,7 @@ class ImageClient:
         self._base = base.with_path(base_path or "/").with_query(None).with_fragment(None)
         self._endpoint = self._base.with_path(base_path + GENERATIONS_PATH)
         self._edits_endpoint = self._base.with_path(base_path + EDITS_PATH)
+        self._videos = self._base.with_path(base_path + VIDEOS_PATH)
         self._origin = origin_of(self._base)
         #: The one port URL-mode images are fetched from, off the API's origin.
         self._public_port = PUBLIC_PORT
@@ -155,6 +164,62 @@ class ImageClient:
         if not request.inputs:
             raise BadResponse("an edit needs its input pictures")
         return await self._guarded(self._generate(request, self._edits_endpoint))
+
+    # -- video -------------------------------------------------------------------------
+
+    async def submit_video(self, request: VideoRequest) -> str:
+        """Submit a video (``POST /v1/videos/generations``); its request id. Never tried
+        again on its own: a submission that may have been taken bills again if repeated.
+        Errors as classified (the caller tells a gateway without the path)."""
+        body = json.dumps(request.to_body()).encode()
+        answer, _ = await self._video_call("POST", self._videos / "generations", body)
+        request_id = answer.get("request_id") if isinstance(answer, dict) else None
+        if not isinstance(request_id, str) or not request_id:
+            raise BadResponse("video submission answered no request_id")
+        return request_id
+
+    async def video_status(self, request_id: str) -> VideoStatus:
+        """One poll of a submitted video (``GET /v1/videos/{request_id}``); errors as
+        classified (a retryable one may be polled again: the video is not lost)."""
+        answer, retry_after = await self._video_call("GET", self._videos / request_id, None)
+        return replace(parse_status(answer), retry_after=retry_after)
+
+    async def download_video(self, url: str) -> bytes:
+        """The clip at ``url``, held to the download cap; ``BadResponse`` when it cannot
+        be had."""
+        [blob] = await self._download_all([ParsedItem(url=url)])
+        if isinstance(blob, str):
+            raise BadResponse(f"video download failed: {blob}")
+        return blob
+
+    async def _video_call(
+        self, method: str, url: yarl.URL, body: bytes | None
+    ) -> tuple[Any, float | None]:
+        """The JSON of a 2xx answer and the ``Retry-After`` it asks for, if any."""
+        try:
+            async with self._session.request(
+                method,
+                url,
+                data=body,
+                headers=self._headers,
+                timeout=self._timeout,
+                allow_redirects=False,
+            ) as resp:
+                if 200 <= resp.status < 300:
+                    answer = await _read_body(resp, MAX_ERROR_BODY_BYTES, "answer")
+                    wait = parse_retry_after(resp.headers.get("Retry-After"), time.time())
+                    try:
+                        return json.loads(bytes(answer)), wait
+                    except ValueError:
+                        raise BadResponse("video answer is not JSON") from None
+                error_body = await _read_prefix(resp, MAX_ERROR_BODY_BYTES)
+                raise classify_error(resp.status, error_body, resp.headers, api_key=self._api_key)
+        except GenerationError as err:
+            raise self._scrubbed(err) from None
+        except TimeoutError:
+            raise TransientError("video call timed out") from None
+        except (aiohttp.ClientError, OSError) as exc:
+            raise TransientError(f"connection failed ({self._describe(exc)})") from None
 
     async def _guarded(self, work: Awaitable[GenerationResult]) -> GenerationResult:
         try:

@@ -192,3 +192,27 @@ class SpendLimitReached(DailyLimitReached):
     """The job's estimated cost would pass today's spend ceiling of the whole bot or of
     the server (``scope``: the outcome's word); nothing was reserved or charged. The
     amounts (``limit``, ``left``, ``needed``) are in ticks of 1e-10 USD."""
+
+
+class VideoFailed(GenerationError):
+    """The image service reported that a video failed to render."""
+
+    outcome = Outcome.VIDEO_FAILED
+
+
+class VideoExpired(GenerationError):
+    """The image service reported a video expired before it was fetched."""
+
+    outcome = Outcome.VIDEO_EXPIRED
+
+
+class VideoTimedOut(GenerationError):
+    """A video was not done within the longest wait for one."""
+
+    outcome = Outcome.VIDEO_TIMED_OUT
+
+
+class VideoUnavailable(GenerationError):
+    """The gateway has no video endpoints (404/405 on the path): nothing is charged."""
+
+    outcome = Outcome.VIDEO_UNAVAILABLE

@@ -98,6 +98,11 @@ def set_edits(settings: GuildSettings, on: bool) -> GuildSettings:
     return replace(settings, edits=on)
 
 
+def set_video(settings: GuildSettings, on: bool) -> GuildSettings:
+    """Let members make video clips in the server (/animate), or not."""
+    return replace(settings, video=on)
+
+
 def set_edit_uploads(settings: GuildSettings, on: bool) -> GuildSettings:
     """Let members edit uploaded pictures too, or only the bot's own results."""
     return replace(settings, edit_uploads=on)

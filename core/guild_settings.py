@@ -63,6 +63,8 @@ class GuildSettings:
     edits: bool = True
     #: Whether they may edit pictures people uploaded, not only the bot's own results.
     edit_uploads: bool = False
+    #: Whether members may make video clips here (/animate); off until an admin turns it on.
+    video: bool = False
     #: The server's daily spend ceiling in ticks of 1e-10 USD; None: no ceiling.
     spend_limit_ticks: int | None = None
     #: Anything a newer version wrote that this one does not know, kept on save.

@@ -39,6 +39,13 @@ class Outcome(StrEnum):
     ERROR = "error"
     #: The image service does not offer edits (or they are off); nothing is charged.
     EDITS_UNAVAILABLE = "edits_unavailable"
+    #: A video the image service reported failed, or expired before it was fetched.
+    VIDEO_FAILED = "video_failed"
+    VIDEO_EXPIRED = "video_expired"
+    #: A video not done within ``VIDEO_MAX_WAIT_SECONDS`` (its request may still finish).
+    VIDEO_TIMED_OUT = "video_timed_out"
+    #: The gateway has no video endpoints (nothing charged).
+    VIDEO_UNAVAILABLE = "video_unavailable"
 
     # -- turned away before anything was reserved or generated --------------------------
     #: The prompt has one of the server's blocked terms (recorded and mod-logged).
@@ -59,6 +66,8 @@ class Outcome(StrEnum):
     INVALID_INPUT = "invalid_input"
     #: A server's rules refuse edits (off, or of uploads).
     RULE_EDITS = "rule_edits"
+    RULE_VIDEO = "rule_video"
+    INVALID_DURATION = "invalid_duration"
     ON_COOLDOWN = "on_cooldown"
     ALREADY_RUNNING = "already_running"
     USER_QUOTA = "user_quota"
@@ -109,6 +118,10 @@ _FAILURES = frozenset(
         Outcome.DELIVERY_FAILED,
         Outcome.ERROR,
         Outcome.EDITS_UNAVAILABLE,
+        Outcome.VIDEO_FAILED,
+        Outcome.VIDEO_EXPIRED,
+        Outcome.VIDEO_TIMED_OUT,
+        Outcome.VIDEO_UNAVAILABLE,
     }
 )
 

@@ -35,6 +35,9 @@ DEFAULT_PRICES_USD: Mapping[str, str] = {
     "grok-imagine-image": "0.02",
     "grok-imagine-image-pro": "0.05",
     "grok-imagine-image-quality": "0.05",
+    # A video is priced by the second (its billed "images" are its seconds).
+    "grok-imagine-video@480p": "0.05",
+    "grok-imagine-video@720p": "0.07",
 }
 
 

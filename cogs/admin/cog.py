@@ -234,6 +234,13 @@ class AdminCog(commands.Cog):
             said = _switch(on, "set_edit_uploads_on", "set_edit_uploads_off")
             await cog._change(interaction, partial(changes.set_edit_uploads, on=on), said)
 
+        @group.command(name="video", description=localized("cmd_video"))
+        @app_commands.describe(on=localized("opt_on"))
+        async def video(interaction: discord.Interaction, on: bool) -> None:
+            """Let members make video clips in this server (/animate)."""
+            said = _switch(on, "set_video_on", "set_video_off")
+            await cog._change(interaction, partial(changes.set_video, on=on), said)
+
     def _add_limits(self, group: app_commands.Group) -> None:
         cog = self
         config = self.settings

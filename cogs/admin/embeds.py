@@ -145,6 +145,7 @@ def show_embed(settings: GuildSettings, config: Settings, locale: str | None) ->
         ("show_reroll", _yes_no(settings.reroll_open, locale)),
         ("show_edits", _yes_no(settings.edits, locale)),
         ("show_edit_uploads", _yes_no(settings.edit_uploads, locale)),
+        ("show_video", _yes_no(settings.video, locale)),
         ("show_user_quota", user_quota_text(settings, config, locale)),
         ("show_guild_budget", guild_budget_text(settings, config, locale)),
         ("show_spend_limit", spend_limit_text(settings, locale)),

@@ -45,6 +45,10 @@ _ERROR_KEYS: tuple[tuple[type[errors.GenerationError], str], ...] = (
     (errors.BadResponse, "bad_response"),
     (errors.DeliveryFailed, "delivery_failed"),
     (errors.EditsUnavailable, "edits_unavailable"),
+    (errors.VideoUnavailable, "video_unavailable"),
+    (errors.VideoFailed, "video_failed"),
+    (errors.VideoExpired, "video_expired"),
+    (errors.VideoTimedOut, "video_timed_out"),
 )
 
 
@@ -79,7 +83,7 @@ def _server_refusal(error: errors.RefusedByServer, locale: str | None) -> str:
         return text("rule_max_n", locale, max_n=error.max_n)
     if error.rule in ("model", "resolution"):
         return listed(f"rule_{error.rule}", locale, "choices", error.choices)
-    if error.rule in ("disabled", "nsfw_only", "blocked", "edits"):
+    if error.rule in ("disabled", "nsfw_only", "blocked", "edits", "video"):
         return text(f"rule_{error.rule}", locale)
     return text("rule_disabled", locale)
 

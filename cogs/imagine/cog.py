@@ -51,6 +51,7 @@ from core.jobs import (
     ServiceConfig,
 )
 from core.jobs.edits import check_edit_rules
+from core.jobs.video import VIDEO_KIND, VideoKind
 from core.limits import Ceilings, LimitDefaults, limits_for
 from core.models import InputSource
 from core.moderation import AttemptLimit
@@ -58,6 +59,7 @@ from core.options import ASPECT_RATIOS, MAX_IMAGES, MAX_PROMPT_LENGTH, RESOLUTIO
 from core.quota import remaining
 from core.spend import SpendPolicy, price_table, usd_to_ticks
 from core.storage import JobRecord
+from core.video import DEFAULT_SECONDS, MAX_SECONDS, MIN_SECONDS, VIDEO_RESOLUTIONS
 
 if TYPE_CHECKING:
     from bot import ImagineBot
@@ -169,8 +171,22 @@ def build_edits(bot: ImagineBot) -> EditKind:
     )
 
 
-def build_service(bot: ImagineBot, ports: ImagineCog, edits: EditKind | None = None) -> JobService:
-    """The job service of this process: generation, and edits when given."""
+def build_video(bot: ImagineBot) -> VideoKind:
+    """Video clips as a kind of job, their request ids journaled in the bot's store."""
+    return VideoKind(
+        bot.image_client,
+        bot.store,
+        max_wait_seconds=bot.settings.video_max_wait_seconds,
+    )
+
+
+def build_service(
+    bot: ImagineBot,
+    ports: ImagineCog,
+    edits: EditKind | None = None,
+    video: VideoKind | None = None,
+) -> JobService:
+    """The job service of this process: generation, and edits and video when given."""
     settings = bot.settings
     generation = GenerationKind(
         bot.image_client,
@@ -191,7 +207,7 @@ def build_service(bot: ImagineBot, ports: ImagineCog, edits: EditKind | None = N
             spend=spend_policy(settings),
         ),
         owner=bot.journal_owner,
-        kinds=[generation] if edits is None else [generation, edits],
+        kinds=[generation, *(kind for kind in (edits, video) if kind is not None)],
         ports=ports,
         observer=bot.metrics,
     )
@@ -215,12 +231,15 @@ class ImagineCog(commands.Cog):
             )
         ]
         self.edits = build_edits(bot)
-        self.service = build_service(bot, self, self.edits)
+        self.video = build_video(bot)
+        self.animate_command = self._build_animate_command()
+        self.service = build_service(bot, self, self.edits, self.video)
         self.access = CommandAccess(bot, dev_guild_id=self.settings.dev_guild_id)
 
     async def cog_load(self) -> None:
         self.bot.tree.add_command(self.command)
         self.bot.tree.add_command(self.quota_command)
+        self.bot.tree.add_command(self.animate_command)
         for menu in self.menus:
             self.bot.tree.add_command(menu)
         self.bot.add_dynamic_items(JobButton, EditButton)
@@ -229,6 +248,7 @@ class ImagineCog(commands.Cog):
     async def cog_unload(self) -> None:
         self.bot.tree.remove_command(self.command.name)
         self.bot.tree.remove_command(self.quota_command.name)
+        self.bot.tree.remove_command(self.animate_command.name)
         for menu in self.menus:
             self.bot.tree.remove_command(menu.name, type=menu.type)
         self.bot.remove_dynamic_items(JobButton, EditButton)
@@ -309,7 +329,54 @@ class ImagineCog(commands.Cog):
 
         return self._where(imagine_quota)
 
+    def _build_animate_command(self) -> app_commands.Command[Any, ..., None]:
+        cog = self
+        aspects = [
+            app_commands.Choice(name=localized(f"aspect_{a}"), value=a)
+            for a in ASPECT_RATIOS
+            if a != "auto"
+        ]
+        resolutions = [app_commands.Choice(name=r, value=r) for r in VIDEO_RESOLUTIONS]
+
+        @app_commands.command(name="animate", description=localized("cmd_animate"))
+        @app_commands.describe(
+            prompt=localized("opt_animate_prompt"),
+            image=localized("opt_animate_image"),
+            duration=localized("opt_duration"),
+            aspect=localized("opt_video_aspect"),
+            resolution=localized("opt_video_resolution"),
+        )
+        @app_commands.choices(aspect=aspects, resolution=resolutions)
+        async def animate(
+            interaction: discord.Interaction,
+            prompt: app_commands.Range[str, 1, MAX_PROMPT_LENGTH],
+            image: discord.Attachment | None = None,
+            duration: app_commands.Range[int, MIN_SECONDS, MAX_SECONDS] = DEFAULT_SECONDS,
+            aspect: str | None = None,
+            resolution: str | None = None,
+        ) -> None:
+            """Make a short video clip from a prompt, or from a picture."""
+            await cog.submit_video(
+                interaction,
+                {
+                    "prompt": prompt,
+                    "duration": duration,
+                    "aspect": aspect,
+                    "resolution": resolution,
+                    "image": None if image is None else image.url,
+                },
+            )
+
+        return self._where(animate)
+
     # -- jobs --------------------------------------------------------------------------
+
+    async def submit_video(
+        self, interaction: discord.Interaction, options: Mapping[str, object]
+    ) -> None:
+        """One video clip for ``interaction.user``, under the same rules as images."""
+        port = DiscordPort.for_interaction(interaction, self.bot.modlog)
+        await self.service.submit(port, origin_of(interaction), options, kind=VIDEO_KIND)
 
     async def submit(self, interaction: discord.Interaction, options: Mapping[str, object]) -> None:
         """One job for ``interaction.user``: /imagine and the Re-roll button both come

@@ -181,6 +181,16 @@ class DiscordPort:
                 self._cancel_view = cancel_view(self.job_id, self.locale)
             content = text("queue_place", self.locale, place=status.place)
             await self._show(content, self._cancel_view)
+        elif status.stage is Stage.RENDERING:
+            if self._cancel_view is None:
+                self._cancel_view = cancel_view(self.job_id, self.locale)
+            content = text(
+                f"video_{status.detail or 'rendering'}",
+                self.locale,
+                progress=status.progress,
+                elapsed=int(status.elapsed),
+            )
+            await self._show(content, self._cancel_view)
         elif status.stage is Stage.STARTED:
             await self._show(text("queue_started", self.locale))
         else:

@@ -32,6 +32,18 @@ async def fit(images: list[ImageFile | None], limits: DeliveryLimits) -> list[Im
     return await asyncio.to_thread(fit_images, images, budget)
 
 
+async def fit_for(
+    job: Job, images: list[ImageFile | None], limits: DeliveryLimits
+) -> list[ImageFile | None]:
+    """Fit a result's files to the limits as its kind says (a clip is re-encoded as a
+    clip, never by the image re-encoder); images by :func:`fit` otherwise."""
+    fitter = getattr(job.kind, "fit_files", None)
+    if fitter is not None:
+        fitted: list[ImageFile | None] = await fitter(images, limits)
+        return fitted
+    return await fit(images, limits)
+
+
 def result_card(job: Job, result: GenerationResult, *, left_out: int) -> ResultCard:
     """The card of a result: the prompt, its parameters, who asked and how long it took."""
     request = job.request
@@ -101,7 +113,7 @@ class _Upload:
             self.limits.payload_budget,
             self.limits.file_budget(),
         )
-        self.images = await fit(self.images, self.limits)
+        self.images = await fit_for(self.job, self.images, self.limits)
         self.pending = [i for i in self.pending if self.images[i] is not None]
 
 
@@ -112,7 +124,7 @@ async def deliver(job: Job, result: GenerationResult) -> int:
     into the job's report. Returns how many images were delivered.
     """
     limits = DeliveryLimits.for_interaction(job.port.filesize_limit)
-    images = await fit(list(result.images), limits)
+    images = await fit_for(job, list(result.images), limits)
     upload = _Upload(job, images, limits)
     if not upload.pending:
         raise errors.DeliveryFailed("no image fits the per-file limit")

@@ -61,6 +61,8 @@ class Stage(Enum):
     STARTED = "started"
     #: The process stops before the job started; the next one will go on with it.
     SUSPENDED = "suspended"
+    #: A clip renders at the image service (or downloads), with a Cancel offer.
+    RENDERING = "rendering"
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +70,11 @@ class Status:
     stage: Stage
     #: The place in line while waiting (1 is next).
     place: int = 0
+    #: While rendering: what happens now (``rendering``, ``downloading``), the progress
+    #: the image service reports (percent) and the seconds since the request.
+    detail: str = ""
+    progress: int = 0
+    elapsed: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -59,6 +59,8 @@ JOB_DEADLINE_SECONDS = 12 * 60.0
 #: A waiting job's place in line is shown at most this often (Discord rate-limits edits,
 #: and a long line moving fast would otherwise flood it).
 PLACE_EDIT_SECONDS = 3.0
+#: The least time between two edits of a rendering clip's progress.
+PROGRESS_EDIT_SECONDS = 5.0
 #: A job waiting for an API slot another process holds asks again after this long at
 #: first, doubling up to the most (each wait shortened at random, so processes spread out).
 SLOT_POLL_SECONDS = 0.2
@@ -156,6 +158,10 @@ class JobService:
         self._unclosed: dict[str, Job] = {}
         #: Adopted entries whose take-over failed: tried again by the next sweep.
         self._untaken: dict[str, JobRecord] = {}
+        #: Jobs rendering at the image service (a clip), by id: their requester; and those
+        #: whose requester pressed Cancel meanwhile (stopped at their next poll).
+        self._rendering: dict[str, int] = {}
+        self._cancel_renders: set[str] = set()
 
     # -- starting and stopping ---------------------------------------------------------
 
@@ -391,7 +397,20 @@ class JobService:
         return time.time() + self.config.max_wait_seconds
 
     async def _make_and_deliver(self, job: Job) -> None:
-        result = await job.kind.make(job.request)
+        # A kind that journals what it learns while it runs (a video's request id) is
+        # given the job's id, when the job has a journal entry.
+        make_job = getattr(job.kind, "make_job", None)
+        if make_job is not None:
+            self._rendering[job.id] = job.user_id
+            try:
+                result = await make_job(
+                    job.id if job.journaled else None, job.request, self._progress(job)
+                )
+            finally:
+                self._rendering.pop(job.id, None)
+                self._cancel_renders.discard(job.id)
+        else:
+            result = await job.kind.make(job.request)
         job.report.api_seconds = result.api_seconds
         job.report.cost_usd_ticks = result.cost_usd_ticks
         # The images made, and (for an edit) the inputs the service read: each is billed.
@@ -400,6 +419,31 @@ class JobService:
         await self._journal_state(job, journal.DELIVERING)
         # The images go as soon as they are uploaded, not when the job ends.
         job.report.delivered = await deliver(job, result)
+
+    def _progress(self, job: Job) -> Callable[[str, int], Awaitable[None]]:
+        """What a rendering job calls at each poll: its status shown (no more often than
+        :data:`PROGRESS_EDIT_SECONDS`, except when the stage changes), and a Cancel
+        pressed meanwhile raised."""
+        shown = {"at": -PROGRESS_EDIT_SECONDS, "stage": ""}
+
+        async def progress(stage: str, percent: int) -> None:
+            if job.id in self._cancel_renders:
+                raise Cancelled(job.id)
+            now = time.monotonic()
+            at = shown["at"]
+            assert isinstance(at, float)
+            if stage == shown["stage"] and now - at < PROGRESS_EDIT_SECONDS:
+                return
+            shown.update(at=now, stage=stage)
+            status = Status(
+                Stage.RENDERING,
+                detail=stage,
+                progress=percent,
+                elapsed=now - job.report.started,
+            )
+            await job.port.show_status(status)
+
+        return progress
 
     def _failed(self, job: Job, error: Exception) -> errors.GenerationError:
         """Note how the job failed; the error to tell the requester."""
@@ -535,6 +579,13 @@ class JobService:
 
     def cancel(self, job_id: str, user_id: int) -> CancelAnswer:
         """Cancel a waiting job: its requester's choice; it costs them nothing."""
+        renderer = self._rendering.get(job_id)
+        if renderer is not None:
+            if renderer != user_id:
+                return CancelAnswer.NOT_YOURS
+            self._cancel_renders.add(job_id)
+            log.info("job %s: cancelled by its requester while rendering", job_id)
+            return CancelAnswer.CANCELLED
         ticket = self.queue.ticket(job_id)
         if ticket is None or not ticket.cancellable:
             return CancelAnswer.TOO_LATE

@@ -43,6 +43,12 @@ class BaseStore(ABC):
         raise NotImplementedError
 
     @abstractmethod
+    async def _note_params(self, job_id: str, params: Mapping[str, Any], now: float) -> bool:
+        """Merge ``params`` into an unfinished job's parameters; False if it is closed or
+        unknown."""
+        raise NotImplementedError
+
+    @abstractmethod
     async def _counters(self, day: str, scopes: Sequence[str]) -> list[int]:
         """A day's counters of these scopes (0 for one never counted)."""
         raise NotImplementedError
@@ -174,6 +180,11 @@ class BaseStore(ABC):
         """Move an unfinished job to ``state``; False if it is closed or unknown."""
         records.check_move(state)
         return await self._move(job_id, state, self._clock())
+
+    async def journal_params(self, job_id: str, params: Mapping[str, Any]) -> bool:
+        """Add ``params`` to an unfinished job's parameters; False if it is closed or
+        unknown."""
+        return await self._note_params(job_id, params, self._clock())
 
     async def close_job(
         self,

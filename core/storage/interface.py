@@ -10,7 +10,7 @@ a store only makes each check-and-change one atomic step.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 from core import journal, quota
@@ -174,6 +174,10 @@ class JobJournal(Protocol):
 
     async def journal_state(self, job_id: str, state: str) -> bool:
         """Move an unfinished job to ``state``; False if it is closed or unknown."""
+
+    async def journal_params(self, job_id: str, params: Mapping[str, Any]) -> bool:
+        """Add ``params`` to an unfinished job's parameters (a video's request id, the
+        moment the image service returns it); False if it is closed or unknown."""
 
     async def close_job(
         self,

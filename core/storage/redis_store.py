@@ -43,6 +43,7 @@ The URL may carry a password: it is never logged, nor put in an error message.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import math
 import time
@@ -102,6 +103,7 @@ SCRIPTS: dict[str, tuple[str, ...]] = {
     "record_job": ("record_job",),
     "finish_job": ("finish_job",),
     "journal_state": ("journal_state",),
+    "journal_params": ("journal_params",),
     "adopt_jobs": ("adopt_jobs",),
     "hold_jobs": ("hold_jobs",),
     "acquire_slot": ("acquire_slot",),
@@ -134,6 +136,7 @@ class _Scripts:
         self.record_job = register("record_job")
         self.finish_job = register("finish_job")
         self.journal_state = register("journal_state")
+        self.journal_params = register("journal_params")
         self.adopt_jobs = register("adopt_jobs")
         self.hold_jobs = register("hold_jobs")
         self.acquire_slot = register("acquire_slot")
@@ -420,6 +423,19 @@ class RedisStore(BaseStore):
             keys=[self._key("job", job_id)], args=[state, _time(now)]
         )
         return bool(moved)
+
+    async def _note_params(self, job_id: str, params: Mapping[str, Any], now: float) -> bool:
+        # Merged here, written only if nobody changed them meanwhile (the script compares).
+        key = self._key("job", job_id)
+        for _attempt in range(5):
+            old = _text(await self.redis.hget(key, "params"))
+            if old is None:
+                return False
+            merged = json.dumps({**json.loads(old), **params})
+            noted = await self.scripts.journal_params(keys=[key], args=[old, merged, _time(now)])
+            if int(noted) >= 0:
+                return bool(noted)
+        return False
 
     async def adopt_jobs(
         self, owner: str, *, lease_seconds: float = journal.LEASE_SECONDS

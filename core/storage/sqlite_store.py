@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import functools
+import json
 import logging
 import sqlite3
 import time
@@ -438,6 +439,22 @@ class SqliteStore(BaseStore):
                 (state, now, job_id),
             )
             return cursor.rowcount == 1
+
+        return await self._write(work)
+
+    async def _note_params(self, job_id: str, params: Mapping[str, Any], now: float) -> bool:
+        def work(db: sqlite3.Connection) -> bool:
+            row = db.execute(
+                "SELECT params FROM jobs WHERE id = ? AND state != 'done'", (job_id,)
+            ).fetchone()
+            if row is None:
+                return False
+            merged = {**json.loads(row[0]), **params}
+            db.execute(
+                "UPDATE jobs SET params = ?, updated_at = ? WHERE id = ?",
+                (json.dumps(merged), now, job_id),
+            )
+            return True
 
         return await self._write(work)
 

@@ -36,6 +36,7 @@ def refusal(change: changes.Change, settings: GuildSettings) -> SettingRefused:
         (changes.set_reroll_open, "reroll_open"),
         (changes.set_edits, "edits"),
         (changes.set_edit_uploads, "edit_uploads"),
+        (changes.set_video, "video"),
     ],
 )
 def test_switches_set_their_field_only(change: Switch, field: str) -> None:
@@ -46,6 +47,12 @@ def test_switches_set_their_field_only(change: Switch, field: str) -> None:
         others = {name: getattr(GuildSettings(), name) for name in GuildSettings.__slots__}
         others[field] = on
         assert all(getattr(settings, name) == value for name, value in others.items())
+
+
+def test_video_is_off_until_an_admin_turns_it_on() -> None:
+    assert GuildSettings().video is False
+    assert GuildSettings.from_json(GuildSettings().to_json()).video is False
+    assert GuildSettings.from_json(changes.set_video(GuildSettings(), True).to_json()).video
 
 
 # -- limits ----------------------------------------------------------------------------

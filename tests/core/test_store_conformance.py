@@ -656,6 +656,24 @@ async def test_journal_states_move_until_the_job_is_closed_once(store: Store, cl
         await store.journal_state("j1", journal.DONE)
 
 
+async def test_params_noted_on_an_unfinished_job_only(store: Store, clock: Clock) -> None:
+    await store.journal_job("j1", **journaled(clock))
+    before = await store.get_job("j1")
+    assert before is not None
+    clock.now += 2
+    assert await store.journal_params("j1", {"request_id": "vid-1", "n": 1})
+    noted = await store.get_job("j1")
+    assert noted is not None
+    assert noted.params == {**before.params, "request_id": "vid-1", "n": 1}
+    assert noted.updated_at == clock.now
+    assert await store.close_job("j1", outcome="delivered", images=1)
+    assert not await store.journal_params("j1", {"request_id": "vid-2"})
+    assert not await store.journal_params("missing", {"request_id": "vid-3"})
+    closed = await store.get_job("j1")
+    assert closed is not None
+    assert closed.params["request_id"] == "vid-1"
+
+
 async def test_a_closed_job_counts_in_the_usage_figures(store: Store, clock: Clock) -> None:
     await store.journal_job("j1", **journaled(clock))
     assert await store.close_job("j1", outcome="delivered", images=2, cost_usd_ticks=7)

@@ -197,7 +197,7 @@ async def test_commands_are_registered_with_permissions_and_translations(
     assert {
         "show", "enable", "disable", "channels", "terms", "nsfw-only", "spoilers", "cooldown",
         "max-n", "models", "resolutions", "exempt-roles", "modlog", "reroll-open",
-        "user-quota", "server-budget", "stats", "edits", "edit-uploads", "spend-limit",
+        "user-quota", "server-budget", "stats", "edits", "edit-uploads", "spend-limit", "video",
     } == set(subcommands)  # fmt: skip
     assert commands["imagine-quota"]["contexts"] == [0]
 

@@ -28,6 +28,8 @@ from aiohttp import web
 from multidict import CIMultiDict
 from PIL import Image
 
+from core.video import make_clip
+
 DEFAULT_API_KEY = "test-grok-key"
 DEFAULT_MODELS = (
     "grok-imagine-image",
@@ -41,6 +43,10 @@ EDITS_PATH = "/v1/images/edits"
 MAX_EDIT_INPUT_BYTES = 10 * 1024 * 1024
 FILES_PATH = "/files/"
 MODELS_PATH = "/v1/models"
+VIDEOS_PATH = "/v1/videos/generations"
+VIDEO_PATH = "/v1/videos/"
+VIDEO_MODEL = "grok-imagine-video"
+VIDEO_RESOLUTIONS = ("480p", "720p")
 ASPECT_RATIOS = (
     "1:1",
     "16:9",
@@ -318,6 +324,29 @@ class Scripted:
 
 
 @dataclass
+class VideoPlan:
+    """How one submitted video renders: ``pending`` polls answer 202 with growing
+    progress, then the poll answers ``final`` (``done``, ``failed`` or ``expired``);
+    ``delay`` holds each poll's answer back; ``clip`` is the MP4 served (a small one made
+    with PyAV by default); ``retry_after`` goes on pending answers."""
+
+    pending: int = 2
+    final: str = "done"
+    delay: float = 0.0
+    clip: bytes | None = None
+    retry_after: float | None = None
+    cost_usd_ticks: int = 2_500_000_000
+
+
+@dataclass
+class _Video:
+    request_id: str
+    body: Any
+    plan: VideoPlan
+    polls: int = 0
+
+
+@dataclass
 class _Answer:
     status: int
     body: bytes
@@ -360,6 +389,13 @@ class FakeImageAPI:
         self._port: int | None = None
         #: Serve ``GET /v1/models`` (off: it answers 404, as on gateways without it).
         self.serves_models = True
+        #: Whether the video paths exist; False plays a gateway without video (404).
+        self.videos_enabled = True
+        #: How the next submitted videos render (then :attr:`video_plan`).
+        self.video_plans: collections.deque[VideoPlan] = collections.deque()
+        self.video_plan = VideoPlan()
+        self.videos: dict[str, _Video] = {}
+        self._video_ids = itertools.count(1)
 
     # -- lifecycle --------------------------------------------------------------------
 
@@ -371,6 +407,8 @@ class FakeImageAPI:
         app.router.add_route("*", EDITS_PATH, self._edits)
         app.router.add_get(FILES_PATH + "{file_id}", self._file)
         app.router.add_get(MODELS_PATH, self._models)
+        app.router.add_post(VIDEOS_PATH, self._submit_video)
+        app.router.add_get(VIDEO_PATH + "{request_id}", self._poll_video)
         app.router.add_route("*", "/{tail:.*}", self._not_found)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
         await self._runner.setup()
@@ -430,6 +468,83 @@ class FakeImageAPI:
         """Recorded POSTs to the edits endpoint (those answered 404 included)."""
         return [c for c in self.requests if c.path == EDITS_PATH and c.method == "POST"]
 
+    @property
+    def video_submissions(self) -> list[RecordedCall]:
+        """Recorded POSTs to the video endpoint (those answered 404 included)."""
+        return [c for c in self.requests if c.path == VIDEOS_PATH and c.method == "POST"]
+
+    @property
+    def video_polls(self) -> list[RecordedCall]:
+        """Recorded polls of videos."""
+        return [c for c in self.requests if c.path.startswith(VIDEO_PATH) and c.path != VIDEOS_PATH]
+
+    # -- video ------------------------------------------------------------------------
+
+    def _record(self, request: web.Request, raw: bytes) -> RecordedCall:
+        """Keep a call the fake received."""
+        call = RecordedCall(
+            method=request.method,
+            path=request.path,
+            headers=CIMultiDict(request.headers),
+            body=_json_or_none(raw),
+            raw=raw,
+            time=time.monotonic(),
+        )
+        self.requests.append(call)
+        return call
+
+    async def _submit_video(self, request: web.Request) -> web.StreamResponse:
+        if not self.videos_enabled:
+            return await self._not_found(request)
+        call = self._record(request, await request.read())
+        refusal = self._validate(request, call.body, video=True)
+        if refusal is not None:
+            call.status = refusal.status
+            return web.Response(
+                status=refusal.status, body=refusal.body, content_type=refusal.content_type
+            )
+        plan = self.video_plans.popleft() if self.video_plans else self.video_plan
+        request_id = f"video-{next(self._video_ids):04d}"
+        self.videos[request_id] = _Video(request_id, call.body, plan)
+        call.status = 200
+        return web.json_response({"request_id": request_id})
+
+    async def _poll_video(self, request: web.Request) -> web.StreamResponse:
+        if not self.videos_enabled:
+            return await self._not_found(request)
+        call = self._record(request, b"")
+        video = self.videos.get(request.match_info["request_id"])
+        if video is None:
+            call.status = 404
+            return web.json_response({"error": "request not found"}, status=404)
+        plan = video.plan
+        if plan.delay > 0:
+            await asyncio.sleep(plan.delay)
+        video.polls += 1
+        if video.polls <= plan.pending:
+            call.status = 202
+            progress = int(100 * (video.polls - 1) / max(1, plan.pending))
+            headers = {} if plan.retry_after is None else {"Retry-After": f"{plan.retry_after:g}"}
+            return web.json_response(
+                {"status": "pending", "progress": progress}, status=202, headers=headers
+            )
+        call.status = 200
+        if plan.final != "done":
+            return web.json_response({"status": plan.final})
+        clip = plan.clip
+        if clip is None:
+            clip = await asyncio.to_thread(_small_clip)
+        file_id = f"{next(self._file_ids):06d}-video.mp4"
+        self._files[file_id] = clip
+        duration = video.body.get("duration", 5) if isinstance(video.body, dict) else 5
+        return web.json_response(
+            {
+                "status": "done",
+                "video": {"url": f"{self.base_url}{FILES_PATH}{file_id}", "duration": duration},
+                "usage": {"cost_in_usd_ticks": plan.cost_usd_ticks},
+            }
+        )
+
     # -- handlers ---------------------------------------------------------------------
 
     async def _generations(self, request: web.Request) -> web.StreamResponse:
@@ -453,16 +568,7 @@ class FakeImageAPI:
     async def _answer_generation(
         self, request: web.Request, *, edit: bool = False
     ) -> web.StreamResponse:
-        raw = await request.read()
-        call = RecordedCall(
-            method=request.method,
-            path=request.path,
-            headers=CIMultiDict(request.headers),
-            body=_json_or_none(raw),
-            raw=raw,
-            time=time.monotonic(),
-        )
-        self.requests.append(call)
+        call = self._record(request, await request.read())
         scripted = self._queue.popleft() if self._queue else None
         delay = self.latency + (scripted.delay if scripted else 0.0)
         if delay > 0:
@@ -539,7 +645,7 @@ class FakeImageAPI:
 
     # -- the contract -----------------------------------------------------------------
 
-    def _validate(self, request: web.Request, body: Any) -> _Answer | None:
+    def _validate(self, request: web.Request, body: Any, *, video: bool = False) -> _Answer | None:
         authorization = request.headers.get("Authorization", "")
         if not authorization.startswith("Bearer "):
             return _error(401, "Missing bearer authentication in header")
@@ -566,7 +672,7 @@ class FakeImageAPI:
         model = body.get("model")
         if not isinstance(model, str):
             return _error(422, "Failed to deserialize the JSON body: field `model` is required")
-        if model not in self.models:
+        if model not in ((VIDEO_MODEL,) if video else self.models):
             return _error(
                 404,
                 f"The model {model} does not exist or your team does not have access to it.",
@@ -578,7 +684,7 @@ class FakeImageAPI:
             return _error(400, f"n must be between 1 and {MAX_IMAGES}")
         for name, allowed in (
             ("aspect_ratio", ASPECT_RATIOS),
-            ("resolution", RESOLUTIONS),
+            ("resolution", VIDEO_RESOLUTIONS if video else RESOLUTIONS),
             ("response_format", RESPONSE_FORMATS),
         ):
             value = body.get(name)
@@ -588,6 +694,9 @@ class FakeImageAPI:
                 return _error(422, f"Failed to deserialize the JSON body: `{name}` is a string")
             if value not in allowed:
                 return _error(400, f"Invalid {name} {value!r}; expected one of {list(allowed)}")
+        duration = body.get("duration", 5)
+        if video and (not isinstance(duration, int) or not 1 <= duration <= 15):
+            return _error(400, "duration must be between 1 and 15 seconds")
         user = body.get("user")
         if user is not None and not isinstance(user, str):
             return _error(422, "Failed to deserialize the JSON body: `user` is a string")
@@ -749,6 +858,12 @@ async def _send_truncated(request: web.Request, answer: _Answer) -> web.StreamRe
     return response
 
 
+@functools.cache
+def _small_clip() -> bytes:
+    """A small playable MP4, made once with PyAV."""
+    return make_clip(seconds=1.0, width=64, height=48)
+
+
 def _sniff(data: bytes) -> str:
     if data.startswith(b"\xff\xd8"):
         return "image/jpeg"
@@ -756,4 +871,6 @@ def _sniff(data: bytes) -> str:
         return "image/png"
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return "image/webp"
+    if data[4:8] == b"ftyp":
+        return "video/mp4"
     return "application/octet-stream"

@@ -59,7 +59,7 @@ def test_every_message_formats_in_both_languages() -> None:
         "resolution": "1k", "place": 3, "user": "<@1>", "permissions": "Attach Files",
         "attempts": 5, "minutes": 10, "needed": "$0.04", "reported": "$0.02",
         "estimated": "$0.02",
-        "index": 1, "url": "https://discord.com/channels/1/2/3",
+        "index": 1, "url": "https://discord.com/channels/1/2/3", "progress": 50, "elapsed": 12,
     }  # fmt: skip
     for language in LANGUAGES:
         for key, template in CATALOG[language].items():

@@ -1,0 +1,172 @@
+"""Video end to end: /animate against the fake Discord and the fake image service's video
+endpoints. Video is off in a server until an admin turns it on; a clip is delivered as a
+playable MP4; failed and expired clips are told; a gateway without video is told once and
+charges nothing."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from cogs.common.catalog import CATALOG
+from core.video import check_mp4, make_clip
+from tests.e2e.conftest import fresh_user
+from tests.e2e.harness import BotProcess
+from tests.fakes.discord import ALL_PERMISSIONS, FakeDiscord, FakeInteraction
+from tests.fakes.image_api import FakeImageAPI, VideoPlan
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+DEFER = 5
+MESSAGE = 4
+EPHEMERAL = 64
+EN = CATALOG["en"]
+
+
+async def animate(discord: FakeDiscord, user_id: int, **options: Any) -> FakeInteraction:
+    return await discord.send_slash_command(
+        "animate", {"prompt": "waves on a shore", **options}, user_id=user_id
+    )
+
+
+async def private_answer(interaction: FakeInteraction) -> str:
+    callback = await interaction.wait_for_callback()
+    assert callback["type"] == MESSAGE, callback
+    assert callback["data"]["flags"] & EPHEMERAL
+    content: str = callback["data"]["content"]
+    return content
+
+
+async def told(discord: FakeDiscord, interaction: FakeInteraction, words: str) -> None:
+    callback = await interaction.wait_for_callback()
+    assert callback["type"] == DEFER, callback
+    await discord.wait_for(
+        lambda: any(words in message.content for message in interaction.messages),
+        30,
+        f"the requester told {words!r}",
+    )
+
+
+async def test_the_command_is_registered_within_discords_limits(
+    bot: BotProcess, fake_discord: FakeDiscord
+) -> None:
+    await fake_discord.wait_for_command_sync()
+    commands = {c["name"]: c for c in fake_discord.global_commands}
+    command = commands["animate"]
+    assert 1 <= len(command["description"]) <= 100
+    options = {o["name"]: o for o in command["options"]}
+    assert list(options) == ["prompt", "image", "duration", "aspect", "resolution"]
+    assert (options["duration"]["min_value"], options["duration"]["max_value"]) == (1, 15)
+    assert [c["value"] for c in options["resolution"]["choices"]] == ["480p", "720p"]
+    for option in options.values():
+        assert 1 <= len(option["description"]) <= 100
+        assert set(option["description_localizations"]) == {"zh-CN"}
+
+
+async def test_video_is_off_until_an_admin_turns_it_on(
+    bot: BotProcess, fake_discord: FakeDiscord, fake_api: FakeImageAPI
+) -> None:
+    """Also turns video on for the rest of this module's tests."""
+    before = len(fake_api.video_submissions)
+    content = await private_answer(await animate(fake_discord, fresh_user()))
+    assert content == EN["rule_video"]
+    assert len(fake_api.video_submissions) == before
+    switch = await fake_discord.send_slash_command(
+        "imagine-admin",
+        {"video": {"on": True}},
+        user_id=fake_discord.owner_user_id,
+        permissions=ALL_PERMISSIONS,
+    )
+    assert await private_answer(switch) == EN["set_video_on"]
+
+
+async def test_a_prompt_becomes_a_playable_clip(
+    bot: BotProcess, fake_discord: FakeDiscord, fake_api: FakeImageAPI
+) -> None:
+    user = fresh_user()
+    fake_api.video_plans.append(VideoPlan(pending=1))
+    before = len(fake_api.video_submissions)
+    interaction = await animate(fake_discord, user, duration=3, resolution="720p")
+    assert (await interaction.wait_for_callback())["type"] == DEFER
+    await fake_discord.wait_for(
+        lambda: any(m.attachments for m in interaction.messages), 30, "the clip posted"
+    )
+    [clip] = [a for m in interaction.messages for a in m.attachments]
+    assert clip.filename.endswith(".mp4")
+    assert check_mp4(clip.data).mime_type == "video/mp4"
+    [call] = fake_api.video_submissions[before:]
+    assert (call.body["duration"], call.body["resolution"]) == (3, "720p")
+    await bot.wait_for_job(user)
+
+
+@pytest.mark.parametrize(
+    ("final", "key"), [("failed", "video_failed"), ("expired", "video_expired")]
+)
+async def test_failed_and_expired_clips_are_told(
+    bot: BotProcess, fake_discord: FakeDiscord, fake_api: FakeImageAPI, final: str, key: str
+) -> None:
+    user = fresh_user()
+    fake_api.video_plans.append(VideoPlan(pending=0, final=final))
+    await told(fake_discord, await animate(fake_discord, user), EN[key])
+    await bot.wait_for_job(user, outcome=f"video_{final}")
+
+
+async def test_progress_is_shown_throttled_and_cancel_stops_a_rendering_clip(
+    bot: BotProcess, fake_discord: FakeDiscord, fake_api: FakeImageAPI
+) -> None:
+    user = fresh_user()
+    fake_api.video_plans.append(VideoPlan(pending=1000))
+    before = len(fake_api.video_polls)
+    interaction = await animate(fake_discord, user)
+    assert (await interaction.wait_for_callback())["type"] == DEFER
+    original = await interaction.wait_for_edits(1, timeout=15)
+    assert original.content.startswith(EN["video_rendering"].split("…")[0])
+    # Polls come every 2 to 4.5 seconds here; the status is edited at most every 5.
+    await fake_discord.wait_for(
+        lambda: len(fake_api.video_polls) >= before + 4, 20, "four polls of the clip"
+    )
+    polls, edits = len(fake_api.video_polls) - before, original.edits
+    assert 1 <= edits < polls
+    cancel = next(c for c in original.custom_ids() if ":cancel:" in c)
+    pressed = await fake_discord.press_button(original, cancel, user_id=user)
+    assert (await pressed.wait_for_callback())["type"] == 7
+    await bot.wait_for_job(user, outcome="cancelled", timeout=30)
+
+
+async def test_a_clip_over_the_upload_limit_is_re_encoded_and_delivered(
+    bot: BotProcess, fake_discord: FakeDiscord, fake_api: FakeImageAPI
+) -> None:
+    big = await asyncio.to_thread(make_clip, seconds=2, width=320, height=240, noise=True)
+    limit = len(big) // 3
+    user = fresh_user()
+    fake_api.video_plans.append(VideoPlan(pending=0, clip=big))
+    interaction = await fake_discord.send_slash_command(
+        "animate", {"prompt": "static"}, user_id=user, attachment_size_limit=limit
+    )
+    await fake_discord.wait_for(
+        lambda: any(m.attachments for m in interaction.messages), 60, "the clip posted"
+    )
+    [clip] = [a for m in interaction.messages for a in m.attachments]
+    assert clip.size <= limit
+    assert check_mp4(clip.data).mime_type == "video/mp4"
+    await bot.wait_for_job(user)
+
+
+async def test_a_gateway_without_video_is_told_once_and_charges_nothing(
+    bot: BotProcess, fake_discord: FakeDiscord, fake_api: FakeImageAPI
+) -> None:
+    """Last: video stays off for a while afterwards."""
+    fake_api.videos_enabled = False
+    user = fresh_user()
+    try:
+        await told(fake_discord, await animate(fake_discord, user), EN["video_unavailable"])
+        await bot.wait_for_job(user, outcome="video_unavailable")
+        # The command says so at once for a while, without asking the gateway again.
+        before = len(fake_api.requests)
+        content = await private_answer(await animate(fake_discord, fresh_user()))
+        assert content == EN["video_unavailable"]
+        assert len(fake_api.requests) == before
+    finally:
+        fake_api.videos_enabled = True

@@ -1,0 +1,79 @@
+"""A clip rendering when the bot restarts is polled again by its request id, never
+submitted twice (submitting again bills again)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+
+from core.video import check_mp4
+from tests.e2e.conftest import fresh_user
+from tests.e2e.harness import start_bot
+from tests.fakes.discord import ALL_PERMISSIONS, FakeDiscord
+from tests.fakes.image_api import FakeImageAPI, VideoPlan
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+EXTRA = {"MAX_CONCURRENT_JOBS": "1", "SHUTDOWN_GRACE_SECONDS": "0.5", "COOLDOWN_SECONDS": "600"}
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def fake_discord() -> AsyncIterator[FakeDiscord]:
+    server = FakeDiscord()
+    await server.start()
+    yield server
+    await server.close()
+
+
+async def test_a_clip_rendering_at_a_restart_is_polled_again_never_submitted_again(
+    fake_discord: FakeDiscord, fake_api: FakeImageAPI, tmp_path: Path
+) -> None:
+    first = await start_bot(fake_discord, fake_api, tmp_path, extra=EXTRA)
+    await fake_discord.wait_for_command_sync()
+    switch = await fake_discord.send_slash_command(
+        "imagine-admin",
+        {"video": {"on": True}},
+        user_id=fake_discord.owner_user_id,
+        permissions=ALL_PERMISSIONS,
+    )
+    await switch.wait_for_callback()
+    # Renders "for ever" until the test lets it finish.
+    fake_api.video_plans.append(VideoPlan(pending=1000))
+    submissions = len(fake_api.video_submissions)
+    user = fresh_user()
+    running = await fake_discord.send_slash_command(
+        "animate", {"prompt": "a kite in the wind"}, user_id=user
+    )
+    await fake_discord.wait_for(
+        lambda: len(fake_api.video_polls) > 0, 15, "the clip polled at the API"
+    )
+    assert await first.stop() == 0
+    await fake_discord.disconnect_all()
+    with sqlite3.connect(tmp_path / "data" / "bot.sqlite3") as db:
+        [(params,)] = db.execute("SELECT params FROM jobs").fetchall()
+    kept = json.loads(params)
+    assert kept["kind"] == "video"
+    request_id = kept["request_id"]
+    assert request_id in fake_api.videos
+    fake_api.videos[request_id].plan.pending = 0  # done at the next poll
+
+    second = await start_bot(fake_discord, fake_api, tmp_path, extra=EXTRA, sessions=2)
+    try:
+        await fake_discord.wait_for(
+            lambda: sum(len(m.attachments) for m in running.messages) == 1,
+            30,
+            "the clip delivered after the restart",
+        )
+        assert len(fake_api.video_submissions) == submissions + 1
+        assert fake_api.video_polls[-1].path.endswith(request_id)
+        [clip] = [a for m in running.messages for a in m.attachments]
+        assert check_mp4(clip.data).mime_type == "video/mp4"
+        await second.wait_for_job(user)
+    finally:
+        assert await second.stop() == 0
+    assert "Traceback" not in second.output()
