@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.quota import Meter
+
 
 @dataclass(frozen=True, slots=True)
 class GenerationRequest:
@@ -17,6 +19,16 @@ class GenerationRequest:
     resolution: str | None = None
     response_format: str = "b64_json"
     user: str = ""
+
+    @property
+    def meter(self) -> Meter:
+        """What the request counts against the daily limits: images."""
+        return Meter.IMAGES
+
+    @property
+    def units(self) -> int:
+        """How many it counts: the images it makes."""
+        return self.n
 
     @property
     def billed_images(self) -> int:
@@ -136,6 +148,16 @@ class EditRequest:
     #: The inputs as data URIs, in the order of ``sources``; empty until they are fetched
     #: (a job taken over from the journal, or a Re-roll, fetches them again).
     inputs: tuple[str, ...] = ()
+
+    @property
+    def meter(self) -> Meter:
+        """What the request counts against the daily limits: images."""
+        return Meter.IMAGES
+
+    @property
+    def units(self) -> int:
+        """How many it counts: the images it makes."""
+        return self.n
 
     @property
     def billed_images(self) -> int:

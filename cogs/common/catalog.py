@@ -99,6 +99,14 @@ CATALOG: dict[str, dict[str, str]] = {
             "📅 This server has {left} of its {limit} daily images left, and this needs {n}. "
             "The count starts again {when}."
         ),
+        "video_quota_user": (
+            "📅 You have {left} of your {limit} daily seconds of video left, and this clip "
+            "needs {n}. The count starts again {when}."
+        ),
+        "video_quota_guild": (
+            "📅 This server has {left} of its {limit} daily seconds of video left, and this "
+            "clip needs {n}. The count starts again {when}."
+        ),
         # The queue, restarts and delivery outside the interaction.
         "queue_full": (
             "🚦 /imagine is very busy and its line is full right now. Try again in a few "
@@ -186,6 +194,10 @@ CATALOG: dict[str, dict[str, str]] = {
         "quota_user_unlimited": "Today: {used} images made, no daily limit.",
         "quota_guild_line": "Server budget: {left} of {limit} images left today.",
         "quota_guild_unlimited": "Server budget: no daily limit.",
+        "quota_video_line": "Video today: {used} s made, {left} of {limit} s left.",
+        "quota_video_unlimited": "Video today: {used} s made, no daily limit.",
+        "quota_video_guild_line": "Server video budget: {left} of {limit} s left today.",
+        "quota_video_guild_unlimited": "Server video budget: no daily limit.",
         "quota_resets": "The counts start again {when} (midnight UTC).",
         # /imagine-admin
         "admin_needs_manage": (
@@ -503,6 +515,14 @@ CATALOG: dict[str, dict[str, str]] = {
             "📅 本服务器今天的 {limit} 张图片预算还剩 {left} 张，而这次需要 {n} 张。"
             "预算将于{when}重新计算。"
         ),
+        "video_quota_user": (
+            "📅 你今天的 {limit} 秒视频额度还剩 {left} 秒，而这段视频需要 {n} 秒。"
+            "额度将于{when}重新计算。"
+        ),
+        "video_quota_guild": (
+            "📅 本服务器今天的 {limit} 秒视频预算还剩 {left} 秒，而这段视频需要 {n} 秒。"
+            "预算将于{when}重新计算。"
+        ),
         "button_reroll": "重新生成",
         "button_delete": "删除",
         "button_edit": "编辑",
@@ -573,6 +593,10 @@ CATALOG: dict[str, dict[str, str]] = {
         "quota_user_unlimited": "今天：已生成 {used} 张，没有每日上限。",
         "quota_guild_line": "服务器预算：今天 {limit} 张还剩 {left} 张。",
         "quota_guild_unlimited": "服务器预算：没有每日上限。",
+        "quota_video_line": "今天的视频：已生成 {used} 秒，{limit} 秒额度还剩 {left} 秒。",
+        "quota_video_unlimited": "今天的视频：已生成 {used} 秒，没有每日上限。",
+        "quota_video_guild_line": "服务器视频预算：今天 {limit} 秒还剩 {left} 秒。",
+        "quota_video_guild_unlimited": "服务器视频预算：没有每日上限。",
         "quota_resets": "额度将于{when}重新计算（UTC 午夜）。",
         "admin_needs_manage": "🔒 你需要“管理服务器”权限才能查看或更改 /imagine 的设置。",
         "set_unchanged": "ℹ️ 设置本来就是这样，没有任何改动。",
