@@ -118,6 +118,32 @@ def guild_budget_for(defaults: LimitDefaults, guild_settings: GuildSettings | No
     return capped(images, defaults.ceilings.guild_budget)
 
 
+def video_ceiling(operator_seconds: int) -> int | None:
+    """The bound the operator's daily seconds of video put on a server's own: the
+    operator's value itself (none when it is 0, no limit)."""
+    return operator_seconds or None
+
+
+def user_video_seconds_for(
+    defaults: LimitDefaults, guild_settings: GuildSettings | None, *, exempt: bool
+) -> int:
+    """Seconds of video a member may make per day (0: no limit): the server's own, held
+    to the operator's ``DAILY_USER_VIDEO_SECONDS``."""
+    if exempt:
+        return 0
+    default = defaults.user_video_seconds
+    seconds = default if guild_settings is None else guild_settings.user_video_seconds_or(default)
+    return capped(seconds, video_ceiling(default))
+
+
+def guild_video_seconds_for(defaults: LimitDefaults, guild_settings: GuildSettings | None) -> int:
+    """Seconds of video the server may make per day (0: no limit): the server's own, held
+    to the operator's ``DAILY_GUILD_VIDEO_SECONDS``; exemptions do not touch it."""
+    default = defaults.guild_video_seconds
+    seconds = default if guild_settings is None else guild_settings.guild_video_seconds_or(default)
+    return capped(seconds, video_ceiling(default))
+
+
 def limits_for(
     defaults: LimitDefaults, guild_settings: GuildSettings | None, role_ids: Iterable[int]
 ) -> Limits:
@@ -128,6 +154,6 @@ def limits_for(
         cooldown_seconds=cooldown_for(defaults, guild_settings, exempt=exempt),
         user_quota=user_quota_for(defaults, guild_settings, exempt=exempt),
         guild_budget=guild_budget_for(defaults, guild_settings),
-        user_video_seconds=0 if exempt else defaults.user_video_seconds,
-        guild_video_seconds=defaults.guild_video_seconds,
+        user_video_seconds=user_video_seconds_for(defaults, guild_settings, exempt=exempt),
+        guild_video_seconds=guild_video_seconds_for(defaults, guild_settings),
     )

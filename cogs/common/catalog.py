@@ -250,6 +250,9 @@ CATALOG: dict[str, dict[str, str]] = {
         "set_edit_uploads_off": "✅ Members may edit only the bot's own results.",
         "set_video_on": "✅ Members may make video clips (/animate) in this server.",
         "set_video_off": "✅ Video clips (/animate) are turned off in this server.",
+        "set_video_seconds": (
+            "Daily seconds of video per member here: {member}; for the whole server: {server}."
+        ),
         "set_user_quota": "✅ Daily images per member here: {value}.",
         "set_guild_budget": "✅ Daily image budget of this server: {value}.",
         "cooldown_below_min": "⚙️ The bot's operator allows no cooldown shorter than {max} s.",
@@ -259,6 +262,14 @@ CATALOG: dict[str, dict[str, str]] = {
         ),
         "guild_budget_above_max": (
             "⚙️ The bot's operator allows a server at most {max} images per day "
+            "(0, no limit, is past that too)."
+        ),
+        "user_video_above_max": (
+            "⚙️ The bot's operator allows at most {max} seconds of video per member per day "
+            "(0, no limit, is past that too)."
+        ),
+        "guild_video_above_max": (
+            "⚙️ The bot's operator allows a server at most {max} seconds of video per day "
             "(0, no limit, is past that too)."
         ),
         "value_held": "{limit} (the bot's limit; set here: {value})",
@@ -286,6 +297,8 @@ CATALOG: dict[str, dict[str, str]] = {
         "show_edits": "Edits",
         "show_edit_uploads": "Edits of uploads",
         "show_video": "Video (/animate)",
+        "show_user_video": "Daily seconds of video per member",
+        "show_guild_video": "Daily seconds of video of the server",
         "show_user_quota": "Daily images per member",
         "show_guild_budget": "Daily server budget",
         "stats_title": "📊 /imagine in this server",
@@ -422,6 +435,8 @@ CATALOG: dict[str, dict[str, str]] = {
         "cmd_user_quota": "Images each member may make per UTC day here.",
         "cmd_server_budget": "Images the whole server may make per UTC day.",
         "opt_images": "Images a day (0 for no limit); leave out for the bot's default.",
+        "opt_member_seconds": "Seconds of video each member may make a day (0: no limit).",
+        "opt_server_seconds": "Seconds of video the whole server may make a day (0: no limit).",
         "cmd_stats": "Images generated, refused, blocked and failed, and spend.",
         # Choice names.
         "aspect_1:1": "1:1 square",
@@ -643,6 +658,7 @@ CATALOG: dict[str, dict[str, str]] = {
         "set_edit_uploads_off": "✅ 成员只能编辑机器人生成的图片。",
         "set_video_on": "✅ 本服务器的成员现在可以制作视频（/animate）。",
         "set_video_off": "✅ 本服务器已关闭视频（/animate）。",
+        "set_video_seconds": "这里每位成员每天的视频秒数：{member}；整个服务器：{server}。",
         "set_user_quota": "✅ 在这里每位成员每天可生成的图片数：{value}。",
         "set_guild_budget": "✅ 本服务器每天的图片预算：{value}。",
         "cooldown_below_min": "⚙️ 机器人运营者不允许短于 {max} 秒的冷却时间。",
@@ -651,6 +667,12 @@ CATALOG: dict[str, dict[str, str]] = {
         ),
         "guild_budget_above_max": (
             "⚙️ 机器人运营者规定每个服务器每天最多 {max} 张图片（0 即不限，也超出此上限）。"
+        ),
+        "user_video_above_max": (
+            "⚙️ 机器人运营者规定每位成员每天最多 {max} 秒视频（0 即不限，也超出此上限）。"
+        ),
+        "guild_video_above_max": (
+            "⚙️ 机器人运营者规定每个服务器每天最多 {max} 秒视频（0 即不限，也超出此上限）。"
         ),
         "value_held": "{limit}（机器人的上限；这里设置的是：{value}）",
         "value_default": "{value}（机器人默认值）",
@@ -677,6 +699,8 @@ CATALOG: dict[str, dict[str, str]] = {
         "show_edits": "图片编辑",
         "show_edit_uploads": "编辑上传的图片",
         "show_video": "视频（/animate）",
+        "show_user_video": "每位成员每日视频秒数",
+        "show_guild_video": "服务器每日视频秒数",
         "show_user_quota": "每位成员每日图片数",
         "show_guild_budget": "服务器每日预算",
         "stats_title": "📊 本服务器的 /imagine",
@@ -795,6 +819,8 @@ CATALOG: dict[str, dict[str, str]] = {
         "cmd_user_quota": "在这里每位成员每个 UTC 日可以生成的图片数。",
         "cmd_server_budget": "整个服务器每个 UTC 日可以生成的图片数。",
         "opt_images": "每天的图片数（0 表示不限）；不填则使用机器人默认值。",
+        "opt_member_seconds": "每位成员每天可以制作的视频秒数（0 表示不限）。",
+        "opt_server_seconds": "整个服务器每天可以制作的视频秒数（0 表示不限）。",
         "cmd_stats": "已生成、被拒绝、被拦下和失败的数量，以及花费。",
         "aspect_1:1": "1:1 正方形",
         "aspect_16:9": "16:9 横向",
