@@ -160,3 +160,32 @@ async def test_clips_and_images_count_against_limits_of_their_own(
     video_line = EN["quota_video_line"].format(used=4, left=SECONDS - 4, limit=SECONDS)
     assert video_line in quota, quota
     assert EN["quota_video_guild_unlimited"] in quota
+
+
+async def admin_video(discord: FakeDiscord, **options: Any) -> str:
+    switch = await discord.send_slash_command(
+        "imagine-admin",
+        {"video": {"on": True, **options}},
+        user_id=discord.owner_user_id,
+        permissions=ALL_PERMISSIONS,
+    )
+    return await private_answer(switch)
+
+
+async def test_an_admin_sets_the_seconds_under_the_operators_ceiling(
+    bot: BotProcess, fake_discord: FakeDiscord, fake_api: FakeImageAPI
+) -> None:
+    """Last in the module: it lowers the server's allowance."""
+    refused = await admin_video(fake_discord, member_seconds=SECONDS + 1)
+    assert refused == EN["user_video_above_max"].format(max=SECONDS)
+    said = await admin_video(fake_discord, member_seconds=3)
+    assert said.startswith(EN["set_video_on"]), said
+    server = EN["value_default"].format(value=EN["value_none_limit"])
+    assert EN["set_video_seconds"].format(member=3, server=server) in said
+    user = fresh_user()
+    content = await private_answer(await animate(fake_discord, user, 4))
+    assert content.startswith(
+        EN["video_quota_user"].format(left=3, limit=3, n=4, when="<when>").split("<when>")[0]
+    ), content
+    fake_api.video_plans.append(VideoPlan(pending=0))
+    await delivered(bot, fake_discord, await animate(fake_discord, user, 3), user)
