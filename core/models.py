@@ -8,17 +8,11 @@ from typing import Any
 from core.quota import Meter
 
 
-@dataclass(frozen=True, slots=True)
-class GenerationRequest:
-    """One validated call to ``POST /v1/images/generations``."""
+class CountsImages:
+    """A request counted in images against the daily limits (a clip counts seconds)."""
 
-    prompt: str
-    model: str
-    n: int = 1
-    aspect_ratio: str | None = None
-    resolution: str | None = None
-    response_format: str = "b64_json"
-    user: str = ""
+    __slots__ = ()
+    n: int
 
     @property
     def meter(self) -> Meter:
@@ -29,6 +23,19 @@ class GenerationRequest:
     def units(self) -> int:
         """How many it counts: the images it makes."""
         return self.n
+
+
+@dataclass(frozen=True, slots=True)
+class GenerationRequest(CountsImages):
+    """One validated call to ``POST /v1/images/generations``."""
+
+    prompt: str
+    model: str
+    n: int = 1
+    aspect_ratio: str | None = None
+    resolution: str | None = None
+    response_format: str = "b64_json"
+    user: str = ""
 
     @property
     def billed_images(self) -> int:
@@ -134,7 +141,7 @@ class InputSource:
 
 
 @dataclass(frozen=True, slots=True)
-class EditRequest:
+class EditRequest(CountsImages):
     """One validated call to ``POST /v1/images/edits``: pictures from pictures."""
 
     prompt: str
@@ -148,16 +155,6 @@ class EditRequest:
     #: The inputs as data URIs, in the order of ``sources``; empty until they are fetched
     #: (a job taken over from the journal, or a Re-roll, fetches them again).
     inputs: tuple[str, ...] = ()
-
-    @property
-    def meter(self) -> Meter:
-        """What the request counts against the daily limits: images."""
-        return Meter.IMAGES
-
-    @property
-    def units(self) -> int:
-        """How many it counts: the images it makes."""
-        return self.n
 
     @property
     def billed_images(self) -> int:
