@@ -18,6 +18,9 @@ DEFAULT_MODELS = ("grok-imagine-image", "grok-imagine-image-pro")
 DEFAULT_DATABASE_PATH = Path("data") / "bot.sqlite3"
 DEFAULT_DAILY_USER_QUOTA = 50
 DEFAULT_DAILY_GUILD_BUDGET = 500
+#: A member's and a whole server's seconds of video per UTC day (/animate).
+DEFAULT_DAILY_USER_VIDEO_SECONDS = 60
+DEFAULT_DAILY_GUILD_VIDEO_SECONDS = 300
 #: Discord allows at most 25 choices per option.
 MAX_MODEL_CHOICES = 25
 DEFAULT_MAX_RESPONSE_MB = 64
@@ -105,6 +108,14 @@ class Settings(BaseSettings):
     grok_edits: Literal["auto", "off"] = "auto"
     #: The longest wait for a video clip (/animate) before it is given up.
     video_max_wait_seconds: float = Field(default=600.0, gt=0, le=3600)
+    #: Seconds of video a member may make per UTC day in one server, and a whole server
+    #: (0: no limit); counted apart from the images.
+    daily_user_video_seconds: int = Field(
+        default=DEFAULT_DAILY_USER_VIDEO_SECONDS, ge=0, le=1_000_000
+    )
+    daily_guild_video_seconds: int = Field(
+        default=DEFAULT_DAILY_GUILD_VIDEO_SECONDS, ge=0, le=1_000_000
+    )
     #: Jobs calling the API or uploading at once, in this process (the images in memory
     #: are those of these jobs only).
     max_concurrent_jobs: int = Field(default=DEFAULT_MAX_CONCURRENT_JOBS, ge=1, le=64)

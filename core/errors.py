@@ -127,11 +127,24 @@ class RefusedByServer(GenerationError):
 
 
 class DailyLimitReached(GenerationError):
-    """The member's daily quota or the server's daily budget would be passed."""
+    """The member's daily quota or the server's daily budget would be passed: of images,
+    or, with ``video`` set, of seconds of video (``limit``, ``left`` and ``needed`` are
+    then seconds)."""
 
-    def __init__(self, scope: str, *, limit: int, left: int, needed: int, resets_at: float) -> None:
-        super().__init__(f"daily {scope} reached: {left} of {limit} left, {needed} asked")
+    def __init__(
+        self,
+        scope: str,
+        *,
+        limit: int,
+        left: int,
+        needed: int,
+        resets_at: float,
+        video: bool = False,
+    ) -> None:
+        unit = "seconds of video" if video else "images"
+        super().__init__(f"daily {scope} reached: {left} of {limit} {unit} left, {needed} asked")
         self.scope = scope
+        self.video = video
         self.outcome = outcomes.parse(scope)
         self.limit = limit
         self.left = left

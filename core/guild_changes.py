@@ -44,6 +44,8 @@ class Refusal(StrEnum):
     COOLDOWN_TOO_SHORT = "cooldown_below_min"
     USER_QUOTA_TOO_HIGH = "user_quota_above_max"
     GUILD_BUDGET_TOO_HIGH = "guild_budget_above_max"
+    USER_VIDEO_TOO_HIGH = "user_video_above_max"
+    GUILD_VIDEO_TOO_HIGH = "guild_video_above_max"
 
 
 class SettingRefused(Exception):
@@ -98,9 +100,25 @@ def set_edits(settings: GuildSettings, on: bool) -> GuildSettings:
     return replace(settings, edits=on)
 
 
-def set_video(settings: GuildSettings, on: bool) -> GuildSettings:
-    """Let members make video clips in the server (/animate), or not."""
-    return replace(settings, video=on)
+def set_video(
+    settings: GuildSettings,
+    on: bool,
+    *,
+    user_seconds: int | None = None,
+    guild_seconds: int | None = None,
+    user_ceiling: int | None = None,
+    guild_ceiling: int | None = None,
+) -> GuildSettings:
+    """Let members make video clips in the server (/animate), or not; with seconds, also
+    set the daily seconds of video of each member and of the whole server (0: no limit),
+    at most the operator's ceilings (left out: unchanged)."""
+    user = settings.user_video_seconds
+    if user_seconds is not None:
+        user = _daily_limit(user_seconds, user_ceiling, Refusal.USER_VIDEO_TOO_HIGH)
+    guild = settings.guild_video_seconds
+    if guild_seconds is not None:
+        guild = _daily_limit(guild_seconds, guild_ceiling, Refusal.GUILD_VIDEO_TOO_HIGH)
+    return replace(settings, video=on, user_video_seconds=user, guild_video_seconds=guild)
 
 
 def set_edit_uploads(settings: GuildSettings, on: bool) -> GuildSettings:

@@ -65,6 +65,10 @@ class GuildSettings:
     edit_uploads: bool = False
     #: Whether members may make video clips here (/animate); off until an admin turns it on.
     video: bool = False
+    #: Seconds of video a member, and the whole server, may make per UTC day here; None:
+    #: DAILY_USER_VIDEO_SECONDS, DAILY_GUILD_VIDEO_SECONDS; 0: no limit.
+    user_video_seconds: int | None = None
+    guild_video_seconds: int | None = None
     #: The server's daily spend ceiling in ticks of 1e-10 USD; None: no ceiling.
     spend_limit_ticks: int | None = None
     #: Anything a newer version wrote that this one does not know, kept on save.
@@ -108,6 +112,14 @@ class GuildSettings:
     def guild_budget_or(self, default: int) -> int:
         """Images the server may make per day (0: no limit)."""
         return default if self.guild_budget is None else self.guild_budget
+
+    def user_video_seconds_or(self, default: int) -> int:
+        """Seconds of video a member may make per day here (0: no limit)."""
+        return default if self.user_video_seconds is None else self.user_video_seconds
+
+    def guild_video_seconds_or(self, default: int) -> int:
+        """Seconds of video the server may make per day (0: no limit)."""
+        return default if self.guild_video_seconds is None else self.guild_video_seconds
 
     def cooldown_or(self, default: float) -> float:
         """Seconds a member waits after a delivered job here."""

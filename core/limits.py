@@ -1,7 +1,8 @@
 """A member's effective limits: the operator's defaults, the server's settings, exemptions.
 
 The one place the exempt rule is written: a member with one of the server's exempt roles
-skips the cooldown and the per-user quota (the server's budget still counts their images).
+skips the cooldown and the per-user quota, of images and of seconds of video alike (the
+server's budgets still count their images and seconds).
 In a direct message no server's settings apply: the operator's defaults do.
 
 The operator's ceilings (:class:`Ceilings`) bound every value a server may use: a server's
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 
 from core.guild_settings import GuildSettings
 from core.moderation import AttemptLimit, is_exempt
+from core.quota import Meter
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +42,10 @@ class LimitDefaults:
     #: Blocked prompts before a member is paused in a server (``BLOCKED_ATTEMPTS_*``).
     blocked_attempts: AttemptLimit = field(default_factory=AttemptLimit)
     ceilings: Ceilings = Ceilings()
+    #: Seconds of video a member may make per day in a server, and the whole server
+    #: (``DAILY_USER_VIDEO_SECONDS``, ``DAILY_GUILD_VIDEO_SECONDS``; 0: no limit).
+    user_video_seconds: int = 0
+    guild_video_seconds: int = 0
 
 
 def capped(images: int, ceiling: int | None) -> int:
@@ -66,6 +72,16 @@ class Limits:
     user_quota: int
     #: Images the whole server may make per day (0: no limit).
     guild_budget: int
+    #: Seconds of video the member, and the whole server, may make per day (0: no
+    #: limit; the member's is 0 for an exempt member).
+    user_video_seconds: int = 0
+    guild_video_seconds: int = 0
+
+    def daily(self, meter: Meter) -> tuple[int, int]:
+        """The member's and the server's daily limits of ``meter`` (0: no limit)."""
+        if meter is Meter.VIDEO_SECONDS:
+            return self.user_video_seconds, self.guild_video_seconds
+        return self.user_quota, self.guild_budget
 
 
 def member_is_exempt(guild_settings: GuildSettings | None, role_ids: Iterable[int]) -> bool:
@@ -102,6 +118,32 @@ def guild_budget_for(defaults: LimitDefaults, guild_settings: GuildSettings | No
     return capped(images, defaults.ceilings.guild_budget)
 
 
+def video_ceiling(operator_seconds: int) -> int | None:
+    """The bound the operator's daily seconds of video put on a server's own: the
+    operator's value itself (none when it is 0, no limit)."""
+    return operator_seconds or None
+
+
+def user_video_seconds_for(
+    defaults: LimitDefaults, guild_settings: GuildSettings | None, *, exempt: bool
+) -> int:
+    """Seconds of video a member may make per day (0: no limit): the server's own, held
+    to the operator's ``DAILY_USER_VIDEO_SECONDS``."""
+    if exempt:
+        return 0
+    default = defaults.user_video_seconds
+    seconds = default if guild_settings is None else guild_settings.user_video_seconds_or(default)
+    return capped(seconds, video_ceiling(default))
+
+
+def guild_video_seconds_for(defaults: LimitDefaults, guild_settings: GuildSettings | None) -> int:
+    """Seconds of video the server may make per day (0: no limit): the server's own, held
+    to the operator's ``DAILY_GUILD_VIDEO_SECONDS``; exemptions do not touch it."""
+    default = defaults.guild_video_seconds
+    seconds = default if guild_settings is None else guild_settings.guild_video_seconds_or(default)
+    return capped(seconds, video_ceiling(default))
+
+
 def limits_for(
     defaults: LimitDefaults, guild_settings: GuildSettings | None, role_ids: Iterable[int]
 ) -> Limits:
@@ -112,4 +154,6 @@ def limits_for(
         cooldown_seconds=cooldown_for(defaults, guild_settings, exempt=exempt),
         user_quota=user_quota_for(defaults, guild_settings, exempt=exempt),
         guild_budget=guild_budget_for(defaults, guild_settings),
+        user_video_seconds=user_video_seconds_for(defaults, guild_settings, exempt=exempt),
+        guild_video_seconds=guild_video_seconds_for(defaults, guild_settings),
     )

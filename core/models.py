@@ -5,9 +5,28 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.quota import Meter
+
+
+class CountsImages:
+    """A request counted in images against the daily limits (a clip counts seconds)."""
+
+    __slots__ = ()
+    n: int
+
+    @property
+    def meter(self) -> Meter:
+        """What the request counts against the daily limits: images."""
+        return Meter.IMAGES
+
+    @property
+    def units(self) -> int:
+        """How many it counts: the images it makes."""
+        return self.n
+
 
 @dataclass(frozen=True, slots=True)
-class GenerationRequest:
+class GenerationRequest(CountsImages):
     """One validated call to ``POST /v1/images/generations``."""
 
     prompt: str
@@ -122,7 +141,7 @@ class InputSource:
 
 
 @dataclass(frozen=True, slots=True)
-class EditRequest:
+class EditRequest(CountsImages):
     """One validated call to ``POST /v1/images/edits``: pictures from pictures."""
 
     prompt: str

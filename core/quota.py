@@ -5,13 +5,19 @@ use in a server (the per-user quota) and the whole server's use (the server budg
 direct message only the member's own counter applies. A limit of 0 means no limit. Images
 are reserved before the API call and given back for any the job did not deliver; a refund
 goes to the day the images were reserved on, even when the job ends after midnight.
+
+Video has counters of its own, counted in seconds of video (a clip's ``duration``), under
+the same rules: each :class:`Meter` counts under scopes of its own (the image scopes
+prefixed, see :func:`metered`), so a clip never counts against the images, nor images
+against the seconds, and a reservation names the scopes it counted against, so a refund
+goes back to the right counters.
 """
 
 from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
-from enum import Enum
+from enum import Enum, StrEnum
 
 from core.cooldown import Decision
 
@@ -53,6 +59,28 @@ def guild_scope(guild_id: int) -> str:
     return f"guild:{guild_id}"
 
 
+class Meter(StrEnum):
+    """What a job's reservation counts: images, or seconds of video."""
+
+    IMAGES = "images"
+    VIDEO_SECONDS = "video_seconds"
+
+
+#: The prefix of the scopes counting seconds of video (``video:user:…``, ``video:guild:…``).
+VIDEO_SCOPE_PREFIX = "video:"
+
+
+def metered(scope: str, meter: Meter) -> str:
+    """The counter of ``scope`` (:func:`user_scope`, :func:`guild_scope`) for a meter:
+    images keep the scopes they always had; seconds of video are prefixed."""
+    return scope if meter is Meter.IMAGES else VIDEO_SCOPE_PREFIX + scope
+
+
+def unmetered(scope: str) -> str:
+    """The image scope a metered scope (:func:`metered`) was made from."""
+    return scope.removeprefix(VIDEO_SCOPE_PREFIX)
+
+
 def remaining(limit: int, used: int) -> int | None:
     """Images left under ``limit``; None when there is no limit."""
     if limit <= 0:
@@ -71,15 +99,20 @@ class QuotaVerdict(Enum):
 
 @dataclass(frozen=True, slots=True)
 class Reservation:
-    """Images counted against a day's counters, to be given back if not delivered."""
+    """Images (or seconds of video, see ``meter``) counted against a day's counters, to
+    be given back if not delivered."""
 
     day: str
+    #: The counters counted against, metered (see :func:`metered`).
     user_scope: str
     guild_scope: str | None
+    #: How many units were counted: images, or seconds of video (the name is the one the
+    #: journal has always kept).
     images: int
     #: Ticks of spend reserved with the images (see core.spend), settled when the job
     #: closes.
     spend_ticks: int = 0
+    meter: Meter = Meter.IMAGES
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,7 @@ import av
 
 from core.errors import BadResponse
 from core.models import ImageFile
+from core.quota import Meter
 
 VIDEO_MODEL = "grok-imagine-video"
 VIDEO_RESOLUTIONS = ("480p", "720p")
@@ -58,6 +59,16 @@ class VideoRequest:
     @property
     def n(self) -> int:
         return 1
+
+    @property
+    def meter(self) -> Meter:
+        """What a clip counts against the daily limits: seconds of video, not images."""
+        return Meter.VIDEO_SECONDS
+
+    @property
+    def units(self) -> int:
+        """How many it counts: its seconds."""
+        return self.duration
 
     @property
     def billed_images(self) -> int:

@@ -34,11 +34,13 @@ from cogs.admin.embeds import (
     stats_embed,
     terms_listing,
     user_quota_text,
+    video_seconds_text,
 )
 from cogs.common.answers import reply
 from cogs.common.catalog import text
 from cogs.common.modlog import server_locale, settings_embed
 from cogs.common.translator import localized
+from config import Settings
 from config.settings import MAX_SPEND_LIMIT_USD
 from core import guild_changes as changes
 from core import stats
@@ -49,6 +51,7 @@ from core.guild_settings import (
     MAX_TERM_LENGTH,
     GuildSettings,
 )
+from core.limits import video_ceiling
 from core.options import MAX_IMAGES, RESOLUTIONS
 from core.quota import day_start
 from core.spend import usd_to_ticks
@@ -87,6 +90,13 @@ def _switch(on: bool, when_on: str, when_off: str) -> Describe:
 def _said(key: str, value_of: Describe) -> Describe:
     """A confirmation that names the new value, as admins read it."""
     return lambda settings, locale: text(key, locale, value=value_of(settings, locale))
+
+
+def _video_said(switch: Describe, config: Settings) -> Describe:
+    """The confirmation of video turned on or off, with the seconds it allows now."""
+    return lambda settings, locale: "\n".join(
+        (switch(settings, locale), video_seconds_text(settings, config, locale))
+    )
 
 
 def _counted(key: str, count_of: Callable[[GuildSettings], int], **values: object) -> Describe:
@@ -235,11 +245,31 @@ class AdminCog(commands.Cog):
             await cog._change(interaction, partial(changes.set_edit_uploads, on=on), said)
 
         @group.command(name="video", description=localized("cmd_video"))
-        @app_commands.describe(on=localized("opt_on"))
-        async def video(interaction: discord.Interaction, on: bool) -> None:
+        @app_commands.describe(
+            on=localized("opt_on"),
+            member_seconds=localized("opt_member_seconds"),
+            server_seconds=localized("opt_server_seconds"),
+        )
+        async def video(
+            interaction: discord.Interaction,
+            on: bool,
+            member_seconds: app_commands.Range[int, 0, MAX_DAILY_IMAGES] | None = None,
+            server_seconds: app_commands.Range[int, 0, MAX_DAILY_IMAGES] | None = None,
+        ) -> None:
             """Let members make video clips in this server (/animate)."""
+            config = cog.settings
+            change = partial(
+                changes.set_video,
+                on=on,
+                user_seconds=member_seconds,
+                guild_seconds=server_seconds,
+                user_ceiling=video_ceiling(config.daily_user_video_seconds),
+                guild_ceiling=video_ceiling(config.daily_guild_video_seconds),
+            )
             said = _switch(on, "set_video_on", "set_video_off")
-            await cog._change(interaction, partial(changes.set_video, on=on), said)
+            if member_seconds is not None or server_seconds is not None:
+                said = _video_said(said, config)
+            await cog._change(interaction, change, said)
 
     def _add_limits(self, group: app_commands.Group) -> None:
         cog = self

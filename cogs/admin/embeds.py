@@ -13,7 +13,7 @@ from cogs.common.markdown import plain_text
 from cogs.common.modlog import spend_text
 from config import Settings
 from core.guild_settings import GuildSettings
-from core.limits import capped, floored
+from core.limits import capped, floored, video_ceiling
 from core.options import MAX_IMAGES, RESOLUTIONS
 from core.stats import UsageFigures
 
@@ -89,6 +89,30 @@ def guild_budget_text(settings: GuildSettings, config: Settings, locale: str | N
     )
 
 
+def user_video_text(settings: GuildSettings, config: Settings, locale: str | None) -> str:
+    """The server's daily seconds of video per member, as it holds (the operator's value
+    is its ceiling)."""
+    seconds = config.daily_user_video_seconds
+    return limit_text(settings.user_video_seconds, seconds, locale, video_ceiling(seconds))
+
+
+def guild_video_text(settings: GuildSettings, config: Settings, locale: str | None) -> str:
+    """The server's own daily seconds of video, as they hold (the operator's value is
+    their ceiling)."""
+    seconds = config.daily_guild_video_seconds
+    return limit_text(settings.guild_video_seconds, seconds, locale, video_ceiling(seconds))
+
+
+def video_seconds_text(settings: GuildSettings, config: Settings, locale: str | None) -> str:
+    """The server's daily seconds of video, a member's and its own, in one line."""
+    return text(
+        "set_video_seconds",
+        locale,
+        member=user_video_text(settings, config, locale),
+        server=guild_video_text(settings, config, locale),
+    )
+
+
 def max_n_text(settings: GuildSettings, locale: str | None) -> str:
     """The most images one request may ask for here."""
     if settings.max_n is None:
@@ -146,6 +170,8 @@ def show_embed(settings: GuildSettings, config: Settings, locale: str | None) ->
         ("show_edits", _yes_no(settings.edits, locale)),
         ("show_edit_uploads", _yes_no(settings.edit_uploads, locale)),
         ("show_video", _yes_no(settings.video, locale)),
+        ("show_user_video", user_video_text(settings, config, locale)),
+        ("show_guild_video", guild_video_text(settings, config, locale)),
         ("show_user_quota", user_quota_text(settings, config, locale)),
         ("show_guild_budget", guild_budget_text(settings, config, locale)),
         ("show_spend_limit", spend_limit_text(settings, locale)),

@@ -100,6 +100,8 @@ def message_for(
         return spend_limit_text(error, locale)
     if isinstance(error, errors.DailyLimitReached):
         key = "quota_guild" if error.scope == "guild_budget" else "quota_user"
+        if error.video:
+            key = f"video_{key}"
         return text(
             key,
             locale,

@@ -99,6 +99,14 @@ CATALOG: dict[str, dict[str, str]] = {
             "📅 This server has {left} of its {limit} daily images left, and this needs {n}. "
             "The count starts again {when}."
         ),
+        "video_quota_user": (
+            "📅 You have {left} of your {limit} daily seconds of video left, and this clip "
+            "needs {n}. The count starts again {when}."
+        ),
+        "video_quota_guild": (
+            "📅 This server has {left} of its {limit} daily seconds of video left, and this "
+            "clip needs {n}. The count starts again {when}."
+        ),
         # The queue, restarts and delivery outside the interaction.
         "queue_full": (
             "🚦 /imagine is very busy and its line is full right now. Try again in a few "
@@ -186,6 +194,10 @@ CATALOG: dict[str, dict[str, str]] = {
         "quota_user_unlimited": "Today: {used} images made, no daily limit.",
         "quota_guild_line": "Server budget: {left} of {limit} images left today.",
         "quota_guild_unlimited": "Server budget: no daily limit.",
+        "quota_video_line": "Video today: {used} s made, {left} of {limit} s left.",
+        "quota_video_unlimited": "Video today: {used} s made, no daily limit.",
+        "quota_video_guild_line": "Server video budget: {left} of {limit} s left today.",
+        "quota_video_guild_unlimited": "Server video budget: no daily limit.",
         "quota_resets": "The counts start again {when} (midnight UTC).",
         # /imagine-admin
         "admin_needs_manage": (
@@ -238,6 +250,9 @@ CATALOG: dict[str, dict[str, str]] = {
         "set_edit_uploads_off": "✅ Members may edit only the bot's own results.",
         "set_video_on": "✅ Members may make video clips (/animate) in this server.",
         "set_video_off": "✅ Video clips (/animate) are turned off in this server.",
+        "set_video_seconds": (
+            "Daily seconds of video per member here: {member}; for the whole server: {server}."
+        ),
         "set_user_quota": "✅ Daily images per member here: {value}.",
         "set_guild_budget": "✅ Daily image budget of this server: {value}.",
         "cooldown_below_min": "⚙️ The bot's operator allows no cooldown shorter than {max} s.",
@@ -247,6 +262,14 @@ CATALOG: dict[str, dict[str, str]] = {
         ),
         "guild_budget_above_max": (
             "⚙️ The bot's operator allows a server at most {max} images per day "
+            "(0, no limit, is past that too)."
+        ),
+        "user_video_above_max": (
+            "⚙️ The bot's operator allows at most {max} seconds of video per member per day "
+            "(0, no limit, is past that too)."
+        ),
+        "guild_video_above_max": (
+            "⚙️ The bot's operator allows a server at most {max} seconds of video per day "
             "(0, no limit, is past that too)."
         ),
         "value_held": "{limit} (the bot's limit; set here: {value})",
@@ -274,6 +297,8 @@ CATALOG: dict[str, dict[str, str]] = {
         "show_edits": "Edits",
         "show_edit_uploads": "Edits of uploads",
         "show_video": "Video (/animate)",
+        "show_user_video": "Daily seconds of video per member",
+        "show_guild_video": "Daily seconds of video of the server",
         "show_user_quota": "Daily images per member",
         "show_guild_budget": "Daily server budget",
         "stats_title": "📊 /imagine in this server",
@@ -410,6 +435,8 @@ CATALOG: dict[str, dict[str, str]] = {
         "cmd_user_quota": "Images each member may make per UTC day here.",
         "cmd_server_budget": "Images the whole server may make per UTC day.",
         "opt_images": "Images a day (0 for no limit); leave out for the bot's default.",
+        "opt_member_seconds": "Seconds of video each member may make a day (0: no limit).",
+        "opt_server_seconds": "Seconds of video the whole server may make a day (0: no limit).",
         "cmd_stats": "Images generated, refused, blocked and failed, and spend.",
         # Choice names.
         "aspect_1:1": "1:1 square",
@@ -503,6 +530,14 @@ CATALOG: dict[str, dict[str, str]] = {
             "📅 本服务器今天的 {limit} 张图片预算还剩 {left} 张，而这次需要 {n} 张。"
             "预算将于{when}重新计算。"
         ),
+        "video_quota_user": (
+            "📅 你今天的 {limit} 秒视频额度还剩 {left} 秒，而这段视频需要 {n} 秒。"
+            "额度将于{when}重新计算。"
+        ),
+        "video_quota_guild": (
+            "📅 本服务器今天的 {limit} 秒视频预算还剩 {left} 秒，而这段视频需要 {n} 秒。"
+            "预算将于{when}重新计算。"
+        ),
         "button_reroll": "重新生成",
         "button_delete": "删除",
         "button_edit": "编辑",
@@ -573,6 +608,10 @@ CATALOG: dict[str, dict[str, str]] = {
         "quota_user_unlimited": "今天：已生成 {used} 张，没有每日上限。",
         "quota_guild_line": "服务器预算：今天 {limit} 张还剩 {left} 张。",
         "quota_guild_unlimited": "服务器预算：没有每日上限。",
+        "quota_video_line": "今天的视频：已生成 {used} 秒，{limit} 秒额度还剩 {left} 秒。",
+        "quota_video_unlimited": "今天的视频：已生成 {used} 秒，没有每日上限。",
+        "quota_video_guild_line": "服务器视频预算：今天 {limit} 秒还剩 {left} 秒。",
+        "quota_video_guild_unlimited": "服务器视频预算：没有每日上限。",
         "quota_resets": "额度将于{when}重新计算（UTC 午夜）。",
         "admin_needs_manage": "🔒 你需要“管理服务器”权限才能查看或更改 /imagine 的设置。",
         "set_unchanged": "ℹ️ 设置本来就是这样，没有任何改动。",
@@ -619,6 +658,7 @@ CATALOG: dict[str, dict[str, str]] = {
         "set_edit_uploads_off": "✅ 成员只能编辑机器人生成的图片。",
         "set_video_on": "✅ 本服务器的成员现在可以制作视频（/animate）。",
         "set_video_off": "✅ 本服务器已关闭视频（/animate）。",
+        "set_video_seconds": "这里每位成员每天的视频秒数：{member}；整个服务器：{server}。",
         "set_user_quota": "✅ 在这里每位成员每天可生成的图片数：{value}。",
         "set_guild_budget": "✅ 本服务器每天的图片预算：{value}。",
         "cooldown_below_min": "⚙️ 机器人运营者不允许短于 {max} 秒的冷却时间。",
@@ -627,6 +667,12 @@ CATALOG: dict[str, dict[str, str]] = {
         ),
         "guild_budget_above_max": (
             "⚙️ 机器人运营者规定每个服务器每天最多 {max} 张图片（0 即不限，也超出此上限）。"
+        ),
+        "user_video_above_max": (
+            "⚙️ 机器人运营者规定每位成员每天最多 {max} 秒视频（0 即不限，也超出此上限）。"
+        ),
+        "guild_video_above_max": (
+            "⚙️ 机器人运营者规定每个服务器每天最多 {max} 秒视频（0 即不限，也超出此上限）。"
         ),
         "value_held": "{limit}（机器人的上限；这里设置的是：{value}）",
         "value_default": "{value}（机器人默认值）",
@@ -653,6 +699,8 @@ CATALOG: dict[str, dict[str, str]] = {
         "show_edits": "图片编辑",
         "show_edit_uploads": "编辑上传的图片",
         "show_video": "视频（/animate）",
+        "show_user_video": "每位成员每日视频秒数",
+        "show_guild_video": "服务器每日视频秒数",
         "show_user_quota": "每位成员每日图片数",
         "show_guild_budget": "服务器每日预算",
         "stats_title": "📊 本服务器的 /imagine",
@@ -771,6 +819,8 @@ CATALOG: dict[str, dict[str, str]] = {
         "cmd_user_quota": "在这里每位成员每个 UTC 日可以生成的图片数。",
         "cmd_server_budget": "整个服务器每个 UTC 日可以生成的图片数。",
         "opt_images": "每天的图片数（0 表示不限）；不填则使用机器人默认值。",
+        "opt_member_seconds": "每位成员每天可以制作的视频秒数（0 表示不限）。",
+        "opt_server_seconds": "整个服务器每天可以制作的视频秒数（0 表示不限）。",
         "cmd_stats": "已生成、被拒绝、被拦下和失败的数量，以及花费。",
         "aspect_1:1": "1:1 正方形",
         "aspect_16:9": "16:9 横向",

@@ -52,11 +52,11 @@ from core.jobs import (
 )
 from core.jobs.edits import check_edit_rules
 from core.jobs.video import VIDEO_KIND, VideoKind
-from core.limits import Ceilings, LimitDefaults, limits_for
+from core.limits import Ceilings, LimitDefaults, Limits, limits_for
 from core.models import InputSource
 from core.moderation import AttemptLimit
 from core.options import ASPECT_RATIOS, MAX_IMAGES, MAX_PROMPT_LENGTH, RESOLUTIONS
-from core.quota import remaining
+from core.quota import Meter, Usage, remaining
 from core.spend import SpendPolicy, price_table, usd_to_ticks
 from core.storage import JobRecord
 from core.video import DEFAULT_SECONDS, MAX_SECONDS, MIN_SECONDS, VIDEO_RESOLUTIONS
@@ -154,6 +154,8 @@ def limit_defaults(settings: Settings) -> LimitDefaults:
             guild_budget=settings.max_guild_daily_budget,
             min_cooldown_seconds=settings.min_cooldown_seconds,
         ),
+        user_video_seconds=settings.daily_user_video_seconds,
+        guild_video_seconds=settings.daily_guild_video_seconds,
     )
 
 
@@ -169,6 +171,21 @@ def build_edits(bot: ImagineBot) -> EditKind:
         response_format=settings.grok_response_format,
         mode=settings.grok_edits,
     )
+
+
+def video_quota_lines(limits: Limits, usage: Usage, locale: str) -> list[str]:
+    """The /imagine-quota lines of today's seconds of video: the member's, the server's."""
+    user_limit, guild_limit = limits.daily(Meter.VIDEO_SECONDS)
+    left = remaining(user_limit, usage.user_used)
+    guild_left = remaining(guild_limit, usage.guild_used)
+    return [
+        text("quota_video_unlimited", locale, used=usage.user_used)
+        if left is None
+        else text("quota_video_line", locale, used=usage.user_used, left=left, limit=user_limit),
+        text("quota_video_guild_unlimited", locale)
+        if guild_left is None
+        else text("quota_video_guild_line", locale, left=guild_left, limit=guild_limit),
+    ]
 
 
 def build_video(bot: ImagineBot) -> VideoKind:
@@ -601,6 +618,10 @@ class ImagineCog(commands.Cog):
                 lines.append(
                     text("quota_guild_line", locale, left=guild_left, limit=limits.guild_budget)
                 )
+        if guild_settings is not None and guild_settings.video:
+            # Seconds of video are counted apart; shown only where /animate is on.
+            video = await self.bot.store.usage_today(guild_id, user.id, Meter.VIDEO_SECONDS)
+            lines.extend(video_quota_lines(limits, video, locale))
         lines.append(text("quota_resets", locale, when=timestamp(usage.resets_at)))
         await reply(interaction, "\n".join(lines))
 

@@ -26,7 +26,7 @@ from core.moderation import BlockedAttempts, Rule, RuleContext, Verdict, check_r
 from core.observe import JobObserver
 from core.outcomes import Outcome
 from core.queue import JobQueue
-from core.quota import QuotaDecision, QuotaVerdict, Reservation
+from core.quota import Meter, QuotaDecision, QuotaVerdict, Reservation
 from core.spend import SpendAsk, SpendPolicy
 from core.storage import Store
 
@@ -231,18 +231,21 @@ class Admitter:
         report: JobReport,
         ask: SpendAsk | None = None,
     ) -> Reservation | None:
-        """The cooldown claim and the image reservation, in one step: a refused claim
-        reserves nothing and a refused reservation takes no claim, so neither refusal
-        leaves anything to undo."""
+        """The cooldown claim and the reservation (of images, or of a clip's seconds), in
+        one step: a refused claim reserves nothing and a refused reservation takes no
+        claim, so neither refusal leaves anything to undo."""
+        # A clip counts its seconds against counters of their own, images their number.
+        user_limit, guild_limit = limits.daily(request.meter)
         admission = await self.store.admit(
             user_id=origin.user_id,
             job_id=report.job_id,
             exempt=limits.exempt,
             guild_id=origin.guild_id,
-            images=request.n,
-            user_limit=limits.user_quota,
-            guild_limit=limits.guild_budget,
+            images=request.units,
+            user_limit=user_limit,
+            guild_limit=guild_limit,
             spend=ask,
+            meter=request.meter,
         )
         if admission.paused_until:
             refuse(report, errors.MemberPaused(admission.paused_until))
@@ -263,8 +266,9 @@ class Admitter:
                 quota.verdict.value,
                 limit=quota.limit,
                 left=quota.left,
-                needed=request.n,
+                needed=request.units,
                 resets_at=quota.resets_at,
+                video=request.meter is Meter.VIDEO_SECONDS,
             )
             refuse(report, limit)
         return quota.reservation

@@ -17,6 +17,7 @@ from core.guild_settings import GuildSettings
 from core.models import GenerationRequest, GenerationResult, ImageFile
 from core.moderation import default_model_for
 from core.options import MAX_IMAGES, RESOLUTIONS, build_request
+from core.quota import Meter
 from core.storage import JobRecord
 
 #: The kind of a journaled job whose parameters name none (every job before kinds existed).
@@ -45,6 +46,16 @@ class JobRequest(Protocol):
 
     @property
     def billed_images(self) -> int: ...
+
+    @property
+    def meter(self) -> Meter:
+        """What the request counts against the daily limits (images, seconds of video)."""
+        ...
+
+    @property
+    def units(self) -> int:
+        """How many of :attr:`meter` it reserves: ``n`` images, a clip's seconds."""
+        ...
 
 
 class ImageMaker(Protocol):
@@ -89,6 +100,14 @@ class JobKind(Protocol):
     def file_name(self, job_id: str, index: int, file: ImageFile) -> str:
         """The name of the ``index``-th file (from 0) of a result."""
         ...
+
+
+def undelivered_units(request: JobRequest, delivered: int) -> int:
+    """The reserved units a job gives back once it delivered ``delivered`` of its ``n``
+    files: those of the files it did not deliver (every second of a clip not delivered,
+    none of one delivered)."""
+    n = max(1, request.n)
+    return request.units * max(0, n - delivered) // n
 
 
 def record_params(kind: JobKind, request: JobRequest) -> dict[str, Any]:

@@ -32,7 +32,7 @@ from core.guild_settings import GuildSettings
 from core.jobs.admission import Admitted, Admitter
 from core.jobs.deliver import deliver
 from core.jobs.job import Job, JobReport, summary_of
-from core.jobs.kinds import DEFAULT_KIND, KIND_PARAM, JobKind, record_params
+from core.jobs.kinds import DEFAULT_KIND, KIND_PARAM, JobKind, record_params, undelivered_units
 from core.jobs.port import (
     JobPort,
     Notice,
@@ -244,7 +244,7 @@ class JobService:
                 if ticket is not None:
                     self.queue.leave(ticket)
                 if admitted.reservation is not None:
-                    await self._refund_quietly(admitted.reservation, request.n)
+                    await self._refund_quietly(admitted.reservation, request.units)
                     await self._settle_quietly(admitted.reservation, 0)
                 await self.store.end_claim(
                     origin.user_id,
@@ -536,7 +536,8 @@ class JobService:
             log.warning("job %s was closed elsewhere already", job.id)
             return
         if job.reservation is not None:
-            await self._refund_quietly(job.reservation, job.request.n - report.delivered)
+            undelivered = undelivered_units(job.request, report.delivered)
+            await self._refund_quietly(job.reservation, undelivered)
         await self._settle_spend(job)
         await self._end_claim(job.user_id, job.id, report.delivered > 0, job.cooldown_seconds)
         report.log()

@@ -205,14 +205,18 @@ class BaseStore(ABC):
     # -- daily image counters --------------------------------------------------------------
 
     async def refund_images(self, reservation: quota.Reservation, images: int) -> None:
-        """Give back up to ``reservation.images`` images, to the day they were reserved on."""
+        """Give back up to ``reservation.images`` images (or seconds of video), to the
+        counters and the day they were reserved on."""
         amount = records.refund_amount(reservation, images)
         if amount:
             await self._give_back(reservation.day, records.reserved_scopes(reservation), amount)
 
-    async def usage_today(self, guild_id: int | None, user_id: int) -> quota.Usage:
-        """Today's counters of a member where they are, and when they start again."""
-        today = records.today(self._clock(), guild_id, user_id)
+    async def usage_today(
+        self, guild_id: int | None, user_id: int, meter: quota.Meter = quota.Meter.IMAGES
+    ) -> quota.Usage:
+        """Today's counters of ``meter`` of a member where they are, and when they start
+        again."""
+        today = records.today(self._clock(), guild_id, user_id, meter)
         return today.usage(await self._counters(today.day, today.scopes))
 
     # -- daily spend counters (see core.spend) ---------------------------------------------

@@ -54,6 +54,7 @@ class Claims(Protocol):
         user_limit: int,
         guild_limit: int,
         spend: SpendAsk | None = None,
+        meter: quota.Meter = quota.Meter.IMAGES,
     ) -> quota.Admission:
         """What runs before a job is accepted, in one atomic step and one round trip:
         check the member's cooldown (only the one-job-at-a-time rule if ``exempt``, the
@@ -65,7 +66,9 @@ class Claims(Protocol):
         is refused before anything, in the same step: ``paused_until`` says until when.
         With ``spend``, its estimate is reserved in the same step against today's spend
         counters of the bot and the server (see :mod:`core.spend`), if both ceilings
-        allow it; refused, nothing is taken (the verdict says which ceiling)."""
+        allow it; refused, nothing is taken (the verdict says which ceiling). ``meter``
+        says what ``images`` counts: images, or seconds of video, each against counters
+        of its own (see :mod:`core.quota`)."""
 
     async def end_claim(
         self, user_id: int, job_id: str, *, delivered: bool, cooldown_seconds: float
@@ -77,13 +80,17 @@ class Claims(Protocol):
 
 
 class DailyCounters(Protocol):
-    """The daily image counters that ``admit`` counts against."""
+    """The daily image (and video) counters that ``admit`` counts against."""
 
     async def refund_images(self, reservation: quota.Reservation, images: int) -> None:
-        """Give back up to ``reservation.images`` images, to the day they were reserved on."""
+        """Give back up to ``reservation.images`` images (or seconds of video), to the
+        counters and the day they were reserved on."""
 
-    async def usage_today(self, guild_id: int | None, user_id: int) -> quota.Usage:
-        """Today's counters of a member where they are, and when they start again."""
+    async def usage_today(
+        self, guild_id: int | None, user_id: int, meter: quota.Meter = quota.Meter.IMAGES
+    ) -> quota.Usage:
+        """Today's counters of ``meter`` of a member where they are, and when they start
+        again."""
 
     async def settle_spend(self, reservation: quota.Reservation, cost_usd_ticks: int) -> None:
         """Settle a reservation's spend with the job's real cost: give back the difference,

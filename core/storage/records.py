@@ -208,6 +208,9 @@ def reservation_json(reservation: quota.Reservation | None) -> str | None:
     if reservation.spend_ticks:
         # Only when spend was reserved, so earlier entries and these read alike.
         data["spend_ticks"] = reservation.spend_ticks
+    if reservation.meter is not quota.Meter.IMAGES:
+        # Likewise only for video: an entry without a meter counted images.
+        data["meter"] = reservation.meter.value
     return json.dumps(data)
 
 
@@ -244,6 +247,7 @@ def _reservation_of(raw: object) -> quota.Reservation | None:
         guild_scope=None if data.get("guild_scope") is None else str(data["guild_scope"]),
         images=int(data["images"]),
         spend_ticks=int(data.get("spend_ticks", 0)),
+        meter=quota.Meter(data.get("meter", quota.Meter.IMAGES.value)),
     )
 
 
@@ -319,17 +323,19 @@ def claim_decision(
     return decide(CooldownState(available, state.running_job, since), now)
 
 
-# -- daily image counters --------------------------------------------------------------
+# -- daily image (and video) counters ---------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
 class Today:
-    """A member's counters today, where they are (no server counter in a direct message)."""
+    """A member's counters today, where they are (no server counter in a direct message),
+    for one meter (their scopes are metered, see :func:`core.quota.metered`)."""
 
     day: str
     user_scope: str
     guild_scope: str | None
     resets_at: float
+    meter: quota.Meter = quota.Meter.IMAGES
 
     @property
     def scopes(self) -> list[str]:
@@ -355,7 +361,9 @@ class Today:
         )
         if not decision.allowed:
             return decision
-        reservation = quota.Reservation(self.day, self.user_scope, self.guild_scope, images)
+        reservation = quota.Reservation(
+            self.day, self.user_scope, self.guild_scope, images, meter=self.meter
+        )
         return quota.QuotaDecision(
             decision.verdict, resets_at=decision.resets_at, reservation=reservation
         )
@@ -365,13 +373,16 @@ class Today:
         return quota.Usage(self.day, counts[0], counts[1] if len(counts) > 1 else 0, self.resets_at)
 
 
-def today(now: float, guild_id: int | None, user_id: int) -> Today:
-    """A member's counters on the UTC day of ``now``."""
+def today(
+    now: float, guild_id: int | None, user_id: int, meter: quota.Meter = quota.Meter.IMAGES
+) -> Today:
+    """A member's counters of ``meter`` on the UTC day of ``now``."""
     return Today(
         day=quota.day_key(now),
-        user_scope=quota.user_scope(guild_id, user_id),
-        guild_scope=None if guild_id is None else quota.guild_scope(guild_id),
+        user_scope=quota.metered(quota.user_scope(guild_id, user_id), meter),
+        guild_scope=None if guild_id is None else quota.metered(quota.guild_scope(guild_id), meter),
         resets_at=quota.next_reset(now),
+        meter=meter,
     )
 
 
@@ -471,10 +482,11 @@ def add_totals(
 
 
 def spend_scopes(guild_scope: str | None) -> list[str]:
-    """The spend counters beside these image counters: the bot's, then the server's."""
+    """The spend counters beside these image (or video) counters: the bot's, then the
+    server's (one spend counter per server, whatever the meter)."""
     if guild_scope is None:
         return [spend.BOT_SCOPE]
-    return [spend.BOT_SCOPE, "spend:" + guild_scope]
+    return [spend.BOT_SCOPE, "spend:" + quota.unmetered(guild_scope)]
 
 
 def decide_spend(

@@ -12,9 +12,10 @@ Keys, under a prefix (``imagine:`` by default):
 
 * ``cooldown:{user}``: hash ``available_at``, ``running_job``, ``running_since`` (and
   ``claim_renewed_at`` while its job lives); expires a day after it stops mattering;
-* ``usage:{day}:{scope}``: an image counter (see :mod:`core.quota` for the scopes), or a
-  spend counter in ticks (scopes ``spend:bot`` and ``spend:guild:{guild}``, see
-  :mod:`core.spend`); expires two days after its UTC day;
+* ``usage:{day}:{scope}``: an image counter (see :mod:`core.quota` for the scopes), a
+  counter of seconds of video (the same scopes prefixed ``video:``), or a spend counter
+  in ticks (scopes ``spend:bot`` and ``spend:guild:{guild}``, see :mod:`core.spend`);
+  expires two days after its UTC day;
 * ``settings:{guild}``: a server's settings as one JSON document;
 * ``meta``: hash of small values;
 * ``job:{id}``: hash of one job record (with its journal: interaction, reservation,
@@ -271,12 +272,13 @@ class RedisStore(BaseStore):
         user_limit: int,
         guild_limit: int,
         spend: SpendAsk | None = None,
+        meter: quota.Meter = quota.Meter.IMAGES,
     ) -> quota.Admission:
         """The claim and the reservation in one script: a refused claim reserves nothing,
         a refused reservation takes no claim, and no other process sees one without the
         other; a paused member is refused first."""
         now = self._clock()
-        today = records.today(now, guild_id, user_id)
+        today = records.today(now, guild_id, user_id, meter)
         counters = [self._counter(today.day, scope) for scope in today.scopes]
         spend_counters, spend_args = self._spend_args(today, spend)
         reply = await self.scripts.admit(

@@ -283,6 +283,7 @@ class SqliteStore(BaseStore):
         user_limit: int,
         guild_limit: int,
         spend: SpendAsk | None = None,
+        meter: quota.Meter = quota.Meter.IMAGES,
     ) -> quota.Admission:
         """The claim and the reservation in one transaction and one round trip: a refused
         claim reserves nothing, a refused reservation takes no claim; a paused member is
@@ -304,6 +305,7 @@ class SqliteStore(BaseStore):
                 user_limit=user_limit,
                 guild_limit=guild_limit,
                 spend=spend,
+                meter=meter,
             )
             if reserved.allowed:
                 take()
@@ -670,11 +672,12 @@ class SqliteStore(BaseStore):
         user_limit: int,
         guild_limit: int,
         spend: SpendAsk | None = None,
+        meter: quota.Meter = quota.Meter.IMAGES,
     ) -> quota.QuotaDecision:
         """Count ``images`` against today's member and server counters if both allow it,
         inside the caller's transaction, so parallel requests never overshoot a limit."""
         now = self._clock()
-        today = records.today(now, guild_id, user_id)
+        today = records.today(now, guild_id, user_id, meter)
         if self._pruned_day != today.day:
             db.execute(
                 "DELETE FROM usage WHERE day < ?",

@@ -8,6 +8,7 @@ import pytest
 
 from cogs.common.answers import message_for
 from core import errors
+from core.outcomes import Outcome
 
 
 def test_a_blocked_prompt_names_no_term() -> None:
@@ -49,3 +50,20 @@ def test_daily_limits_say_what_is_left_and_when_it_starts_again() -> None:
     assert re.search(r"<t:\d+:R>", message)
     server = errors.DailyLimitReached("guild_budget", limit=9, left=0, needed=1, resets_at=1e9)
     assert "This server has 0 of its 9" in message_for(server, "en-US")
+
+
+def test_video_allowances_say_the_seconds_left_and_when_they_start_again() -> None:
+    user = errors.DailyLimitReached(
+        "user_quota", limit=60, left=4, needed=6, resets_at=1e9, video=True
+    )
+    message = message_for(user, "en-US")
+    assert "4 of your 60 daily seconds of video" in message
+    assert "needs 6" in message
+    assert re.search(r"<t:\d+:R>", message)
+    assert "秒" in message_for(user, "zh-CN")
+    server = errors.DailyLimitReached(
+        "guild_budget", limit=300, left=0, needed=5, resets_at=1e9, video=True
+    )
+    assert "This server has 0 of its 300 daily seconds of video" in message_for(server, "en-US")
+    # Counted in the usage figures as the image limits are.
+    assert (user.outcome, server.outcome) == (Outcome.USER_QUOTA, Outcome.GUILD_BUDGET)

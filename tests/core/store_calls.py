@@ -24,9 +24,11 @@ async def admit(
     user_limit: int = 0,
     guild_limit: int = 0,
     spend: SpendAsk | None = None,
+    meter: quota.Meter = quota.Meter.IMAGES,
 ) -> quota.Admission:
-    """An admission of ``images`` for member ``user_id`` in server ``guild_id`` (1 by
-    default; None for a direct message), under no limit unless one is given."""
+    """An admission of ``images`` (units of ``meter``) for member ``user_id`` in server
+    ``guild_id`` (1 by default; None for a direct message), under no limit unless one is
+    given."""
     return await store.admit(
         user_id=user_id,
         job_id=job_id,
@@ -36,6 +38,7 @@ async def admit(
         user_limit=user_limit,
         guild_limit=guild_limit,
         spend=spend,
+        meter=meter,
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 import pytest
 
@@ -53,6 +54,27 @@ def test_video_is_off_until_an_admin_turns_it_on() -> None:
     assert GuildSettings().video is False
     assert GuildSettings.from_json(GuildSettings().to_json()).video is False
     assert GuildSettings.from_json(changes.set_video(GuildSettings(), True).to_json()).video
+
+
+def test_video_with_seconds_sets_them_under_the_operators_ceilings() -> None:
+    on = changes.set_video(GuildSettings(), True, user_seconds=30, user_ceiling=60)
+    assert (on.video, on.user_video_seconds, on.guild_video_seconds) == (True, 30, None)
+    # Seconds left out stay as they were, whichever way video is switched.
+    off = changes.set_video(on, False, guild_seconds=100, guild_ceiling=300)
+    assert (off.video, off.user_video_seconds, off.guild_video_seconds) == (False, 30, 100)
+    assert changes.set_video(off, True) == replace(off, video=True)
+    refused = refusal(
+        lambda s: changes.set_video(s, True, user_seconds=61, user_ceiling=60), GuildSettings()
+    )
+    assert (refused.reason, refused.limit) == (Refusal.USER_VIDEO_TOO_HIGH, 60)
+    # No limit is past any ceiling; without a ceiling it may be set.
+    refused = refusal(
+        lambda s: changes.set_video(s, True, guild_seconds=0, guild_ceiling=300), GuildSettings()
+    )
+    assert (refused.reason, refused.limit) == (Refusal.GUILD_VIDEO_TOO_HIGH, 300)
+    assert changes.set_video(GuildSettings(), True, guild_seconds=0).guild_video_seconds == 0
+    stored = GuildSettings.from_json(on.to_json())
+    assert stored.user_video_seconds == 30
 
 
 # -- limits ----------------------------------------------------------------------------

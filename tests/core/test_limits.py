@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from core.guild_settings import GuildSettings
 from core.limits import Ceilings, LimitDefaults, Limits, capped, floored, limits_for
+from core.quota import Meter
 
 DEFAULTS = LimitDefaults(cooldown_seconds=30.0, user_quota=20, guild_budget=200)
 
@@ -74,3 +77,36 @@ def test_an_exempt_member_still_counts_against_the_capped_budget() -> None:
     assert limits_for(CEILED, server, [9]) == Limits(
         exempt=True, cooldown_seconds=0.0, user_quota=0, guild_budget=100
     )
+
+
+VIDEO_DEFAULTS = LimitDefaults(
+    cooldown_seconds=30.0,
+    user_quota=20,
+    guild_budget=200,
+    user_video_seconds=60,
+    guild_video_seconds=300,
+)
+
+
+def test_seconds_of_video_have_limits_of_their_own() -> None:
+    limits = limits_for(VIDEO_DEFAULTS, GuildSettings(), [])
+    assert limits.daily(Meter.IMAGES) == (20, 200)
+    assert limits.daily(Meter.VIDEO_SECONDS) == (60, 300)
+
+
+def test_an_exempt_member_skips_their_own_seconds_but_not_the_servers() -> None:
+    limits = limits_for(VIDEO_DEFAULTS, GuildSettings(exempt_roles=(9,)), [9])
+    assert limits.daily(Meter.VIDEO_SECONDS) == (0, 300)
+    assert limits.daily(Meter.IMAGES) == (0, 200)
+
+
+def test_a_servers_own_seconds_are_held_to_the_operators() -> None:
+    lower = GuildSettings(user_video_seconds=20, guild_video_seconds=100)
+    assert limits_for(VIDEO_DEFAULTS, lower, []).daily(Meter.VIDEO_SECONDS) == (20, 100)
+    # Stored before the operator lowered theirs (or no limit): held to the operator's.
+    higher = GuildSettings(user_video_seconds=0, guild_video_seconds=900)
+    assert limits_for(VIDEO_DEFAULTS, higher, []).daily(Meter.VIDEO_SECONDS) == (60, 300)
+    # An operator with no limit leaves the server's own as they are.
+    unlimited = replace(VIDEO_DEFAULTS, user_video_seconds=0, guild_video_seconds=0)
+    assert limits_for(unlimited, lower, []).daily(Meter.VIDEO_SECONDS) == (20, 100)
+    assert limits_for(unlimited, None, []).daily(Meter.VIDEO_SECONDS) == (0, 0)

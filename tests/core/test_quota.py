@@ -7,14 +7,17 @@ import datetime
 import pytest
 
 from core.quota import (
+    Meter,
     QuotaVerdict,
     after_refund,
     day_key,
     day_start,
     decide,
     guild_scope,
+    metered,
     next_reset,
     remaining,
+    unmetered,
     user_scope,
 )
 
@@ -82,3 +85,11 @@ def test_usage_figures_fold_outcomes_and_spend() -> None:
     assert figures.spend_usd == pytest.approx(0.16)
     assert fold([]).spend_usd is None
     assert week_start(MIDNIGHT + 5) == MIDNIGHT - 6 * 86400
+
+
+def test_video_seconds_have_scopes_of_their_own() -> None:
+    assert metered(user_scope(1, 7), Meter.IMAGES) == "user:1:7"
+    assert metered(user_scope(1, 7), Meter.VIDEO_SECONDS) == "video:user:1:7"
+    assert metered(guild_scope(1), Meter.VIDEO_SECONDS) == "video:guild:1"
+    assert metered(user_scope(None, 7), Meter.VIDEO_SECONDS) == "video:user:dm:7"
+    assert unmetered("video:guild:1") == unmetered("guild:1") == "guild:1"

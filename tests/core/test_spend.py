@@ -135,3 +135,30 @@ def test_an_edit_is_billed_for_its_inputs_as_well_as_its_outputs() -> None:
     sources = tuple(InputSource(f"https://cdn.example/{i}.png") for i in range(3))
     assert GenerationRequest(prompt="p", model="m", n=2).billed_images == 2
     assert EditRequest(prompt="p", model="m", sources=sources, n=2).billed_images == 5
+
+
+def test_a_clips_reservation_keeps_its_meter_and_an_image_one_writes_none() -> None:
+    clip = quota.Reservation(
+        "2025-01-01", "video:user:1:7", "video:guild:1", 6, meter=quota.Meter.VIDEO_SECONDS
+    )
+    written = records.reservation_json(clip)
+    assert written is not None
+    assert '"meter": "video_seconds"' in written
+    fields = {
+        "id": "a",
+        "user_id": "1",
+        "prompt": "p",
+        "params": "{}",
+        "state": "accepted",
+        "created_at": "1.0",
+    }
+    assert records.job_from_fields({**fields, "reservation": written}).reservation == clip
+    old = '{"day": "2025-01-01", "user_scope": "u", "guild_scope": null, "images": 2}'
+    read = records.job_from_fields({**fields, "reservation": old}).reservation
+    assert read is not None
+    assert read.meter is quota.Meter.IMAGES
+
+
+def test_a_clip_spends_against_the_servers_one_spend_counter() -> None:
+    video_guild = quota.metered(quota.guild_scope(5), quota.Meter.VIDEO_SECONDS)
+    assert records.spend_scopes(video_guild) == spend.scopes(5)

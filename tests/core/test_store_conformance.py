@@ -1273,3 +1273,116 @@ async def test_a_servers_spend_is_summed_over_days(store: Store, clock: Clock) -
     assert await store.guild_spend(1, days) == 500
     assert await store.guild_spend(1, days[1:]) == 200
     assert await store.guild_spend(2, days) == 50
+
+
+# -- daily seconds of video (see core.quota.Meter) -------------------------------------
+
+VIDEO = quota.Meter.VIDEO_SECONDS
+
+
+async def test_seconds_of_video_count_apart_from_images(store: Store) -> None:
+    clip = await admit(store, 7, "a", images=6, user_limit=10, guild_limit=20, meter=VIDEO)
+    assert clip.allowed
+    assert clip.quota is not None
+    assert clip.quota.reservation is not None
+    assert clip.quota.reservation.meter is VIDEO
+    assert clip.quota.reservation.images == 6
+    seconds = await store.usage_today(1, 7, VIDEO)
+    assert (seconds.user_used, seconds.guild_used) == (6, 6)
+    images = await store.usage_today(1, 7)
+    assert (images.user_used, images.guild_used) == (0, 0)
+    # Images at their limit do not stop a clip, nor a clip's seconds the images.
+    await store.end_claim(7, "a", delivered=False, cooldown_seconds=0)
+    assert (await admit(store, 7, "b", images=2, user_limit=2)).allowed
+    await store.end_claim(7, "b", delivered=False, cooldown_seconds=0)
+    assert (await admit(store, 7, "c", images=4, user_limit=10, meter=VIDEO)).allowed
+    assert (await store.usage_today(1, 7, VIDEO)).user_used == 10
+    assert (await store.usage_today(1, 7)).user_used == 2
+
+
+async def test_seconds_of_video_are_refused_past_the_allowance(store: Store) -> None:
+    assert (await admit(store, 7, "a", images=6, user_limit=10, meter=VIDEO)).allowed
+    await store.end_claim(7, "a", delivered=True, cooldown_seconds=0)
+    refused = await admit(store, 7, "b", images=5, user_limit=10, meter=VIDEO)
+    assert refused.quota is not None
+    assert (refused.quota.verdict, refused.quota.limit, refused.quota.left) == (
+        QuotaVerdict.USER,
+        10,
+        4,
+    )
+    assert refused.quota.resets_at == MIDNIGHT
+    # Refused: no claim taken, nothing counted.
+    assert (await store.cooldown_state(7)).running_job is None
+    assert (await store.usage_today(1, 7, VIDEO)).user_used == 6
+    server = await admit(store, 8, "c", images=5, guild_limit=10, meter=VIDEO)
+    assert server.quota is not None
+    assert (server.quota.verdict, server.quota.left) == (QuotaVerdict.GUILD, 4)
+    # An image counter at the same figures would not have refused: it is another counter.
+    assert (await admit(store, 8, "d", images=5, guild_limit=10)).allowed
+
+
+async def test_seconds_of_video_are_refunded_to_their_counters_and_day(
+    store: Store, clock: Clock
+) -> None:
+    clock.now = MIDNIGHT - 10
+    clip = await admit(store, 7, "a", images=8, user_limit=10, guild_limit=10, meter=VIDEO)
+    assert clip.quota is not None
+    assert clip.quota.reservation is not None
+    await store.end_claim(7, "a", delivered=False, cooldown_seconds=0)
+    images = await admit(store, 7, "b", images=3, user_limit=10)
+    assert images.allowed
+    await store.end_claim(7, "b", delivered=False, cooldown_seconds=0)
+
+    clock.now = MIDNIGHT + 5  # the clip fails after midnight
+    assert (await admit(store, 7, "c", images=8, user_limit=10, meter=VIDEO)).allowed
+    await store.refund_images(clip.quota.reservation, 8)
+    today = await store.usage_today(1, 7, VIDEO)
+    assert (today.user_used, today.guild_used) == (8, 8)  # the new day is untouched
+
+    clock.now = MIDNIGHT - 10
+    yesterday = await store.usage_today(1, 7, VIDEO)
+    assert (yesterday.user_used, yesterday.guild_used) == (0, 0)
+    # The images of that day were not touched by the clip's refund.
+    assert (await store.usage_today(1, 7)).user_used == 3
+
+
+async def test_a_clips_spend_counts_against_the_servers_one_spend_counter(
+    store: Store,
+) -> None:
+    clip = await admit(store, 7, "a", images=6, meter=VIDEO, spend=SpendAsk(300))
+    assert clip.quota is not None
+    assert clip.quota.reservation is not None
+    await store.end_claim(7, "a", delivered=False, cooldown_seconds=0)
+    assert (await admit(store, 8, "b", spend=SpendAsk(200))).allowed
+    assert await store.spend_today(1) == (500, 500)
+    await store.settle_spend(clip.quota.reservation, 0)
+    assert await store.spend_today(1) == (200, 200)
+
+
+async def test_a_journaled_clip_refunds_its_seconds(store: Store, clock: Clock) -> None:
+    clip = await admit(store, 7, "a", images=6, user_limit=10, meter=VIDEO)
+    assert clip.quota is not None
+    assert clip.quota.reservation is not None
+    await store.journal_job("a", **journaled(clock, reservation=clip.quota.reservation))
+    job = await store.get_job("a")
+    assert job is not None
+    assert job.reservation == clip.quota.reservation
+    assert job.reservation.meter is VIDEO
+    await store.refund_images(job.reservation, job.reservation.images)
+    assert (await store.usage_today(1, 7, VIDEO)).user_used == 0
+
+
+async def test_a_journaled_image_reservation_reads_back_as_images(
+    store: Store, clock: Clock
+) -> None:
+    # Journaled the way entries always were: no meter among its fields.
+    images = await admit(store, 7, "a", images=2, user_limit=10)
+    assert images.quota is not None
+    assert images.quota.reservation is not None
+    await store.journal_job("a", **journaled(clock, reservation=images.quota.reservation))
+    job = await store.get_job("a")
+    assert job is not None
+    assert job.reservation is not None
+    assert job.reservation.meter is quota.Meter.IMAGES
+    await store.refund_images(job.reservation, 2)
+    assert (await store.usage_today(1, 7)).user_used == 0

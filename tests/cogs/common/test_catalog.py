@@ -58,7 +58,7 @@ def test_every_message_formats_in_both_languages() -> None:
         "spend": "$0.10", "usd": 0.1, "outcome": "x", "model": "m", "aspect": "1:1",
         "resolution": "1k", "place": 3, "user": "<@1>", "permissions": "Attach Files",
         "attempts": 5, "minutes": 10, "needed": "$0.04", "reported": "$0.02",
-        "estimated": "$0.02",
+        "estimated": "$0.02", "member": "60", "server": "300",
         "index": 1, "url": "https://discord.com/channels/1/2/3", "progress": 50, "elapsed": 12,
     }  # fmt: skip
     for language in LANGUAGES:

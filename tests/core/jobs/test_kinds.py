@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from core import errors
+from core import errors, quota
 from core.guild_settings import GuildSettings
 from core.jobs import GenerationKind
+from core.jobs.kinds import undelivered_units
 from core.models import GenerationRequest
 from core.storage import JobRecord
+from core.video import VideoRequest
 from tests.core.jobs.fakes import MODELS, FakeImageClient, image
 
 
@@ -59,3 +61,12 @@ def test_a_record_with_a_model_no_longer_offered_cannot_be_rebuilt() -> None:
 
 def test_files_are_named_by_job_and_place() -> None:
     assert kind().file_name("abc123", 0, image()) == "imagine-abc123-1.png"
+
+
+def test_a_job_gives_back_the_units_it_did_not_deliver() -> None:
+    images = GenerationRequest(prompt="p", model="m", n=4)
+    assert [undelivered_units(images, delivered) for delivered in (0, 1, 4, 5)] == [4, 3, 0, 0]
+    clip = VideoRequest(prompt="p", duration=6)
+    assert (clip.meter, clip.units, clip.n) == (quota.Meter.VIDEO_SECONDS, 6, 1)
+    # A clip not delivered gives back all its seconds; one delivered, none.
+    assert (undelivered_units(clip, 0), undelivered_units(clip, 1)) == (6, 0)
