@@ -368,9 +368,9 @@ CATALOG: dict[str, dict[str, str]] = {
         "button_animate": "Animate",
         "modal_animate_title": "Animate with Grok",
         "modal_animate_motion": "What moves, and how?",
-        "modal_animate_seconds": "Length in seconds ({low}–{high})",
+        "modal_animate_seconds": "Length in seconds ({first}–{last})",
         "modal_animate_seconds_bad": (
-            "🎬 Give the clip's length in whole seconds, from {low} to {high}."
+            "🎬 Give the clip's length in whole seconds, from {first} to {last}."
         ),
         "animate_forbidden": (
             "🔒 You can't use /animate in this channel, so the Animate button can't make"
@@ -744,8 +744,8 @@ CATALOG: dict[str, dict[str, str]] = {
         "button_animate": "动画",
         "modal_animate_title": "用 Grok 制作动画",
         "modal_animate_motion": "画面里什么在动，怎么动？",
-        "modal_animate_seconds": "时长（秒，{low}–{high}）",
-        "modal_animate_seconds_bad": "🎬 请用整数秒写出片段时长，{low} 到 {high}。",
+        "modal_animate_seconds": "时长（秒，{first}–{last}）",
+        "modal_animate_seconds_bad": "🎬 请用整数秒写出片段时长，{first} 到 {last}。",
         "animate_forbidden": (
             "🔒 你不能在这个频道使用 /animate，所以“动画”按钮也不能在这里生成片段。"
         ),

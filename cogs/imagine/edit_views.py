@@ -159,7 +159,7 @@ class AnimateModal(EditModal):
         )
         self._animate_handler = handler
         self.seconds: discord.ui.TextInput[EditModal] = discord.ui.TextInput(
-            label=text("modal_animate_seconds", locale, low=MIN_SECONDS, high=MAX_SECONDS),
+            label=text("modal_animate_seconds", locale, first=MIN_SECONDS, last=MAX_SECONDS),
             style=discord.TextStyle.short,
             max_length=3,
             default=str(DEFAULT_SECONDS),
@@ -171,7 +171,9 @@ class AnimateModal(EditModal):
         seconds = clip_seconds(self.seconds.value)
         if seconds is None:
             await interaction.response.send_message(
-                text("modal_animate_seconds_bad", self._locale, low=MIN_SECONDS, high=MAX_SECONDS),
+                text(
+                    "modal_animate_seconds_bad", self._locale, first=MIN_SECONDS, last=MAX_SECONDS
+                ),
                 ephemeral=True,
             )
             return

@@ -247,7 +247,9 @@ async def test_a_wrong_length_in_the_animate_modal_is_answered_privately(
     motion, seconds = (c["custom_id"] for c in text_inputs(opened.modal))
     before = len(fake_api.video_submissions)
     submitted = await fake_discord.submit_modal(opened, {motion: "it flies", seconds: "40"})
-    assert await private_answer(submitted) == EN["modal_animate_seconds_bad"].format(low=1, high=15)
+    assert await private_answer(submitted) == EN["modal_animate_seconds_bad"].format(
+        first=1, last=15
+    )
     assert len(fake_api.video_submissions) == before
 
 
