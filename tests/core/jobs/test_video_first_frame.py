@@ -18,6 +18,7 @@ from core.jobs.video import REQUEST_ID_PARAM, VideoKind, check_video_rules, firs
 from core.models import InputSource
 from core.storage import JobRecord
 from core.video import VideoRequest
+from tests.core.jobs.test_kinds import record as job_record
 from tests.core.jobs.test_video import DONE_STATUS, Clock, FakeVideoClient, Notes
 from tests.fakes.image_api import make_png
 
@@ -52,20 +53,8 @@ def video_kind(client: FakeVideoClient, loader: Loader | None) -> VideoKind:
 
 
 def record(params: dict[str, object]) -> JobRecord:
-    return JobRecord(
-        id="job1",
-        user_id=7,
-        guild_id=None,
-        channel_id=1,
-        prompt="waves",
-        params={"kind": "video", "model": "grok-imagine-video", "duration": 5, **params},
-        state="running",
-        outcome=None,
-        images=0,
-        cost_usd_ticks=None,
-        created_at=0.0,
-        finished_at=None,
-    )
+    """A clip's job record (with the generation tests' record of a job)."""
+    return job_record({"kind": "video", "model": "grok-imagine-video", "duration": 5, **params})
 
 
 def test_the_record_keeps_the_source_never_the_picture() -> None:
