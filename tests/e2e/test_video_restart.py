@@ -3,6 +3,7 @@ submitted twice (submitting again bills again)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 from collections.abc import AsyncIterator
@@ -15,7 +16,7 @@ import pytest_asyncio
 from core.video import check_mp4
 from tests.e2e.conftest import fresh_user
 from tests.e2e.harness import BotProcess, start_bot
-from tests.fakes.discord import ALL_PERMISSIONS, FakeDiscord
+from tests.fakes.discord import ALL_PERMISSIONS, FakeDiscord, FakeInteraction
 from tests.fakes.image_api import FakeImageAPI, VideoPlan, make_png
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -54,6 +55,26 @@ def kept_params(tmp_path: Path) -> tuple[str, dict[str, Any]]:
     return params, json.loads(params)
 
 
+@contextlib.asynccontextmanager
+async def restarted(
+    fake_discord: FakeDiscord, fake_api: FakeImageAPI, tmp_path: Path, running: FakeInteraction
+) -> AsyncIterator[BotProcess]:
+    """The bot started again on the same store, once it delivered the ``running`` clip;
+    the job closed and the bot stopped cleanly after."""
+    second = await start_bot(fake_discord, fake_api, tmp_path, extra=EXTRA, sessions=2)
+    try:
+        await fake_discord.wait_for(
+            lambda: sum(len(m.attachments) for m in running.messages) == 1,
+            30,
+            "the clip delivered after the restart",
+        )
+        yield second
+        await second.wait_for_job(running.user_id)
+    finally:
+        assert await second.stop() == 0
+    assert "Traceback" not in second.output()
+
+
 async def test_a_clip_rendering_at_a_restart_is_polled_again_never_submitted_again(
     fake_discord: FakeDiscord, fake_api: FakeImageAPI, tmp_path: Path
 ) -> None:
@@ -76,21 +97,11 @@ async def test_a_clip_rendering_at_a_restart_is_polled_again_never_submitted_aga
     assert request_id in fake_api.videos
     fake_api.videos[request_id].plan.pending = 0  # done at the next poll
 
-    second = await start_bot(fake_discord, fake_api, tmp_path, extra=EXTRA, sessions=2)
-    try:
-        await fake_discord.wait_for(
-            lambda: sum(len(m.attachments) for m in running.messages) == 1,
-            30,
-            "the clip delivered after the restart",
-        )
+    async with restarted(fake_discord, fake_api, tmp_path, running):
         assert len(fake_api.video_submissions) == submissions + 1
         assert fake_api.video_polls[-1].path.endswith(request_id)
         [clip] = [a for m in running.messages for a in m.attachments]
         assert check_mp4(clip.data).mime_type == "video/mp4"
-        await second.wait_for_job(user)
-    finally:
-        assert await second.stop() == 0
-    assert "Traceback" not in second.output()
 
 
 async def test_a_clip_from_a_picture_resumed_after_a_restart_fetches_nothing(
@@ -118,16 +129,6 @@ async def test_a_clip_from_a_picture_resumed_after_a_restart_fetches_nothing(
     fake_api.videos[kept["request_id"]].plan.pending = 0
     fetched = len(fake_discord.cdn_fetches)
 
-    second = await start_bot(fake_discord, fake_api, tmp_path, extra=EXTRA, sessions=2)
-    try:
-        await fake_discord.wait_for(
-            lambda: sum(len(m.attachments) for m in running.messages) == 1,
-            30,
-            "the clip delivered after the restart",
-        )
+    async with restarted(fake_discord, fake_api, tmp_path, running):
         assert len(fake_api.video_submissions) == submissions + 1
         assert len(fake_discord.cdn_fetches) == fetched
-        await second.wait_for_job(user)
-    finally:
-        assert await second.stop() == 0
-    assert "Traceback" not in second.output()
