@@ -498,7 +498,9 @@ class ImagineCog(commands.Cog):
                 if guild_settings is None or not guild_settings.reroll_open:
                     await reply(interaction, text("reroll_not_yours", locale))
                     return
-            if not await self._may_use_command(interaction, job_id):
+            # A clip's Re-roll follows /animate's permissions, a picture's /imagine's.
+            command = "animate" if kind.name == VIDEO_KIND else COMMAND_NAME
+            if not await self._may_use_command(interaction, job_id, command=command):
                 return
             port = self._port(interaction)
             await self.service.submit(

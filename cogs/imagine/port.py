@@ -87,6 +87,11 @@ def permission_names(keys: Sequence[str], locale: str | None) -> str:
     return ", ".join(text(key, locale) for key in keys)
 
 
+def all_pictures(files: Sequence[OutgoingFile]) -> bool:
+    """Whether a result's files are pictures (not a clip)."""
+    return bool(files) and all(f.file.mime_type.startswith("image/") for f in files)
+
+
 class DiscordPort:
     """Where a job's messages go: its interaction's webhook, then its channel.
 
@@ -216,11 +221,12 @@ class DiscordPort:
             ]
 
         embed = None if card is None else build_embed(card, self.locale)
-        view = (
-            None
-            if card is None
-            else result_view(self.job_id, self.locale, animate=await self._animate(files))
-        )
+        view = None
+        if card is not None:
+            # Edit and Animate take a picture: a clip gets neither.
+            pictures = all_pictures(files)
+            animate = pictures and await self._animate()
+            view = result_view(self.job_id, self.locale, edit=pictures, animate=animate)
         try:
             message = await self._post(files=attachments, embed=embed, view=view)
         except discord.HTTPException as failure:
@@ -236,12 +242,10 @@ class DiscordPort:
             raise UploadRefused(status=0, code=0) from None
         return message.id
 
-    async def _animate(self, files: Sequence[OutgoingFile]) -> bool:
-        """Whether a result's card offers Animate: pictures (not a clip), where clips can
-        be made now. Asked as the result is posted; a press checks again."""
-        if self._offers_animate is None or not files:
-            return False
-        if not all(f.file.mime_type.startswith("image/") for f in files):
+    async def _animate(self) -> bool:
+        """Whether a picture result's card offers Animate: where clips can be made now.
+        Asked as the result is posted; a press checks again."""
+        if self._offers_animate is None:
             return False
         try:
             return await self._offers_animate(self.guild_id)

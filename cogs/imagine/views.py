@@ -54,9 +54,10 @@ class JobButton(
     discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]], template=JOB_BUTTON_TEMPLATE
 ):
     """A button acting on one job: Re-roll (the same parameters again, under the presser's
-    own limits), Delete (the requester or Manage Messages removes the result) or Cancel (the
-    requester takes a waiting job out of the line). All it needs is in its custom id, so it
-    keeps working after a restart."""
+    own limits), Delete (the requester or Manage Messages removes the result), Cancel (the
+    requester takes a waiting job out of the line) or Animate (a clip of one of the
+    result's pictures, asked in a form). All it needs is in its custom id, so it keeps
+    working after a restart."""
 
     def __init__(self, action: str, job_id: str, label: str | None = None) -> None:
         kind = _BUTTON_KINDS[action]
@@ -89,13 +90,16 @@ class JobButton(
             await handler(interaction, self.job_id)
 
 
-def result_view(job_id: str, locale: str | None, *, animate: bool = False) -> discord.ui.View:
-    """The buttons under a result, labelled in the requester's language; Animate only
-    where a clip can be made of it (``animate``)."""
+def result_view(
+    job_id: str, locale: str | None, *, edit: bool = True, animate: bool = False
+) -> discord.ui.View:
+    """The buttons under a result, labelled in the requester's language: Edit under
+    pictures (``edit``), Animate only where a clip can be made of them (``animate``)."""
     view = discord.ui.View(timeout=None)
     view.add_item(JobButton("reroll", job_id, text("button_reroll", locale)))
     view.add_item(JobButton("delete", job_id, text("button_delete", locale)))
-    view.add_item(EditButton(job_id, text("button_edit", locale)))
+    if edit:
+        view.add_item(EditButton(job_id, text("button_edit", locale)))
     if animate:
         view.add_item(JobButton("animate", job_id, text("button_animate", locale)))
     return view

@@ -29,7 +29,7 @@ from tests.fakes.discord import (
     FakeMessage,
     guild_id_for_shard,
 )
-from tests.fakes.image_api import FakeImageAPI, Scripted
+from tests.fakes.image_api import FakeImageAPI, Scripted, VideoPlan
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -461,6 +461,17 @@ async def test_animate_is_offered_where_video_is_on_and_follows_animates_permiss
     there = await result(bot, discord, server, user, channel_id=server.art)
     [animate_here] = animate_ids(here)
     [animate_there] = animate_ids(there)
+    fake_api.video_plans.append(VideoPlan(pending=0))
+    made = jobs_of(bot, user)
+    asked = await discord.send_slash_command(
+        "animate", {"prompt": "waves"}, guild_id=server.id, channel_id=server.general, user_id=user
+    )
+    await discord.wait_for(lambda: any(m.attachments for m in asked.messages), 30, "the clip")
+    [clip] = [m for m in asked.messages if m.attachments]
+    await bot.wait_for_job(user, nth=made + 1)
+    # A clip carries neither Edit nor Animate.
+    assert clip.custom_ids() == [c for c in clip.custom_ids() if ":edit:" not in c]
+    assert animate_ids(clip) == []
 
     # Animate follows /animate's permissions, not /imagine's.
     command = discord.find_command("animate")
@@ -475,6 +486,8 @@ async def test_animate_is_offered_where_video_is_on_and_follows_animates_permiss
         bot.output()
     )
     await delivered(await reroll(discord, here, user))
+    # A clip's Re-roll follows /animate's permissions too.
+    assert await refused_privately(await reroll(discord, clip, user)) == EN["animate_forbidden"]
     opened = await discord.press_button(there, animate_there, user_id=user)
     assert (await opened.wait_for_callback())["type"] == MODAL
 

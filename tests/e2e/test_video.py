@@ -226,9 +226,11 @@ async def test_the_animate_button_makes_a_clip_of_the_chosen_image(
     [call] = fake_api.video_submissions[before:]
     assert (call.body["prompt"], call.body["duration"]) == ("the boats drift apart", 3)
     assert first_frame_of(call.body) == made.attachments[1].data
-    # A clip is not animated again.
+    # A clip is neither animated again nor edited.
     [result] = [m for m in submitted.messages if m.attachments]
-    assert not [c for c in result.custom_ids() if c.startswith("imagine:animate:")]
+    assert not [
+        c for c in result.custom_ids() if c.startswith(("imagine:animate:", "imagine:edit:"))
+    ]
     await bot.wait_for_job(animator)
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from cogs.common.catalog import text
 from cogs.imagine.edit_views import clip_seconds, which_image
-from cogs.imagine.port import DiscordPort
+from cogs.imagine.port import DiscordPort, all_pictures
 from cogs.imagine.views import job_button_id, parse_job_button_id, result_view
 from core.jobs import OutgoingFile
 from core.models import ImageFile
@@ -54,6 +54,8 @@ async def test_animate_is_under_a_result_only_when_offered() -> None:
     assert plain == [f"imagine:reroll:{JOB}", f"imagine:delete:{JOB}", f"imagine:edit:{JOB}"]
     *_, animate = buttons(result_view(JOB, "zh-CN", animate=True))
     assert animate == (f"imagine:animate:{JOB}", text("button_animate", "zh-CN"))
+    clip = [custom_id for custom_id, _ in buttons(result_view(JOB, "en-US", edit=False))]
+    assert clip == [f"imagine:reroll:{JOB}", f"imagine:delete:{JOB}"]
 
 
 @pytest.mark.parametrize(
@@ -95,7 +97,7 @@ def port(offer: Any) -> DiscordPort:
 
 
 @pytest.mark.asyncio
-async def test_the_port_offers_animate_for_pictures_where_video_is_on() -> None:
+async def test_the_port_offers_animate_where_video_is_on() -> None:
     asked: list[int | None] = []
 
     async def on(guild_id: int | None) -> bool:
@@ -108,10 +110,15 @@ async def test_the_port_offers_animate_for_pictures_where_video_is_on() -> None:
     async def broken(guild_id: int | None) -> bool:
         raise RuntimeError("store down")
 
-    assert await port(on)._animate([PICTURE, PICTURE])
+    assert await port(on)._animate()
     assert asked == [42]
-    assert not await port(on)._animate([CLIP])
-    assert not await port(on)._animate([])
-    assert not await port(off)._animate([PICTURE])
-    assert not await port(broken)._animate([PICTURE])
-    assert not await port(None)._animate([PICTURE])
+    assert not await port(off)._animate()
+    assert not await port(broken)._animate()
+    assert not await port(None)._animate()
+
+
+def test_edit_and_animate_are_for_pictures_not_clips() -> None:
+    assert all_pictures([PICTURE, PICTURE])
+    assert not all_pictures([CLIP])
+    assert not all_pictures([PICTURE, CLIP])
+    assert not all_pictures([])
