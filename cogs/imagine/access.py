@@ -38,8 +38,10 @@ log = logging.getLogger(__name__)
 FRESH_SECONDS = 60.0
 #: How long the last overwrites read stand in when a new read fails.
 STALE_SECONDS = 600.0
-#: The command whose permissions the buttons follow (Animate follows ``/animate``).
+#: The command whose permissions the buttons follow.
 COMMAND_NAME = "imagine"
+#: The command whose permissions Animate (and a clip's Re-roll) follows.
+ANIMATE_COMMAND = "animate"
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,7 +23,7 @@ from cogs.common.answers import answer_error, reply, timestamp
 from cogs.common.catalog import text
 from cogs.common.modlog import deleted_embed, server_locale
 from cogs.common.translator import localized
-from cogs.imagine.access import COMMAND_NAME, CommandAccess
+from cogs.imagine.access import ANIMATE_COMMAND, COMMAND_NAME, CommandAccess
 from cogs.imagine.edit_views import AnimateModal, EditButton, EditModal
 from cogs.imagine.edits import (
     attachment_sources,
@@ -78,7 +78,7 @@ DEFAULT_FILESIZE_LIMIT = 10 * 1024 * 1024
 #: What a press is told when the command's permissions are unknown, or refuse it.
 _COMMAND_REFUSALS = {
     COMMAND_NAME: ("permissions_unknown", "reroll_forbidden"),
-    "animate": ("animate_permissions_unknown", "animate_forbidden"),
+    ANIMATE_COMMAND: ("animate_permissions_unknown", "animate_forbidden"),
 }
 
 _CANCEL_ANSWERS = {
@@ -499,7 +499,7 @@ class ImagineCog(commands.Cog):
                     await reply(interaction, text("reroll_not_yours", locale))
                     return
             # A clip's Re-roll follows /animate's permissions, a picture's /imagine's.
-            command = "animate" if kind.name == VIDEO_KIND else COMMAND_NAME
+            command = ANIMATE_COMMAND if kind.name == VIDEO_KIND else COMMAND_NAME
             if not await self._may_use_command(interaction, job_id, command=command):
                 return
             port = self._port(interaction)
@@ -703,7 +703,9 @@ class ImagineCog(commands.Cog):
         several, and for how long. It follows /animate's permissions; a server that turned
         video off since the result was posted is told so privately."""
         try:
-            count = await self._pictures_pressed(interaction, job_id, Action.ANIMATE, "animate")
+            count = await self._pictures_pressed(
+                interaction, job_id, Action.ANIMATE, ANIMATE_COMMAND
+            )
             if count is None:
                 return
             await self._check_video_allowed(interaction)
