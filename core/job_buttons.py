@@ -20,6 +20,7 @@ class Action(enum.Enum):
 
     REROLL = "reroll"
     EDIT = "edit"
+    ANIMATE = "animate"
     DELETE = "delete"
     CANCEL = "cancel"
 

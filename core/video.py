@@ -20,7 +20,7 @@ from typing import Any
 import av
 
 from core.errors import BadResponse
-from core.models import ImageFile
+from core.models import ImageFile, InputSource
 from core.quota import Meter
 
 VIDEO_MODEL = "grok-imagine-video"
@@ -51,8 +51,11 @@ class VideoRequest:
     aspect_ratio: str | None = None
     resolution: str | None = "480p"
     user: str = ""
-    #: The first frame's source URL (image-to-video), or None.
-    image_url: str | None = None
+    #: Where the first frame comes from (image-to-video), or None: what a job keeps.
+    image: InputSource | None = None
+    #: The first frame as a data URI, once fetched (never kept in a job record): the API
+    #: fetches URLs with a short timeout, and attachment URLs expire.
+    first_frame: str | None = None
     #: The image service's id of the submitted video, once it is known.
     request_id: str | None = None
 
@@ -86,8 +89,8 @@ class VideoRequest:
             body["resolution"] = self.resolution
         if self.user:
             body["user"] = self.user
-        if self.image_url:
-            body["image"] = {"url": self.image_url}
+        if self.first_frame:
+            body["image"] = {"url": self.first_frame}
         return body
 
 

@@ -389,6 +389,21 @@ CATALOG: dict[str, dict[str, str]] = {
         "opt_duration": "Length in seconds (1–15, default 5).",
         "opt_video_resolution": "480p (default) or 720p.",
         "opt_video_aspect": "The shape of the clip; left out, the service picks.",
+        # The Animate button of a result.
+        "button_animate": "Animate",
+        "modal_animate_title": "Animate with Grok",
+        "modal_animate_motion": "What moves, and how?",
+        "modal_animate_seconds": "Length in seconds ({first}–{last})",
+        "modal_animate_seconds_bad": (
+            "🎬 Give the clip's length in whole seconds, from {first} to {last}."
+        ),
+        "animate_forbidden": (
+            "🔒 You can't use /animate in this channel, so the Animate button can't make"
+            " clips here either."
+        ),
+        "animate_permissions_unknown": (
+            "⌛ I couldn't check whether you may use /animate here. Try again in a moment."
+        ),
         "cmd_quota": "See your cooldown and how many images you have left today.",
         "cmd_admin": "Set up /imagine in this server (needs Manage Server).",
         "cmd_admin_show": "Show /imagine's settings in this server.",
@@ -773,6 +788,16 @@ CATALOG: dict[str, dict[str, str]] = {
         "opt_duration": "时长（秒，1–15，默认 5）。",
         "opt_video_resolution": "480p（默认）或 720p。",
         "opt_video_aspect": "视频的画面比例；不填则由服务决定。",
+        # The Animate button of a result.
+        "button_animate": "动画",
+        "modal_animate_title": "用 Grok 制作动画",
+        "modal_animate_motion": "画面里什么在动，怎么动？",
+        "modal_animate_seconds": "时长（秒，{first}–{last}）",
+        "modal_animate_seconds_bad": "🎬 请用整数秒写出片段时长，{first} 到 {last}。",
+        "animate_forbidden": (
+            "🔒 你不能在这个频道使用 /animate，所以“动画”按钮也不能在这里生成片段。"
+        ),
+        "animate_permissions_unknown": "⌛ 暂时无法确认你能否在这里使用 /animate，请稍后再试。",
         "cmd_quota": "查看你的冷却时间和今天还能生成多少张图片。",
         "cmd_admin": "设置本服务器的 /imagine（需要“管理服务器”权限）。",
         "cmd_admin_show": "查看本服务器的 /imagine 设置。",

@@ -40,6 +40,8 @@ FRESH_SECONDS = 60.0
 STALE_SECONDS = 600.0
 #: The command whose permissions the buttons follow.
 COMMAND_NAME = "imagine"
+#: The command whose permissions Animate (and a clip's Re-roll) follows.
+ANIMATE_COMMAND = "animate"
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,18 +92,22 @@ class CommandAccess:
         #: the change is not kept.
         self._generation: dict[int, int] = {}
         self._locks: dict[int, asyncio.Lock] = {}
-        #: ``/imagine``'s ids (global, and in the development server) with their
-        #: ``default_member_permissions``; ids stay while the command keeps its name.
-        self._commands: dict[int | None, dict[int, int | None]] = {}
+        #: Each command's ids (global, and in the development server) with their
+        #: ``default_member_permissions``, by scope and name; ids stay while a command
+        #: keeps its name.
+        self._commands: dict[tuple[int | None, str], dict[int, int | None]] = {}
 
     def forget(self, guild_id: int) -> None:
         """Discord says the server's command permissions changed: read them anew."""
         self._reads.pop(guild_id, None)
         self._generation[guild_id] = self._generation.get(guild_id, 0) + 1
 
-    async def check(self, interaction: discord.Interaction) -> Access | None:
-        """Whether Discord would let the presser use ``/imagine`` where they pressed;
-        None when that cannot be known now. Outside servers there is nothing to apply."""
+    async def check(
+        self, interaction: discord.Interaction, command: str = COMMAND_NAME
+    ) -> Access | None:
+        """Whether Discord would let the presser use ``command`` (``/imagine`` unless
+        told) where they pressed; None when that cannot be known now. Outside servers
+        there is nothing to apply."""
         asker = asker_of(interaction)
         application_id = self._client.application_id
         if asker is None or application_id is None:
@@ -109,7 +115,7 @@ class CommandAccess:
         overwrites = await self._overwrites(asker.guild_id, application_id)
         if overwrites is None:
             return None
-        commands = await self._command_ids(asker.guild_id)
+        commands = await self._command_ids(asker.guild_id, command)
         return decide_any(overwrites, asker, application_id=application_id, commands=commands)
 
     # -- reading -----------------------------------------------------------------------
@@ -157,18 +163,18 @@ class CommandAccess:
             return None
         return overwrites_of(list(payloads))
 
-    async def _command_ids(self, guild_id: int) -> Mapping[int, int | None]:
-        """``/imagine``'s ids that apply in the server; empty while unknown."""
+    async def _command_ids(self, guild_id: int, name: str) -> Mapping[int, int | None]:
+        """The command's ids that apply in the server; empty while unknown."""
         scopes: list[int | None] = [None]
         if guild_id == self._dev_guild_id:
             scopes.append(guild_id)
         found: dict[int, int | None] = {}
         for scope in scopes:
-            found.update(await self._commands_in(scope))
+            found.update(await self._commands_in(scope, name))
         return found
 
-    async def _commands_in(self, scope: int | None) -> dict[int, int | None]:
-        known = self._commands.get(scope)
+    async def _commands_in(self, scope: int | None, name: str) -> dict[int, int | None]:
+        known = self._commands.get((scope, name))
         if known is not None:
             return known
         try:
@@ -184,8 +190,8 @@ class CommandAccess:
                 else command.default_member_permissions.value
             )
             for command in fetched
-            if command.name == COMMAND_NAME and command.type is discord.AppCommandType.chat_input
+            if command.name == name and command.type is discord.AppCommandType.chat_input
         }
         if ids:
-            self._commands[scope] = ids
+            self._commands[(scope, name)] = ids
         return ids

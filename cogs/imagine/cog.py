@@ -23,8 +23,8 @@ from cogs.common.answers import answer_error, reply, timestamp
 from cogs.common.catalog import text
 from cogs.common.modlog import deleted_embed, server_locale
 from cogs.common.translator import localized
-from cogs.imagine.access import CommandAccess
-from cogs.imagine.edit_views import EditButton, EditModal
+from cogs.imagine.access import ANIMATE_COMMAND, COMMAND_NAME, CommandAccess
+from cogs.imagine.edit_views import AnimateModal, EditButton, EditModal
 from cogs.imagine.edits import (
     attachment_sources,
     message_sources,
@@ -51,7 +51,7 @@ from core.jobs import (
     ServiceConfig,
 )
 from core.jobs.edits import check_edit_rules
-from core.jobs.video import VIDEO_KIND, VideoKind
+from core.jobs.video import VIDEO_KIND, VideoKind, check_video_rules
 from core.limits import Ceilings, LimitDefaults, Limits, limits_for
 from core.models import InputSource
 from core.moderation import AttemptLimit
@@ -74,6 +74,12 @@ CommandT = TypeVar(
 #: The per-file limit assumed for a job taken over from the journal in a server the bot
 #: does not see (Discord's default).
 DEFAULT_FILESIZE_LIMIT = 10 * 1024 * 1024
+
+#: What a press is told when the command's permissions are unknown, or refuse it.
+_COMMAND_REFUSALS = {
+    COMMAND_NAME: ("permissions_unknown", "reroll_forbidden"),
+    ANIMATE_COMMAND: ("animate_permissions_unknown", "animate_forbidden"),
+}
 
 _CANCEL_ANSWERS = {
     CancelAnswer.TOO_LATE: "cancel_too_late",
@@ -189,10 +195,13 @@ def video_quota_lines(limits: Limits, usage: Usage, locale: str) -> list[str]:
 
 
 def build_video(bot: ImagineBot) -> VideoKind:
-    """Video clips as a kind of job, their request ids journaled in the bot's store."""
+    """Video clips as a kind of job, their request ids journaled in the bot's store and
+    their first frames fetched through the bot's session."""
+    assert bot.session is not None, "the bot's HTTP session opens before the cogs load"
     return VideoKind(
         bot.image_client,
         bot.store,
+        inputs=InputFetcher(bot.session),
         max_wait_seconds=bot.settings.video_max_wait_seconds,
     )
 
@@ -380,8 +389,8 @@ class ImagineCog(commands.Cog):
                     "duration": duration,
                     "aspect": aspect,
                     "resolution": resolution,
-                    "image": None if image is None else image.url,
                 },
+                None if image is None else attachment_sources(interaction, [image])[0],
             )
 
         return self._where(animate)
@@ -389,17 +398,42 @@ class ImagineCog(commands.Cog):
     # -- jobs --------------------------------------------------------------------------
 
     async def submit_video(
-        self, interaction: discord.Interaction, options: Mapping[str, object]
+        self,
+        interaction: discord.Interaction,
+        options: Mapping[str, object],
+        image: InputSource | None = None,
     ) -> None:
-        """One video clip for ``interaction.user``, under the same rules as images."""
-        port = DiscordPort.for_interaction(interaction, self.bot.modlog)
-        await self.service.submit(port, origin_of(interaction), options, kind=VIDEO_KIND)
+        """One video clip for ``interaction.user``, under the same rules as images; from
+        ``image`` as its first frame when given: /animate and the Animate button both
+        come here. Whether video is offered here and the picture is usable is answered
+        privately before anything is reserved."""
+        asked = dict(options)
+        if image is not None:
+            await self._check_video_allowed(interaction)
+            frames = await prefetch(self.video, [image])
+            asked.update(image=image.to_param(), first_frame=frames[0] if frames else None)
+        port = self._port(interaction)
+        await self.service.submit(port, origin_of(interaction), asked, kind=VIDEO_KIND)
+
+    def _port(self, interaction: discord.Interaction) -> DiscordPort:
+        """The port of a job asked for by ``interaction``."""
+        return DiscordPort.for_interaction(interaction, self.bot.modlog, self.animate_offered)
+
+    async def animate_offered(self, guild_id: int | None) -> bool:
+        """Whether a clip can be made of a picture result in a server (or a DM, where
+        /animate works when the bot allows DMs): the image service offers video and the
+        server has it on."""
+        if not self.video.offered:
+            return False
+        if guild_id is None:
+            return True
+        return (await self.bot.store.get_guild_settings(guild_id)).video
 
     async def submit(self, interaction: discord.Interaction, options: Mapping[str, object]) -> None:
         """One job for ``interaction.user``: /imagine and the Re-roll button both come
         here, so the same rules, cooldown and quotas apply. A refusal before the job is
         accepted is raised (a core error) for the error handler to answer privately."""
-        port = DiscordPort.for_interaction(interaction, self.bot.modlog)
+        port = self._port(interaction)
         await self.service.submit(port, origin_of(interaction), options)
 
     async def drain(self, grace: float) -> None:
@@ -429,6 +463,7 @@ class ImagineCog(commands.Cog):
             modlog=self.bot.modlog,
             modlog_channel=None if guild_settings is None else guild_settings.modlog_channel,
             guild_locale=None if guild is None else str(guild.preferred_locale),
+            offers_animate=self.animate_offered,
         )
         # The first message may show a status from before the restart, or still be
         # "thinking…": editing it serves both; but an upload cut short may have filled it,
@@ -480,9 +515,11 @@ class ImagineCog(commands.Cog):
                 if guild_settings is None or not guild_settings.reroll_open:
                     await reply(interaction, text("reroll_not_yours", locale))
                     return
-            if not await self._may_use_command(interaction, job_id):
+            # A clip's Re-roll follows /animate's permissions, a picture's /imagine's.
+            command = ANIMATE_COMMAND if kind.name == VIDEO_KIND else COMMAND_NAME
+            if not await self._may_use_command(interaction, job_id, command=command):
                 return
-            port = DiscordPort.for_interaction(interaction, self.bot.modlog)
+            port = self._port(interaction)
             await self.service.submit(
                 port, origin_of(interaction), kind.options_of(job), kind=kind.name
             )
@@ -490,11 +527,16 @@ class ImagineCog(commands.Cog):
             await answer_error(interaction, error)
 
     async def _may_use_command(
-        self, interaction: discord.Interaction, job_id: str, what: str = "re-roll"
+        self,
+        interaction: discord.Interaction,
+        job_id: str,
+        what: str = "re-roll",
+        command: str = COMMAND_NAME,
     ) -> bool:
-        """Whether Discord's command permissions let the presser use /imagine where they
-        pressed: a button that makes a new job follows the command; refused privately."""
-        access = await self.access.check(interaction)
+        """Whether Discord's command permissions let the presser use the command where
+        they pressed (/imagine, or /animate for Animate): a button that makes a new job
+        follows its command; refused privately."""
+        access = await self.access.check(interaction, command)
         if access is not None and access.allowed:
             return True
         log.info(
@@ -505,8 +547,10 @@ class ImagineCog(commands.Cog):
             interaction.channel_id,
             "permissions unknown" if access is None else access.value,
         )
-        key = "permissions_unknown" if access is None else "reroll_forbidden"
-        await reply(interaction, text(key, str(interaction.locale)))
+        keys = _COMMAND_REFUSALS[command]
+        await reply(
+            interaction, text(keys[0] if access is None else keys[1], str(interaction.locale))
+        )
         return False
 
     async def _refuse_elsewhere(
@@ -637,53 +681,113 @@ class ImagineCog(commands.Cog):
         and the pictures are usable is answered privately before anything is reserved."""
         await self._check_edits_allowed(interaction, sources)
         inputs = await prefetch(self.edits, sources)
-        port = DiscordPort.for_interaction(interaction, self.bot.modlog)
+        port = self._port(interaction)
         asked = {**options, "sources": [source.to_param() for source in sources], "inputs": inputs}
         await self.service.submit(port, origin_of(interaction), asked, kind=EDIT_KIND)
 
+    async def _pictures_pressed(
+        self, interaction: discord.Interaction, job_id: str, action: Action, command: str
+    ) -> int | None:
+        """How many pictures the result of a pressed Edit or Animate button has; None
+        (the presser told why) when the job is gone, the button is not on its own job's
+        message, or the command's permissions refuse the presser here."""
+        job = await self.bot.store.get_job(job_id)
+        count = 0 if job is None else picture_count(interaction, job)
+        if job is None or count <= 0 or job.channel_id is None:
+            await reply(interaction, text("job_gone", str(interaction.locale)))
+            return None
+        if not pressed_here(interaction, job, action):
+            await self._refuse_elsewhere(interaction, job_id, action)
+            return None
+        if not await self._may_use_command(interaction, job_id, action.value, command):
+            return None
+        return count
+
     async def open_edit(self, interaction: discord.Interaction, job_id: str) -> None:
         """The Edit button: ask (a modal) what to change, and which image when several."""
-        locale = str(interaction.locale)
         try:
-            job = await self.bot.store.get_job(job_id)
-            count = 0 if job is None else picture_count(interaction, job)
-            if job is None or count <= 0 or job.channel_id is None:
-                await reply(interaction, text("job_gone", locale))
-                return
-            if not pressed_here(interaction, job, Action.EDIT):
-                await self._refuse_elsewhere(interaction, job_id, Action.EDIT)
-                return
-            if not await self._may_use_command(interaction, job_id, "edit"):
+            count = await self._pictures_pressed(interaction, job_id, Action.EDIT, COMMAND_NAME)
+            if count is None:
                 return
             await self._check_edits_allowed(interaction, [])
 
             async def run(submitted: discord.Interaction, prompt: str, index: int) -> None:
                 await self.edit_result(submitted, job_id, prompt, index)
 
-            modal = EditModal(run, count=count, locale=locale)
+            modal = EditModal(run, count=count, locale=str(interaction.locale))
             await interaction.response.send_modal(modal)
         except Exception as error:
             await answer_error(interaction, error)
+
+    async def open_animate(self, interaction: discord.Interaction, job_id: str) -> None:
+        """The Animate button: ask (a modal) how the picture moves, which image when
+        several, and for how long. It follows /animate's permissions; a server that turned
+        video off since the result was posted is told so privately."""
+        try:
+            count = await self._pictures_pressed(
+                interaction, job_id, Action.ANIMATE, ANIMATE_COMMAND
+            )
+            if count is None:
+                return
+            await self._check_video_allowed(interaction)
+
+            async def run(
+                submitted: discord.Interaction, motion: str, index: int, seconds: int
+            ) -> None:
+                await self.animate_result(submitted, job_id, motion, index, seconds)
+
+            modal = AnimateModal(run, count=count, locale=str(interaction.locale))
+            await interaction.response.send_modal(modal)
+        except Exception as error:
+            await answer_error(interaction, error)
+
+    async def animate_result(
+        self, interaction: discord.Interaction, job_id: str, motion: str, index: int, seconds: int
+    ) -> None:
+        """A clip of the ``index``-th image (from 1) of a result, as its modal asked: the
+        picture is the first frame."""
+        picked = await self._result_picture(interaction, job_id, index)
+        if picked is not None:
+            await self.submit_video(
+                interaction, {"prompt": motion, "duration": seconds}, image=picked[1]
+            )
+
+    async def _check_video_allowed(self, interaction: discord.Interaction) -> None:
+        """Raise why a clip cannot be had here (not offered, or off in the server)."""
+        self.video.check_offered()
+        if interaction.guild_id is not None:
+            check_video_rules(await self.bot.store.get_guild_settings(interaction.guild_id))
+
+    async def _result_picture(
+        self, interaction: discord.Interaction, job_id: str, index: int
+    ) -> tuple[JobRecord, InputSource] | None:
+        """The job and the source of its ``index``-th image (from 1), as a modal asked;
+        None (the member told) when the job is gone."""
+        job = await self.bot.store.get_job(job_id)
+        if job is None:
+            await reply(interaction, text("job_gone", str(interaction.locale)))
+            return None
+        pictures = await result_pictures(interaction, job)
+        if not 1 <= index <= len(pictures):
+            raise errors.InvalidInput("none")
+        message_id, attachment = pictures[index - 1]
+        return job, own_source(job, message_id, attachment)
 
     async def edit_result(
         self, interaction: discord.Interaction, job_id: str, prompt: str, index: int
     ) -> None:
         """Edit the ``index``-th image (from 1) of a result, as its modal asked."""
-        job = await self.bot.store.get_job(job_id)
-        if job is None:
-            await reply(interaction, text("job_gone", str(interaction.locale)))
+        picked = await self._result_picture(interaction, job_id, index)
+        if picked is None:
             return
-        pictures = await result_pictures(interaction, job)
-        if not 1 <= index <= len(pictures):
-            raise errors.InvalidInput("none")
-        message_id, attachment = pictures[index - 1]
+        job, source = picked
         options = {
             "prompt": prompt,
             "model": job.params.get("model"),
             "n": 1,
             "resolution": job.params.get("resolution"),
         }
-        await self.submit_edit(interaction, options, [own_source(job, message_id, attachment)])
+        await self.submit_edit(interaction, options, [source])
 
     async def edit_message_menu(
         self, interaction: discord.Interaction, message: discord.Message

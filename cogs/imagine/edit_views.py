@@ -1,8 +1,10 @@
-"""The Edit button under every result, and the modal it opens.
+"""The Edit button under every result, and the modals of Edit and Animate.
 
 The button's custom id (``imagine:edit:<job id>``) carries all it needs, so the buttons of
 results posted before a restart keep working. The modal asks what to change and, when the
-result has several images, which one; it lives for :data:`MODAL_SECONDS`.
+result has several images, which one; it lives for :data:`MODAL_SECONDS`. Animate's modal
+(its button is a job button, ``cogs.imagine.views``) asks the same, the motion rather
+than the change, and how long the clip is.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from discord.ext import commands
 from cogs.common.answers import answer_error
 from cogs.common.catalog import text
 from core.options import MAX_PROMPT_LENGTH
+from core.video import DEFAULT_SECONDS, MAX_SECONDS, MIN_SECONDS
 
 #: The Edit button of a result.
 EDIT_BUTTON_TEMPLATE = r"imagine:edit:(?P<job>[0-9a-f]{6,32})"
@@ -28,6 +31,9 @@ MODAL_SECONDS = 15 * 60.0
 
 #: What a submitted modal runs: ``(interaction, what to change, which image from 1)``.
 EditHandler = Callable[[discord.Interaction, str, int], Awaitable[None]]
+#: What a submitted Animate modal runs: ``(interaction, the motion, which image from 1,
+#: seconds)``.
+AnimateHandler = Callable[[discord.Interaction, str, int, int], Awaitable[None]]
 
 
 class EditButton(
@@ -71,6 +77,18 @@ def which_image(value: str, count: int) -> int | None:
         return None
     index = int(digits)
     return index if 1 <= index <= count else None
+
+
+def clip_seconds(value: str) -> int | None:
+    """The clip length a member typed (whole seconds, :data:`MIN_SECONDS` to
+    :data:`MAX_SECONDS`; blank is the default), or None when it names none."""
+    digits = value.strip().removesuffix("s").strip()
+    if not digits:
+        return DEFAULT_SECONDS
+    if not digits.isdigit():
+        return None
+    seconds = int(digits)
+    return seconds if MIN_SECONDS <= seconds <= MAX_SECONDS else None
 
 
 class EditModal(discord.ui.Modal):
@@ -126,3 +144,37 @@ class EditModal(discord.ui.Modal):
         self, interaction: discord.Interaction, error: Exception, /
     ) -> None:
         await answer_error(interaction, error)
+
+
+class AnimateModal(EditModal):
+    """How the picture moves, which image when there are several, and for how long."""
+
+    def __init__(self, handler: AnimateHandler, *, count: int, locale: str | None) -> None:
+        super().__init__(
+            self._animate,
+            count=count,
+            locale=locale,
+            title_key="modal_animate_title",
+            label_key="modal_animate_motion",
+        )
+        self._animate_handler = handler
+        self.seconds: discord.ui.TextInput[EditModal] = discord.ui.TextInput(
+            label=text("modal_animate_seconds", locale, first=MIN_SECONDS, last=MAX_SECONDS),
+            style=discord.TextStyle.short,
+            max_length=3,
+            default=str(DEFAULT_SECONDS),
+            required=False,
+        )
+        self.add_item(self.seconds)
+
+    async def _animate(self, interaction: discord.Interaction, motion: str, index: int) -> None:
+        seconds = clip_seconds(self.seconds.value)
+        if seconds is None:
+            await interaction.response.send_message(
+                text(
+                    "modal_animate_seconds_bad", self._locale, first=MIN_SECONDS, last=MAX_SECONDS
+                ),
+                ephemeral=True,
+            )
+            return
+        await self._animate_handler(interaction, motion, index, seconds)

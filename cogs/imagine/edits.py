@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import discord
 
 from core.edit_inputs import MAX_INPUTS, PreparedInput
-from core.jobs import EditKind
+from core.jobs.edits import InputLoader
 from core.models import InputSource
 from core.storage import JobRecord
 
@@ -41,9 +41,10 @@ def attachment_sources(
     ]
 
 
-async def prefetch(kind: EditKind, sources: Sequence[InputSource]) -> tuple[PreparedInput, ...]:
-    """The pictures, fetched and checked (raises ``InvalidInput``); empty when they take
-    longer than :data:`PREFETCH_SECONDS` (the job fetches them then)."""
+async def prefetch(kind: InputLoader, sources: Sequence[InputSource]) -> tuple[PreparedInput, ...]:
+    """The pictures (of an edit, or a clip's first frame), fetched and checked (raises
+    ``InvalidInput``); empty when they take longer than :data:`PREFETCH_SECONDS` (the
+    job fetches them then)."""
     try:
         return await asyncio.wait_for(kind.load(sources), PREFETCH_SECONDS)
     except TimeoutError:

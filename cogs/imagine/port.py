@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import aiohttp
@@ -56,6 +56,8 @@ RESULT_PERMISSIONS = (
 _POSTING = frozenset({"perm_view_channel", "perm_send_messages"})
 
 FilesFactory = Callable[[], list[discord.File]]
+#: Whether a clip can be made of a picture result in a server (or a DM: None).
+AnimateOffer = Callable[[int | None], Awaitable[bool]]
 #: Failures of the connection to Discord itself (no answer came). Their text can carry the
 #: webhook URL, and with it the interaction's token: only their type is logged.
 CONNECTION_ERRORS = (aiohttp.ClientError, TimeoutError)
@@ -85,6 +87,11 @@ def permission_names(keys: Sequence[str], locale: str | None) -> str:
     return ", ".join(text(key, locale) for key in keys)
 
 
+def all_pictures(files: Sequence[OutgoingFile]) -> bool:
+    """Whether a result's files are pictures (not a clip)."""
+    return bool(files) and all(f.file.mime_type.startswith("image/") for f in files)
+
+
 class DiscordPort:
     """Where a job's messages go: its interaction's webhook, then its channel.
 
@@ -108,6 +115,7 @@ class DiscordPort:
         modlog_channel: int | None = None,
         guild_locale: str | None = None,
         interaction: discord.Interaction | None = None,
+        offers_animate: AnimateOffer | None = None,
     ) -> None:
         self._client = client
         #: The live interaction, to acknowledge (None for a job taken over from the journal).
@@ -130,9 +138,15 @@ class DiscordPort:
         #: The missing permissions were named once already.
         self._permissions_reported = False
         self._cancel_view: discord.ui.View | None = None
+        self._offers_animate = offers_animate
 
     @classmethod
-    def for_interaction(cls, interaction: discord.Interaction, modlog: ModLog) -> DiscordPort:
+    def for_interaction(
+        cls,
+        interaction: discord.Interaction,
+        modlog: ModLog,
+        offers_animate: AnimateOffer | None = None,
+    ) -> DiscordPort:
         """The port of a job asked for by a live interaction."""
         return cls(
             interaction.client,
@@ -145,6 +159,7 @@ class DiscordPort:
             modlog=modlog,
             guild_locale=server_locale(interaction),
             interaction=interaction,
+            offers_animate=offers_animate,
         )
 
     # -- core.jobs.JobPort -------------------------------------------------------------
@@ -206,7 +221,12 @@ class DiscordPort:
             ]
 
         embed = None if card is None else build_embed(card, self.locale)
-        view = None if card is None else result_view(self.job_id, self.locale)
+        view = None
+        if card is not None:
+            # Edit and Animate take a picture: a clip gets neither.
+            pictures = all_pictures(files)
+            animate = pictures and await self._animate()
+            view = result_view(self.job_id, self.locale, edit=pictures, animate=animate)
         try:
             message = await self._post(files=attachments, embed=embed, view=view)
         except discord.HTTPException as failure:
@@ -221,6 +241,18 @@ class DiscordPort:
             # No answer: status 0. Nothing of the failure is kept (its text holds the URL).
             raise UploadRefused(status=0, code=0) from None
         return message.id
+
+    async def _animate(self) -> bool:
+        """Whether a picture result's card offers Animate: where clips can be made now.
+        Asked as the result is posted; a press checks again."""
+        if self._offers_animate is None:
+            return False
+        try:
+            return await self._offers_animate(self.guild_id)
+        except Exception:
+            # The result matters more than one of its buttons.
+            log.exception("job %s: could not tell whether to offer Animate", self.job_id)
+            return False
 
     async def say(self, notice: Notice | errors.GenerationError, *, private: bool = True) -> None:
         """Tell the requester a notice or an error, in their language."""

@@ -1,4 +1,5 @@
-"""The buttons of a job: Re-roll and Delete under a result, Cancel under a place in line.
+"""The buttons of a job: Re-roll, Delete, Edit and Animate under a result, Cancel under a
+place in line.
 
 Everything a button needs is in its custom id (``imagine:<action>:<job id>``), so the
 buttons of results posted before a restart keep working.
@@ -17,7 +18,7 @@ from cogs.common.catalog import text
 from cogs.imagine.edit_views import EditButton
 
 #: Result buttons: the job id in the custom id is all they need, so they outlive restarts.
-JOB_BUTTON_TEMPLATE = r"imagine:(?P<action>reroll|delete|cancel):(?P<job>[0-9a-f]{6,32})"
+JOB_BUTTON_TEMPLATE = r"imagine:(?P<action>reroll|delete|cancel|animate):(?P<job>[0-9a-f]{6,32})"
 #: The cog whose methods handle the presses.
 COG_NAME = "ImagineCog"
 
@@ -34,16 +35,29 @@ _BUTTON_KINDS = {
     "reroll": _ButtonKind("button_reroll", "🎲", "reroll"),
     "delete": _ButtonKind("button_delete", "🗑️", "delete_result"),
     "cancel": _ButtonKind("button_cancel", None, "cancel_job"),
+    "animate": _ButtonKind("button_animate", "🎬", "open_animate"),
 }
+
+
+def job_button_id(action: str, job_id: str) -> str:
+    """A job button's custom id (at most 48 characters: Discord allows 100)."""
+    return f"imagine:{action}:{job_id}"
+
+
+def parse_job_button_id(custom_id: str) -> tuple[str, str] | None:
+    """The action and job id of a job button's custom id; None when it is not one."""
+    match = re.fullmatch(JOB_BUTTON_TEMPLATE, custom_id)
+    return None if match is None else (match["action"], match["job"])
 
 
 class JobButton(
     discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]], template=JOB_BUTTON_TEMPLATE
 ):
     """A button acting on one job: Re-roll (the same parameters again, under the presser's
-    own limits), Delete (the requester or Manage Messages removes the result) or Cancel (the
-    requester takes a waiting job out of the line). All it needs is in its custom id, so it
-    keeps working after a restart."""
+    own limits), Delete (the requester or Manage Messages removes the result), Cancel (the
+    requester takes a waiting job out of the line) or Animate (a clip of one of the
+    result's pictures, asked in a form). All it needs is in its custom id, so it keeps
+    working after a restart."""
 
     def __init__(self, action: str, job_id: str, label: str | None = None) -> None:
         kind = _BUTTON_KINDS[action]
@@ -52,7 +66,7 @@ class JobButton(
                 label=label or text(kind.label_key),
                 emoji=kind.emoji,
                 style=discord.ButtonStyle.secondary,
-                custom_id=f"imagine:{action}:{job_id}",
+                custom_id=job_button_id(action, job_id),
             )
         )
         self.action = action
@@ -76,12 +90,18 @@ class JobButton(
             await handler(interaction, self.job_id)
 
 
-def result_view(job_id: str, locale: str | None) -> discord.ui.View:
-    """The buttons under a result, labelled in the requester's language."""
+def result_view(
+    job_id: str, locale: str | None, *, edit: bool = True, animate: bool = False
+) -> discord.ui.View:
+    """The buttons under a result, labelled in the requester's language: Edit under
+    pictures (``edit``), Animate only where a clip can be made of them (``animate``)."""
     view = discord.ui.View(timeout=None)
     view.add_item(JobButton("reroll", job_id, text("button_reroll", locale)))
     view.add_item(JobButton("delete", job_id, text("button_delete", locale)))
-    view.add_item(EditButton(job_id, text("button_edit", locale)))
+    if edit:
+        view.add_item(EditButton(job_id, text("button_edit", locale)))
+    if animate:
+        view.add_item(JobButton("animate", job_id, text("button_animate", locale)))
     return view
 
 

@@ -15,16 +15,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any, Protocol
 
 from core import errors
 from core.delivery import DeliveryLimits
+from core.edit_inputs import PreparedInput
 from core.guild_settings import GuildSettings
-from core.jobs.edits import edits_not_offered
+from core.jobs.edits import InputLoader, edits_not_offered
 from core.jobs.kinds import JobRequest
-from core.models import GenerationResult, ImageFile
+from core.models import GenerationResult, ImageFile, InputSource
 from core.options import ASPECT_RATIOS, MAX_PROMPT_LENGTH, clean_prompt
 from core.storage import JobRecord
 from core.video import (
@@ -76,6 +77,36 @@ class ParamNotes(Protocol):
 ProgressHook = Callable[[str, int], Awaitable[None]]
 
 
+def first_frame_source(value: object) -> InputSource | None:
+    """The first frame's source an option or a job parameter holds: a source
+    (:meth:`~core.models.InputSource.to_param`), or, in records written before sources
+    were kept, the picture's URL; None for a clip from a prompt alone."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        return InputSource(url=value)
+    try:
+        return InputSource.from_param(value)
+    except ValueError:
+        raise errors.InvalidOption("image", "not a picture's source") from None
+
+
+def check_video_rules(guild_settings: GuildSettings | None) -> None:
+    """Raise ``RefusedByServer("video")`` when the server has video off (it is off until
+    an admin turns it on). Outside a server nothing refuses."""
+    if guild_settings is not None and not guild_settings.video:
+        raise errors.RefusedByServer("video")
+
+
+def _first_frame(value: object) -> str | None:
+    """A first frame fetched already (at admission), as the data URI the API gets."""
+    if isinstance(value, PreparedInput):
+        return value.data_uri
+    if isinstance(value, str) and value.startswith("data:image/"):
+        return value
+    return None
+
+
 def _int_option(value: object, name: str, default: int, low: int, high: int) -> int:
     if value is None:
         return default
@@ -99,12 +130,15 @@ class VideoKind:
         client: VideoService,
         notes: ParamNotes,
         *,
+        inputs: InputLoader | None = None,
         max_wait_seconds: float = DEFAULT_MAX_WAIT_SECONDS,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.client = client
         self.notes = notes
+        #: Fetches the first frame of a clip from a picture.
+        self.inputs = inputs
         self.max_wait_seconds = max_wait_seconds
         self._clock = clock
         self._sleep = sleep
@@ -130,10 +164,10 @@ class VideoKind:
         self, options: Mapping[str, object], *, user_id: int, guild_settings: GuildSettings | None
     ) -> VideoRequest:
         """The clip the options ask for (``prompt``, ``duration``, ``aspect``,
-        ``resolution``, ``image`` the first frame's URL, ``request_id`` once submitted)."""
+        ``resolution``, ``image`` the first frame's source, ``first_frame`` the picture
+        when fetched already, ``request_id`` once submitted)."""
         self.check_offered()
-        if guild_settings is not None and not guild_settings.video:
-            raise errors.RefusedByServer("video")
+        check_video_rules(guild_settings)
         return self._build(options, user_id=user_id)
 
     def _build(self, options: Mapping[str, object], *, user_id: int) -> VideoRequest:
@@ -151,7 +185,7 @@ class VideoKind:
         resolution = options.get("resolution") or VIDEO_RESOLUTIONS[0]
         if resolution not in VIDEO_RESOLUTIONS:
             raise errors.InvalidOption("resolution", "unknown resolution")
-        image = options.get("image")
+        image = first_frame_source(options.get("image"))
         request_id = options.get("request_id")
         return VideoRequest(
             prompt=text,
@@ -159,12 +193,14 @@ class VideoKind:
             aspect_ratio=aspect if isinstance(aspect, str) else None,
             resolution=str(resolution),
             user=str(user_id),
-            image_url=image if isinstance(image, str) and image else None,
+            image=image,
+            first_frame=None if image is None else _first_frame(options.get("first_frame")),
             request_id=request_id if isinstance(request_id, str) and request_id else None,
         )
 
     def params_of(self, request: JobRequest) -> dict[str, Any]:
-        """What a job record keeps: the options, and the request id once there is one."""
+        """What a job record keeps: the options, the first frame's source (never the
+        picture), and the request id once there is one."""
         assert isinstance(request, VideoRequest)
         params: dict[str, Any] = {
             "model": request.model,
@@ -172,7 +208,7 @@ class VideoKind:
             "duration": request.duration,
             "aspect_ratio": request.aspect_ratio,
             "resolution": request.resolution,
-            "image": request.image_url,
+            "image": None if request.image is None else request.image.to_param(),
         }
         if request.request_id:
             params[REQUEST_ID_PARAM] = request.request_id
@@ -227,8 +263,21 @@ class VideoKind:
             api_seconds=self._clock() - started,
         )
 
+    async def load(self, sources: Sequence[InputSource]) -> tuple[PreparedInput, ...]:
+        """The first frame's picture, ready for the API (raises ``InvalidInput``)."""
+        if self.inputs is None:
+            raise errors.InvalidInput("download", detail="no picture fetcher")
+        if len(sources) != 1:
+            raise errors.InvalidInput("too_many" if sources else "none", index=1)
+        return await self.inputs.load(sources)
+
     async def _submit(self, request: VideoRequest) -> str:
         self.check_offered()
+        if request.image is not None and request.first_frame is None:
+            # Fetched only now, just before submitting: a job that was submitted already
+            # (it has a request id) is polled and never fetches anything.
+            [prepared] = await self.load([request.image])
+            request = replace(request, first_frame=prepared.data_uri)
         try:
             return await self.client.submit_video(request)
         except errors.GenerationError as error:

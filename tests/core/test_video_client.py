@@ -13,6 +13,7 @@ import pytest_asyncio
 
 from core import errors
 from core.client import ImageClient
+from core.edit_inputs import prepare_input
 from core.jobs.video import VideoKind
 from core.video import (
     DONE,
@@ -23,7 +24,7 @@ from core.video import (
     parse_status,
     poll_delay,
 )
-from tests.fakes.image_api import FakeImageAPI, VideoPlan
+from tests.fakes.image_api import FakeImageAPI, VideoPlan, make_png
 
 
 @pytest_asyncio.fixture
@@ -78,14 +79,40 @@ async def test_a_submitted_video_is_polled_until_done_and_its_clip_plays(
 async def test_the_kind_delivers_a_clip_through_the_real_client(
     api: FakeImageAPI, client: ImageClient
 ) -> None:
+    frame = prepare_input(make_png(8, 8))
     kind = VideoKind(client, NoNotes(), sleep=no_sleep)
     request = kind.build(
-        {"prompt": "waves", "image": "data:image/png;base64,AA=="}, user_id=1, guild_settings=None
+        {"prompt": "waves", "image": {"url": "https://cdn.example/a.png"}, "first_frame": frame},
+        user_id=1,
+        guild_settings=None,
     )
     result = await kind.make_job("job", request)
     assert result.images[0].extension == "mp4"
-    assert api.video_submissions[0].body["image"] == {"url": "data:image/png;base64,AA=="}
+    assert api.video_submissions[0].body["image"] == {"url": frame.data_uri}
     assert len(api.video_polls) == 3
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    "image",
+    [
+        "data:image/png;base64,AA==",
+        {"url": "http://plain.example/a.png"},
+        {"url": "data:image/png;base64,not base64!"},
+        {"uri": "https://cdn.example/a.png"},
+    ],
+)
+async def test_the_fake_refuses_a_first_frame_the_api_would_refuse(
+    api: FakeImageAPI, client: ImageClient, image: object
+) -> None:
+    async with aiohttp.ClientSession() as session:
+        body = {"model": "grok-imagine-video", "prompt": "waves", "image": image}
+        headers = {"Authorization": f"Bearer {api.api_key}"}
+        async with session.post(
+            f"{api.base_url}/v1/videos/generations", json=body, headers=headers
+        ) as resp:
+            assert resp.status in (400, 422)
+    assert api.videos == {}
 
 
 @pytest.mark.asyncio

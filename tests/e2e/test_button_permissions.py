@@ -29,7 +29,7 @@ from tests.fakes.discord import (
     FakeMessage,
     guild_id_for_shard,
 )
-from tests.fakes.image_api import FakeImageAPI, Scripted
+from tests.fakes.image_api import FakeImageAPI, Scripted, VideoPlan
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -39,7 +39,7 @@ UPDATE = 7
 MODAL = 9
 EPHEMERAL = 64
 ROLE, USER, CHANNEL = 1, 2, 3
-SERVERS = 12
+SERVERS = 14
 EN = CATALOG["en"]
 ZH = CATALOG["zh"]
 
@@ -428,3 +428,83 @@ async def test_the_edit_button_follows_the_command_too(
     [edit_there] = [c for c in there.custom_ids() if c.startswith("imagine:edit:")]
     opened = await discord.press_button(there, edit_there, user_id=user)
     assert (await opened.wait_for_callback())["type"] == MODAL
+
+
+# -- Animate ---------------------------------------------------------------------------
+
+
+def animate_ids(message: FakeMessage) -> list[str]:
+    return [c for c in message.custom_ids() if c.startswith("imagine:animate:")]
+
+
+async def set_video(discord: FakeDiscord, server: Server, on: bool) -> None:
+    switch = await discord.send_slash_command(
+        "imagine-admin",
+        {"video": {"on": on}},
+        guild_id=server.id,
+        channel_id=server.general,
+        user_id=discord.owner_user_id,
+        permissions=ALL_PERMISSIONS,
+    )
+    assert await refused_privately(switch) == EN["set_video_on" if on else "set_video_off"]
+
+
+async def test_animate_is_offered_where_video_is_on_and_follows_animates_permissions(
+    bot: BotProcess, world: World, fake_api: FakeImageAPI
+) -> None:
+    discord, server, user = world.discord, world.server(), fresh_user()
+    # Video is off in a server until an admin turns it on: no Animate under a result.
+    before_video = await result(bot, discord, server, user)
+    assert animate_ids(before_video) == []
+    await set_video(discord, server, True)
+    here = await result(bot, discord, server, user)
+    there = await result(bot, discord, server, user, channel_id=server.art)
+    [animate_here] = animate_ids(here)
+    [animate_there] = animate_ids(there)
+    fake_api.video_plans.append(VideoPlan(pending=0))
+    made = jobs_of(bot, user)
+    asked = await discord.send_slash_command(
+        "animate", {"prompt": "waves"}, guild_id=server.id, channel_id=server.general, user_id=user
+    )
+    await discord.wait_for(lambda: any(m.attachments for m in asked.messages), 30, "the clip")
+    [clip] = [m for m in asked.messages if m.attachments]
+    await bot.wait_for_job(user, nth=made + 1)
+    # A clip carries neither Edit nor Animate.
+    assert clip.custom_ids() == [c for c in clip.custom_ids() if ":edit:" not in c]
+    assert animate_ids(clip) == []
+
+    # Animate follows /animate's permissions, not /imagine's.
+    command = discord.find_command("animate")
+    assert command is not None
+    await set_permissions(
+        discord, bot, server, int(command["id"]), [ow(server.general, CHANNEL, False)]
+    )
+    submissions = len(fake_api.video_submissions)
+    pressed = await discord.press_button(here, animate_here, user_id=user)
+    assert await refused_privately(pressed) == EN["animate_forbidden"]
+    assert f"animate refused to user {user} in channel {server.general}: channel_denied" in (
+        bot.output()
+    )
+    await delivered(await reroll(discord, here, user))
+    # A clip's Re-roll follows /animate's permissions too.
+    assert await refused_privately(await reroll(discord, clip, user)) == EN["animate_forbidden"]
+    opened = await discord.press_button(there, animate_there, user_id=user)
+    assert (await opened.wait_for_callback())["type"] == MODAL
+
+    # Video turned off since the result was posted: the press is refused privately.
+    await set_video(discord, server, False)
+    pressed = await discord.press_button(there, animate_there, user_id=user)
+    assert await refused_privately(pressed) == EN["rule_video"]
+    assert len(fake_api.video_submissions) == submissions
+
+
+async def test_animate_acts_only_on_its_own_jobs_messages(
+    bot: BotProcess, world: World, fake_api: FakeImageAPI
+) -> None:
+    discord, server, user = world.discord, world.server(), fresh_user()
+    await set_video(discord, server, True)
+    first = await result(bot, discord, server, user)
+    second = await result(bot, discord, server, user)
+    copy_buttons(first, onto=second)
+    pressed = await discord.press_button(second, animate_ids(second)[0], user_id=user)
+    assert await refused_privately(pressed) == EN["pressed_elsewhere"]

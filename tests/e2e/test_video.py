@@ -6,6 +6,7 @@ charges nothing."""
 from __future__ import annotations
 
 import asyncio
+import base64
 from typing import Any
 
 import pytest
@@ -15,12 +16,14 @@ from core.video import check_mp4, make_clip
 from tests.e2e.conftest import fresh_user
 from tests.e2e.harness import BotProcess
 from tests.fakes.discord import ALL_PERMISSIONS, FakeDiscord, FakeInteraction
-from tests.fakes.image_api import FakeImageAPI, VideoPlan
+from tests.fakes.discord.modals import text_inputs
+from tests.fakes.image_api import FakeImageAPI, VideoPlan, make_png
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 DEFER = 5
 MESSAGE = 4
+MODAL = 9
 EPHEMERAL = 64
 EN = CATALOG["en"]
 
@@ -152,6 +155,104 @@ async def test_a_clip_over_the_upload_limit_is_re_encoded_and_delivered(
     assert clip.size <= limit
     assert check_mp4(clip.data).mime_type == "video/mp4"
     await bot.wait_for_job(user)
+
+
+def first_frame_of(body: dict[str, Any]) -> bytes:
+    """The picture a video submission sent as its first frame, from its data URI."""
+    header, _, payload = body["image"]["url"].partition(",")
+    assert header.startswith("data:image/"), header
+    assert header.endswith(";base64"), header
+    return base64.b64decode(payload, validate=True)
+
+
+async def test_a_picture_becomes_the_first_frame_sent_as_a_data_uri(
+    bot: BotProcess, fake_discord: FakeDiscord, fake_api: FakeImageAPI
+) -> None:
+    user = fresh_user()
+    picture = make_png(48, 32)
+    fake_api.video_plans.append(VideoPlan(pending=0))
+    before = len(fake_api.video_submissions)
+    interaction = await animate(fake_discord, user, image=("shore.png", picture))
+    assert (await interaction.wait_for_callback())["type"] == DEFER
+    await fake_discord.wait_for(
+        lambda: any(m.attachments for m in interaction.messages), 30, "the clip posted"
+    )
+    [call] = fake_api.video_submissions[before:]
+    # Never the attachment's (expiring) CDN URL: the picture itself.
+    assert first_frame_of(call.body) == picture
+    await bot.wait_for_job(user)
+
+
+async def test_an_unusable_picture_is_refused_privately_before_anything(
+    bot: BotProcess, fake_discord: FakeDiscord, fake_api: FakeImageAPI
+) -> None:
+    before = len(fake_api.requests)
+    interaction = await animate(fake_discord, fresh_user(), image=("notes.png", b"not a picture"))
+    assert await private_answer(interaction) == EN["input_not_image"].format(index=1)
+    assert len(fake_api.requests) == before
+
+
+async def test_the_animate_button_makes_a_clip_of_the_chosen_image(
+    bot: BotProcess, fake_discord: FakeDiscord, fake_api: FakeImageAPI
+) -> None:
+    made_by = fresh_user()
+    asked = await fake_discord.send_slash_command(
+        "imagine", {"prompt": "two boats", "n": 2}, user_id=made_by
+    )
+    assert (await asked.wait_for_callback())["type"] == DEFER
+    [made, *_] = await asked.wait_for_messages(1)
+    assert len(made.attachments) == 2
+    [animate_id] = [c for c in made.custom_ids() if c.startswith("imagine:animate:")]
+    assert len(animate_id) <= 100
+    await bot.wait_for_job(made_by)
+
+    animator = fresh_user()
+    opened = await fake_discord.press_button(made, animate_id, user_id=animator)
+    assert (await opened.wait_for_callback())["type"] == MODAL
+    assert opened.modal is not None
+    assert opened.modal["title"] == EN["modal_animate_title"]
+    motion, which, seconds = (c["custom_id"] for c in text_inputs(opened.modal))
+    fake_api.video_plans.append(VideoPlan(pending=1))
+    before = len(fake_api.video_submissions)
+    submitted = await fake_discord.submit_modal(
+        opened, {motion: "the boats drift apart", which: "2", seconds: "3"}
+    )
+    assert (await submitted.wait_for_callback())["type"] == DEFER
+    await fake_discord.wait_for(
+        lambda: any(m.attachments for m in submitted.messages), 30, "the clip posted"
+    )
+    [clip] = [a for m in submitted.messages for a in m.attachments]
+    assert check_mp4(clip.data).mime_type == "video/mp4"
+    [call] = fake_api.video_submissions[before:]
+    assert (call.body["prompt"], call.body["duration"]) == ("the boats drift apart", 3)
+    assert first_frame_of(call.body) == made.attachments[1].data
+    # A clip is neither animated again nor edited.
+    [result] = [m for m in submitted.messages if m.attachments]
+    assert not [
+        c for c in result.custom_ids() if c.startswith(("imagine:animate:", "imagine:edit:"))
+    ]
+    await bot.wait_for_job(animator)
+
+
+async def test_a_wrong_length_in_the_animate_modal_is_answered_privately(
+    bot: BotProcess, fake_discord: FakeDiscord, fake_api: FakeImageAPI
+) -> None:
+    user = fresh_user()
+    asked = await fake_discord.send_slash_command("imagine", {"prompt": "a kite"}, user_id=user)
+    [made, *_] = await asked.wait_for_messages(1)
+    await bot.wait_for_job(user)
+    animate_id = next(c for c in made.custom_ids() if c.startswith("imagine:animate:"))
+    opened = await fake_discord.press_button(made, animate_id, user_id=user)
+    assert (await opened.wait_for_callback())["type"] == MODAL
+    assert opened.modal is not None
+    # One image: no question which.
+    motion, seconds = (c["custom_id"] for c in text_inputs(opened.modal))
+    before = len(fake_api.video_submissions)
+    submitted = await fake_discord.submit_modal(opened, {motion: "it flies", seconds: "40"})
+    assert await private_answer(submitted) == EN["modal_animate_seconds_bad"].format(
+        first=1, last=15
+    )
+    assert len(fake_api.video_submissions) == before
 
 
 async def test_a_gateway_without_video_is_told_once_and_charges_nothing(

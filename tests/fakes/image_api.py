@@ -498,6 +498,8 @@ class FakeImageAPI:
             return await self._not_found(request)
         call = self._record(request, await request.read())
         refusal = self._validate(request, call.body, video=True)
+        if refusal is None and isinstance(call.body, dict) and "image" in call.body:
+            refusal = _validate_first_frame(call.body["image"])
         if refusal is not None:
             call.status = refusal.status
             return web.Response(
@@ -785,6 +787,15 @@ def _validate_edit(body: dict[str, Any]) -> _Answer | None:
         if problem:
             return _error(400, problem)
     return None
+
+
+def _validate_first_frame(picture: Any) -> _Answer | None:
+    """A video's first frame as the API documents it: ``{"url": ...}`` (an object, not a
+    string) with an https URL or an image data URI."""
+    if not isinstance(picture, dict) or not isinstance(picture.get("url"), str):
+        return _error(422, "Failed to deserialize the JSON body: `image` needs `url`")
+    problem = _input_problem(picture["url"])
+    return _error(400, problem) if problem else None
 
 
 def _input_problem(url: str) -> str:

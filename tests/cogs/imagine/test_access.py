@@ -20,6 +20,7 @@ GUILD = 1_000_000
 CHANNEL = 500
 COMMAND = 88
 DEV_COMMAND = 89
+ANIMATE = 90
 USER = 42
 
 
@@ -68,6 +69,7 @@ class FakeTree:
                 id=command_id, name="imagine", type=chat, default_member_permissions=None
             ),
             SimpleNamespace(id=5, name="imagine-quota", type=chat, default_member_permissions=None),
+            SimpleNamespace(id=ANIMATE, name="animate", type=chat, default_member_permissions=None),
         ]
 
 
@@ -115,6 +117,22 @@ async def test_read_once_kept_and_dropped_on_the_update_event() -> None:
     assert await access.check(pressed()) is Access.ALLOWED
     assert http.reads == 2
     assert tree.fetches == [None]
+
+
+@pytest.mark.asyncio
+async def test_each_command_has_its_own_permissions_on_one_read() -> None:
+    """Animate follows /animate's overwrites, Re-roll /imagine's: one read serves both."""
+    access, http, tree = make_access()
+    http.answer = [entry(ANIMATE, (CHANNEL, 3, False))]
+    assert await access.check(pressed(), "animate") is Access.CHANNEL_DENIED
+    assert await access.check(pressed()) is Access.ALLOWED
+    http.answer = [entry(COMMAND, (CHANNEL, 3, False))]
+    access.forget(GUILD)
+    assert await access.check(pressed(), "animate") is Access.ALLOWED
+    assert await access.check(pressed(), "imagine") is Access.CHANNEL_DENIED
+    assert http.reads == 2
+    # Each command's ids are read once.
+    assert tree.fetches == [None, None]
 
 
 @pytest.mark.asyncio

@@ -323,6 +323,7 @@ class Rest:
             att = self.state.registry.attachments[int(request.match_info["aid"])]
         except (KeyError, ValueError):
             return web.Response(status=404, text="Not Found")
+        self.state.cdn_fetches.append(int(request.match_info["aid"]))
         return web.Response(
             body=att.data, content_type=att.content_type or "application/octet-stream"
         )

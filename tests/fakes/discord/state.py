@@ -79,6 +79,8 @@ class DiscordState:
         self.command_syncs: list[tuple[float, int | None, list[Json]]] = []
         self.identifies: list[Json] = []
         self.requests: list[RecordedRequest] = []
+        #: The ids of the attachments fetched from the CDN, in order.
+        self.cdn_fetches: list[int] = []
         self.channel_messages: list[FakeMessage] = []
         self.interactions: list[FakeInteraction] = []
         self.sessions: list[GatewaySession] = []
