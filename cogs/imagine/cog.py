@@ -407,7 +407,8 @@ class ImagineCog(commands.Cog):
         ``image`` as its first frame when given: /animate and the Animate button both
         come here. Whether video is offered here and the picture is usable is answered
         privately before anything is reserved."""
-        asked = dict(options)
+        # The clip is asked for at a resolution that fits what this server takes.
+        asked = {**options, "upload_limit": interaction.filesize_limit}
         if image is not None:
             await self._check_video_allowed(interaction)
             frames = await prefetch(self.video, [image])

@@ -43,6 +43,7 @@ from core.video import (
     poll_delay,
     shrink_clip,
 )
+from core.video_fit import fitting_resolution
 
 log = logging.getLogger(__name__)
 
@@ -164,8 +165,9 @@ class VideoKind:
         self, options: Mapping[str, object], *, user_id: int, guild_settings: GuildSettings | None
     ) -> VideoRequest:
         """The clip the options ask for (``prompt``, ``duration``, ``aspect``,
-        ``resolution``, ``image`` the first frame's source, ``first_frame`` the picture
-        when fetched already, ``request_id`` once submitted)."""
+        ``resolution``, lowered when the server's ``upload_limit`` says it would not fit,
+        ``image`` the first frame's source, ``first_frame`` the picture when fetched
+        already, ``request_id`` once submitted)."""
         self.check_offered()
         check_video_rules(guild_settings)
         return self._build(options, user_id=user_id)
@@ -185,6 +187,15 @@ class VideoKind:
         resolution = options.get("resolution") or VIDEO_RESOLUTIONS[0]
         if resolution not in VIDEO_RESOLUTIONS:
             raise errors.InvalidOption("resolution", "unknown resolution")
+        # A clip that would come out larger than the server takes is asked for at a lower
+        # resolution when that fits: it would be scaled down anyway, and costs less.
+        limit = options.get("upload_limit")
+        resolution = fitting_resolution(
+            str(resolution),
+            duration,
+            limit if isinstance(limit, int) and not isinstance(limit, bool) else None,
+            VIDEO_RESOLUTIONS,
+        )
         image = first_frame_source(options.get("image"))
         request_id = options.get("request_id")
         return VideoRequest(

@@ -157,6 +157,29 @@ async def test_a_clip_over_the_upload_limit_is_re_encoded_and_delivered(
     await bot.wait_for_job(user)
 
 
+
+@pytest.mark.parametrize(("limit", "asked"), [(8_000_000, "480p"), (25_000_000, "720p")])
+async def test_a_clip_is_asked_for_at_a_resolution_that_fits_the_server(
+    bot: BotProcess, fake_discord: FakeDiscord, fake_api: FakeImageAPI, limit: int, asked: str
+) -> None:
+    """15 s at 720p would not fit 8 MB (it would be scaled down after paying for it): the
+    clip is asked for at 480p; a boosted server's 25 MB takes 720p as asked."""
+    user = fresh_user()
+    fake_api.video_plans.append(VideoPlan(pending=0))
+    before = len(fake_api.video_submissions)
+    interaction = await fake_discord.send_slash_command(
+        "animate",
+        {"prompt": "a long pan", "duration": 15, "resolution": "720p"},
+        user_id=user,
+        attachment_size_limit=limit,
+    )
+    await fake_discord.wait_for(
+        lambda: any(m.attachments for m in interaction.messages), 60, "the clip posted"
+    )
+    [call] = fake_api.video_submissions[before:]
+    assert (call.body["duration"], call.body["resolution"]) == (15, asked)
+    await bot.wait_for_job(user)
+
 def first_frame_of(body: dict[str, Any]) -> bytes:
     """The picture a video submission sent as its first frame, from its data URI."""
     header, _, payload = body["image"]["url"].partition(",")
