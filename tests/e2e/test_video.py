@@ -157,7 +157,6 @@ async def test_a_clip_over_the_upload_limit_is_re_encoded_and_delivered(
     await bot.wait_for_job(user)
 
 
-
 @pytest.mark.parametrize(("limit", "asked"), [(8_000_000, "480p"), (25_000_000, "720p")])
 async def test_a_clip_is_asked_for_at_a_resolution_that_fits_the_server(
     bot: BotProcess, fake_discord: FakeDiscord, fake_api: FakeImageAPI, limit: int, asked: str
@@ -179,6 +178,7 @@ async def test_a_clip_is_asked_for_at_a_resolution_that_fits_the_server(
     [call] = fake_api.video_submissions[before:]
     assert (call.body["duration"], call.body["resolution"]) == (15, asked)
     await bot.wait_for_job(user)
+
 
 def first_frame_of(body: dict[str, Any]) -> bytes:
     """The picture a video submission sent as its first frame, from its data URI."""
