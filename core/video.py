@@ -20,7 +20,7 @@ from typing import Any
 import av
 
 from core.errors import BadResponse
-from core.models import ImageFile
+from core.models import ImageFile, InputSource
 
 VIDEO_MODEL = "grok-imagine-video"
 VIDEO_RESOLUTIONS = ("480p", "720p")
@@ -64,6 +64,12 @@ class VideoRequest:
         """A video is billed by the second: the price table prices the video model per
         second, so the units billed are its seconds."""
         return self.duration
+
+    @property
+    def sources(self) -> tuple[InputSource, ...]:
+        """The pictures the request reads, as the mod log and the card name them: none
+        (the first frame is a URL of its own, ``image_url``)."""
+        return ()
 
     def to_body(self) -> dict[str, Any]:
         """The submission's JSON body."""

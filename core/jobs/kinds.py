@@ -10,11 +10,16 @@ and poll it (a resumed video job polls again rather than submitting twice).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable, Mapping
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from typing import Any, Protocol
 
+from core.delivery import DeliveryLimits, shrink_image
 from core.guild_settings import GuildSettings
-from core.models import GenerationRequest, GenerationResult, ImageFile
+from core.models import GenerationRequest, GenerationResult, ImageFile, InputSource
 from core.moderation import default_model_for
 from core.options import MAX_IMAGES, RESOLUTIONS, build_request
 from core.storage import JobRecord
@@ -45,6 +50,52 @@ class JobRequest(Protocol):
 
     @property
     def billed_images(self) -> int: ...
+
+    @property
+    def sources(self) -> tuple[InputSource, ...]:
+        """The pictures the request reads (an edit's), for the card and the mod log."""
+        ...
+
+
+#: Hears of a job's progress: its stage and the percent done (a rendering clip's polls).
+ProgressHook = Callable[[str, int], Awaitable[None]]
+
+
+class JobContext(Protocol):
+    """What the job service lends a kind while it makes a job's result."""
+
+    @property
+    def job_id(self) -> str | None:
+        """The job's id when it has a journal entry (to note what the kind learns in it,
+        a clip's request id), else None."""
+        ...
+
+    async def progress(self, stage: str, percent: int) -> None:
+        """Show the job's stage and progress (throttled); raises ``core.queue.Cancelled``
+        when its requester pressed Cancel meanwhile."""
+        ...
+
+    def released(self) -> AbstractAsyncContextManager[None]:
+        """Within it, the job holds no slot (a clip rendering at the image service: other
+        jobs run meanwhile); on leaving it normally, the job waits in line for its slots
+        again."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Unattended:
+    """The context of a result made with no job service around it (tests, the bench):
+    no slot to give back, progress told to ``hook`` if there is one."""
+
+    job_id: str | None = None
+    hook: ProgressHook | None = None
+
+    async def progress(self, stage: str, percent: int) -> None:
+        if self.hook is not None:
+            await self.hook(stage, percent)
+
+    def released(self) -> AbstractAsyncContextManager[None]:
+        return contextlib.nullcontext()
 
 
 class ImageMaker(Protocol):
@@ -82,13 +133,34 @@ class JobKind(Protocol):
         options are no longer valid (the operator changed the models)."""
         ...
 
-    async def make(self, request: JobRequest) -> GenerationResult:
-        """Call the image service; raises ``core.errors`` values."""
+    async def make(self, request: JobRequest, context: JobContext) -> GenerationResult:
+        """Call the image service; raises ``core.errors`` values. ``context`` is the
+        job's: its journal id, its progress, its slots."""
         ...
 
     def file_name(self, job_id: str, index: int, file: ImageFile) -> str:
         """The name of the ``index``-th file (from 0) of a result."""
         ...
+
+    async def fit_files(
+        self, files: list[ImageFile | None], limits: DeliveryLimits
+    ) -> list[ImageFile | None]:
+        """The result's files made to fit the per-file budget of ``limits`` (None for one
+        that cannot), re-encoded off the event loop."""
+        ...
+
+
+def fit_images(images: list[ImageFile | None], max_bytes: int) -> list[ImageFile | None]:
+    """Re-encode every image over ``max_bytes`` (CPU-bound: run in a thread)."""
+    return [None if image is None else shrink_image(image, max_bytes) for image in images]
+
+
+async def fit(images: list[ImageFile | None], limits: DeliveryLimits) -> list[ImageFile | None]:
+    """Re-encode, off the event loop, any image over the per-file budget."""
+    budget = limits.file_budget()
+    if all(image is None or image.size <= budget for image in images):
+        return images
+    return await asyncio.to_thread(fit_images, images, budget)
 
 
 def record_params(kind: JobKind, request: JobRequest) -> dict[str, Any]:
@@ -164,9 +236,16 @@ class GenerationKind:
         """The journaled request, with the operator's default model (not a server's)."""
         return self.build(self.options_of(record), user_id=record.user_id, guild_settings=None)
 
-    async def make(self, request: JobRequest) -> GenerationResult:
+    async def make(self, request: JobRequest, context: JobContext) -> GenerationResult:
+        """One call; the job holds its slots throughout (the answer comes in seconds)."""
         assert isinstance(request, GenerationRequest)
         return await self.client.generate(request)
 
     def file_name(self, job_id: str, index: int, file: ImageFile) -> str:
         return f"imagine-{job_id}-{index + 1}.{file.extension}"
+
+    async def fit_files(
+        self, files: list[ImageFile | None], limits: DeliveryLimits
+    ) -> list[ImageFile | None]:
+        """Images over the per-file budget, re-encoded smaller."""
+        return await fit(files, limits)
