@@ -239,6 +239,10 @@ class EditKind:
                 raise errors.EditsUnavailable(error.detail, status=error.status) from None
             raise
 
+    def submitted(self, request: JobRequest) -> bool:
+        """Never: an edit is one call, made again when the job runs again."""
+        return False
+
     def file_name(self, job_id: str, index: int, file: ImageFile) -> str:
         return f"imagine-{job_id}-{index + 1}.{file.extension}"
 

@@ -138,6 +138,11 @@ class JobKind(Protocol):
         job's: its journal id, its progress, its slots."""
         ...
 
+    def submitted(self, request: JobRequest) -> bool:
+        """Whether the image service has the request already (a clip with its request
+        id): running it again only asks for the result, never bills again."""
+        ...
+
     def file_name(self, job_id: str, index: int, file: ImageFile) -> str:
         """The name of the ``index``-th file (from 0) of a result."""
         ...
@@ -240,6 +245,10 @@ class GenerationKind:
         """One call; the job holds its slots throughout (the answer comes in seconds)."""
         assert isinstance(request, GenerationRequest)
         return await self.client.generate(request)
+
+    def submitted(self, request: JobRequest) -> bool:
+        """Never: a generation is one call, made again when the job runs again."""
+        return False
 
     def file_name(self, job_id: str, index: int, file: ImageFile) -> str:
         return f"imagine-{job_id}-{index + 1}.{file.extension}"

@@ -74,6 +74,13 @@ CREDITS_NOTICE_SECONDS = 10 * 60.0
 DEFAULT_MAX_WAIT_SECONDS = 10 * 60.0
 
 
+def polls_again(record: JobRecord, job: Job) -> bool:
+    """Whether a journaled job that could not be resumed through its interaction is run
+    again all the same: the image service has it (a clip with its request id) and none
+    of its result was being posted when it stopped."""
+    return record.state != journal.DELIVERING and job.kind.submitted(job.request)
+
+
 class WaitedTooLong(Exception):
     """A job could not start within the longest wait; it is closed, costing nothing."""
 
@@ -395,7 +402,9 @@ class JobService:
     def _wait_deadline(self, job: Job) -> float:
         """When the job must have started: the longest wait after its request (a resumed
         job counts from its request, not from the restart)."""
-        if job.interaction is not None:
+        if job.interaction is not None and not job.kind.submitted(job.request):
+            # (A job the image service has already, a clip taken over, waits only to ask
+            # for it: from now, since giving up would lose what is paid for.)
             asked = job.interaction.expires_at - journal.TOKEN_LIFETIME_SECONDS
             return min(asked, time.time()) + self.config.max_wait_seconds
         return time.time() + self.config.max_wait_seconds
@@ -655,6 +664,11 @@ class JobService:
             else await self.store.get_guild_settings(record.guild_id)
         )
         job = self._job_of(record, guild_settings)
+        if action is journal.ResumeAction.NOTIFY and job is not None and polls_again(record, job):
+            # Its token is dead, but the image service has the job (a clip, paid for): it
+            # is asked for again and posted in the channel, rather than lost.
+            log.info("job %s: its token is dead; its result goes to its channel", job.id)
+            action = journal.ResumeAction.RESUME
         if action is journal.ResumeAction.RESUME and job is not None and not self.stopping:
             ticket = self.queue.enter(job.id, job.user_id, guild_id=job.guild_id, force=True)
             if ticket is not None:

@@ -221,6 +221,10 @@ class VideoKind:
             api_seconds=self._clock() - started,
         )
 
+    def submitted(self, request: JobRequest) -> bool:
+        """Whether the clip has its request id: run again, it is polled, never submitted."""
+        return isinstance(request, VideoRequest) and request.request_id is not None
+
     async def make_job(
         self, job_id: str | None, request: JobRequest, progress: ProgressHook | None = None
     ) -> GenerationResult:

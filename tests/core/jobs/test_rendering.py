@@ -258,3 +258,78 @@ async def test_a_stop_keeps_a_rendering_clip_for_the_next_process(store: Store) 
     await eventually(lambda: port.job_id in ports.built and bool(ports.built[port.job_id].files))
     assert client.submitted == ["vid-1"]
     await after.drain(1.0)
+
+
+@pytest.mark.asyncio
+async def test_a_submitted_clip_whose_token_died_is_taken_over_all_the_same(
+    store: Store,
+) -> None:
+    admission = await store.admit(
+        user_id=5,
+        job_id="video00002",
+        exempt=False,
+        guild_id=GUILD,
+        images=1,
+        user_limit=10,
+        guild_limit=100,
+    )
+    assert admission.quota is not None
+    # Asked for 20 minutes ago: its token is dead, but the image service has the clip.
+    dead = origin(5, token_left=-5 * 60.0).interaction
+    await store.journal_job(
+        "video00002",
+        user_id=5,
+        guild_id=GUILD,
+        channel_id=600,
+        prompt="waves",
+        params={"kind": "video", "model": "grok-imagine-video", "n": 1, "duration": 5},
+        locale="en-US",
+        interaction=dead,  # type: ignore[arg-type]
+        reservation=admission.quota.reservation,
+        cooldown_seconds=30.0,
+        owner="other",
+        state=journal.RUNNING,
+    )
+    assert await store.journal_params("video00002", {REQUEST_ID_PARAM: "vid-paid"})
+    await store.hand_back_jobs("other")
+    client, ports = RenderingClient(), FakePorts()
+    client.finish("vid-paid")
+    service, _ = services(store, client, ports=ports)
+    await service.sweep_once()
+    await eventually(lambda: "video00002" in ports.built and bool(ports.built["video00002"].files))
+    await eventually(lambda: service.queue.running == 0)
+    assert client.submitted == []
+    assert client.polled == ["vid-paid"]
+    record = await store.get_job("video00002")
+    assert record is not None
+    assert record.outcome == "delivered"
+    await service.drain(1.0)
+
+
+@pytest.mark.asyncio
+async def test_a_clip_never_submitted_whose_token_died_is_closed_as_before(store: Store) -> None:
+    dead = origin(5, token_left=-5 * 60.0).interaction
+    await store.journal_job(
+        "video00003",
+        user_id=5,
+        guild_id=GUILD,
+        channel_id=600,
+        prompt="waves",
+        params={"kind": "video", "model": "grok-imagine-video", "n": 1, "duration": 5},
+        locale="en-US",
+        interaction=dead,  # type: ignore[arg-type]
+        reservation=None,
+        cooldown_seconds=30.0,
+        owner="other",
+        state=journal.QUEUED,
+    )
+    await store.hand_back_jobs("other")
+    client, ports = RenderingClient(), FakePorts()
+    service, _ = services(store, client, ports=ports)
+    await service.sweep_once()
+    await eventually(lambda: "video00003" in ports.built and bool(ports.built["video00003"].said))
+    assert client.submitted == client.polled == []
+    record = await store.get_job("video00003")
+    assert record is not None
+    assert record.outcome == "interrupted"
+    await service.drain(1.0)
