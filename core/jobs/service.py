@@ -6,13 +6,16 @@ is raised to the caller (a core error) and can be private. *Acknowledge* through
 port, then write the job to the journal. *Run*: wait for a slot in this process's line,
 then for one of the API slots every process on the store shares (the port shows the place
 in line, with a Cancel offer), let the job's kind call the image service, and deliver
-(:mod:`core.jobs.deliver`). *Close*: close the journal entry, give back the images not
-delivered, end the claim, log the job line and post the mod-log entry.
+(:mod:`core.jobs.deliver`). A kind that waits on the image service for long (a clip
+rendering) gives both slots back meanwhile, through the context the service lends it
+(:class:`~core.jobs.kinds.JobContext`), and waits in line for them again afterwards.
+*Close*: close the journal entry, give back the images not delivered, end the claim, log
+the job line and post the mod-log entry.
 
 A job taken over from the journal (after a restart, or from a process that died) goes
 through the same run and close, with a port rebuilt by the :class:`PortFactory`. At
 shutdown, :meth:`JobService.drain` lets the running jobs finish within a grace period and
-keeps the others in the journal for the next process.
+keeps the others (clips rendering among them) in the journal for the next process.
 """
 
 from __future__ import annotations

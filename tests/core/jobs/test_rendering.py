@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import dataclass
 from functools import partial
 
 import pytest
@@ -149,37 +150,20 @@ async def test_clips_render_together_and_images_run_meanwhile_with_one_slot(
     await service.drain(1.0)
 
 
-@pytest.mark.asyncio
-async def test_a_rendered_clip_waits_in_line_for_its_slot_to_download(store: Store) -> None:
-    await video_on(store)
-    client = RenderingClient()
-    service, images = services(store, client, max_running=1)
-    clip = FakePort()
-    job = animate(service, clip, 5)
-    await eventually(lambda: bool(client.polled))
-    # An image job takes the slot and keeps it (its API call hangs)...
-    images.gate = asyncio.Event()
-    picture = FakePort()
-    image_job = asyncio.create_task(service.submit(picture, origin(7), options()))
-    await images.started.wait()
-    # ...so the clip, done, waits in line, its place shown (with Cancel), and downloads
-    # only once the slot is free.
-    client.finish("vid-1")
-    await eventually(lambda: any(s.stage is Stage.WAITING for s in clip.statuses))
-    assert client.downloads == 0
-    record = await store.get_job(clip.job_id)
-    assert record is not None
-    assert record.state == journal.RUNNING  # the image service has the job: it may be billed
-    images.gate.set()
-    await asyncio.gather(job, image_job)
-    assert client.downloads == 1
-    assert len(clip.files) == 1
-    assert service.queue.peak_running == 1
-    await service.drain(1.0)
+@dataclass
+class Waiting:
+    """A clip done rendering, waiting in line to download behind an image job that holds
+    the only slot (its API call hangs until ``images.gate`` is set)."""
+
+    service: JobService
+    client: RenderingClient
+    images: FakeImageClient
+    clip: FakePort
+    job: asyncio.Task[None]
+    image_job: asyncio.Task[None]
 
 
-@pytest.mark.asyncio
-async def test_a_clip_waiting_to_download_can_be_cancelled(store: Store) -> None:
+async def waiting_to_download(store: Store) -> Waiting:
     await video_on(store)
     client = RenderingClient()
     service, images = services(store, client, max_running=1)
@@ -190,16 +174,41 @@ async def test_a_clip_waiting_to_download_can_be_cancelled(store: Store) -> None
     image_job = asyncio.create_task(service.submit(FakePort(), origin(7), options()))
     await images.started.wait()
     client.finish("vid-1")
+    # Its place is shown (with Cancel).
     await eventually(lambda: any(s.stage is Stage.WAITING for s in clip.statuses))
-    assert service.cancel(clip.job_id, 6) is CancelAnswer.NOT_YOURS
-    assert service.cancel(clip.job_id, 5) is CancelAnswer.CANCELLED
-    await job
-    record = await store.get_job(clip.job_id)
+    return Waiting(service, client, images, clip, job, image_job)
+
+
+@pytest.mark.asyncio
+async def test_a_rendered_clip_waits_in_line_for_its_slot_to_download(store: Store) -> None:
+    waiting = await waiting_to_download(store)
+    assert waiting.client.downloads == 0
+    record = await store.get_job(waiting.clip.job_id)
+    assert record is not None
+    assert record.state == journal.RUNNING  # the image service has the job: it may be billed
+    assert waiting.images.gate is not None
+    waiting.images.gate.set()
+    await asyncio.gather(waiting.job, waiting.image_job)
+    assert waiting.client.downloads == 1
+    assert len(waiting.clip.files) == 1
+    assert waiting.service.queue.peak_running == 1
+    await waiting.service.drain(1.0)
+
+
+@pytest.mark.asyncio
+async def test_a_clip_waiting_to_download_can_be_cancelled(store: Store) -> None:
+    waiting = await waiting_to_download(store)
+    service, job_id = waiting.service, waiting.clip.job_id
+    assert service.cancel(job_id, 6) is CancelAnswer.NOT_YOURS
+    assert service.cancel(job_id, 5) is CancelAnswer.CANCELLED
+    await waiting.job
+    record = await store.get_job(job_id)
     assert record is not None
     assert record.outcome == "cancelled"
-    assert client.downloads == 0
-    images.gate.set()
-    await image_job
+    assert waiting.client.downloads == 0
+    assert waiting.images.gate is not None
+    waiting.images.gate.set()
+    await waiting.image_job
     await service.drain(1.0)
 
 
@@ -260,38 +269,47 @@ async def test_a_stop_keeps_a_rendering_clip_for_the_next_process(store: Store) 
     await after.drain(1.0)
 
 
-@pytest.mark.asyncio
-async def test_a_submitted_clip_whose_token_died_is_taken_over_all_the_same(
-    store: Store,
-) -> None:
-    admission = await store.admit(
-        user_id=5,
-        job_id="video00002",
-        exempt=False,
-        guild_id=GUILD,
-        images=1,
-        user_limit=10,
-        guild_limit=100,
-    )
-    assert admission.quota is not None
-    # Asked for 20 minutes ago: its token is dead, but the image service has the clip.
-    dead = origin(5, token_left=-5 * 60.0).interaction
+async def journal_dead_clip(store: Store, job_id: str, *, request_id: str | None) -> None:
+    """A clip asked for 20 minutes ago (its token is dead), handed back by its process:
+    submitted (``running``, its request id kept) or still waiting (``queued``)."""
+    reservation = None
+    if request_id is not None:
+        admission = await store.admit(
+            user_id=5,
+            job_id=job_id,
+            exempt=False,
+            guild_id=GUILD,
+            images=1,
+            user_limit=10,
+            guild_limit=100,
+        )
+        assert admission.quota is not None
+        reservation = admission.quota.reservation
     await store.journal_job(
-        "video00002",
+        job_id,
         user_id=5,
         guild_id=GUILD,
         channel_id=600,
         prompt="waves",
         params={"kind": "video", "model": "grok-imagine-video", "n": 1, "duration": 5},
         locale="en-US",
-        interaction=dead,  # type: ignore[arg-type]
-        reservation=admission.quota.reservation,
+        interaction=origin(5, token_left=-5 * 60.0).interaction,  # type: ignore[arg-type]
+        reservation=reservation,
         cooldown_seconds=30.0,
         owner="other",
-        state=journal.RUNNING,
+        state=journal.QUEUED if request_id is None else journal.RUNNING,
     )
-    assert await store.journal_params("video00002", {REQUEST_ID_PARAM: "vid-paid"})
+    if request_id is not None:
+        assert await store.journal_params(job_id, {REQUEST_ID_PARAM: request_id})
     await store.hand_back_jobs("other")
+
+
+@pytest.mark.asyncio
+async def test_a_submitted_clip_whose_token_died_is_taken_over_all_the_same(
+    store: Store,
+) -> None:
+    # Its token is dead, but the image service has the clip.
+    await journal_dead_clip(store, "video00002", request_id="vid-paid")
     client, ports = RenderingClient(), FakePorts()
     client.finish("vid-paid")
     service, _ = services(store, client, ports=ports)
@@ -308,22 +326,7 @@ async def test_a_submitted_clip_whose_token_died_is_taken_over_all_the_same(
 
 @pytest.mark.asyncio
 async def test_a_clip_never_submitted_whose_token_died_is_closed_as_before(store: Store) -> None:
-    dead = origin(5, token_left=-5 * 60.0).interaction
-    await store.journal_job(
-        "video00003",
-        user_id=5,
-        guild_id=GUILD,
-        channel_id=600,
-        prompt="waves",
-        params={"kind": "video", "model": "grok-imagine-video", "n": 1, "duration": 5},
-        locale="en-US",
-        interaction=dead,  # type: ignore[arg-type]
-        reservation=None,
-        cooldown_seconds=30.0,
-        owner="other",
-        state=journal.QUEUED,
-    )
-    await store.hand_back_jobs("other")
+    await journal_dead_clip(store, "video00003", request_id=None)
     client, ports = RenderingClient(), FakePorts()
     service, _ = services(store, client, ports=ports)
     await service.sweep_once()
