@@ -3,9 +3,12 @@
 Admission, the line, the journal, the API slots, delivery, closing and taking over are the
 same for every kind; a kind says only how it turns the requester's options into a request
 (and back, for Re-roll and for a job taken over from the journal), how it calls the image
-service, and how its files are named. Generation is the first kind. Image edits would add
-their input images to the request; video would submit, note its request id with the job
-and poll it (a resumed video job polls again rather than submitting twice).
+service (with a :class:`JobContext` the service lends it: the job's journal id, its
+progress, and its slots, given back while the image service works alone), how its files
+are fitted to the upload limit, and how they are named. Generation is the first kind;
+image edits add their input pictures to the request (:mod:`core.jobs.edits`); video
+submits, notes its request id with the job and polls it holding no slot, and a resumed
+clip polls again rather than submitting twice (:mod:`core.jobs.video`).
 """
 
 from __future__ import annotations
