@@ -42,6 +42,11 @@ class GenerationRequest(CountsImages):
         """The images the image service bills for this request: those it makes."""
         return self.n
 
+    @property
+    def sources(self) -> tuple[InputSource, ...]:
+        """The pictures the request reads: none (see :class:`EditRequest`)."""
+        return ()
+
     def to_body(self) -> dict[str, Any]:
         """The JSON body; optional fields left out let the API choose."""
         body: dict[str, Any] = {

@@ -17,7 +17,9 @@ shows positions through its port, with a Cancel offer, and a job that never got 
 when the process stops stays in the job journal for the next one. Several processes
 sharing a store also share its API slots (``Store.acquire_slot``): a job granted a slot
 here may be *held back* while it waits for one of those, and until it goes on it can still
-be cancelled, or stopped by :meth:`close`, like a job in line.
+be cancelled, or stopped by :meth:`close`, like a job in line. A job may also leave and
+come back with a new ticket (a clip gives its slot back while it renders, then waits in
+line again to download).
 """
 
 from __future__ import annotations

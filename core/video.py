@@ -79,6 +79,12 @@ class VideoRequest:
         second, so the units billed are its seconds."""
         return self.duration
 
+    @property
+    def sources(self) -> tuple[InputSource, ...]:
+        """The pictures the request reads, as the mod log and the card name them: none
+        (the first frame is a URL of its own, ``image_url``)."""
+        return ()
+
     def to_body(self) -> dict[str, Any]:
         """The submission's JSON body."""
         body: dict[str, Any] = {"model": self.model, "prompt": self.prompt}

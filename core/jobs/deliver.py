@@ -3,12 +3,11 @@ answers that a message was too large (Discord's 413, whose limits vary by server
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 
 from core import errors
-from core.delivery import DeliveryLimits, plan_batches, shrink_image, smaller_limits
+from core.delivery import DeliveryLimits, plan_batches, smaller_limits
 from core.jobs.job import Job
 from core.jobs.port import Notice, OutgoingFile, ResultCard, UploadRefused, UploadTooLarge
 from core.models import GenerationResult, ImageFile
@@ -17,31 +16,6 @@ log = logging.getLogger(__name__)
 
 #: How many times one job re-plans after the platform answers 413.
 MAX_REPLANS = 12
-
-
-def fit_images(images: list[ImageFile | None], max_bytes: int) -> list[ImageFile | None]:
-    """Re-encode every image over ``max_bytes`` (CPU-bound: run in a thread)."""
-    return [None if image is None else shrink_image(image, max_bytes) for image in images]
-
-
-async def fit(images: list[ImageFile | None], limits: DeliveryLimits) -> list[ImageFile | None]:
-    """Re-encode, off the event loop, any image over the per-file budget."""
-    budget = limits.file_budget()
-    if all(image is None or image.size <= budget for image in images):
-        return images
-    return await asyncio.to_thread(fit_images, images, budget)
-
-
-async def fit_for(
-    job: Job, images: list[ImageFile | None], limits: DeliveryLimits
-) -> list[ImageFile | None]:
-    """Fit a result's files to the limits as its kind says (a clip is re-encoded as a
-    clip, never by the image re-encoder); images by :func:`fit` otherwise."""
-    fitter = getattr(job.kind, "fit_files", None)
-    if fitter is not None:
-        fitted: list[ImageFile | None] = await fitter(images, limits)
-        return fitted
-    return await fit(images, limits)
 
 
 def result_card(job: Job, result: GenerationResult, *, left_out: int) -> ResultCard:
@@ -61,7 +35,7 @@ def result_card(job: Job, result: GenerationResult, *, left_out: int) -> ResultC
         left_out=left_out,
         elapsed=time.monotonic() - job.report.started,
         spoiler=job.spoiler,
-        sources=tuple(getattr(request, "sources", ())),
+        sources=tuple(request.sources),
         guild_id=job.guild_id,
     )
 
@@ -113,7 +87,8 @@ class _Upload:
             self.limits.payload_budget,
             self.limits.file_budget(),
         )
-        self.images = await fit_for(self.job, self.images, self.limits)
+        # Each kind fits its own files (a clip as a clip, never by the image re-encoder).
+        self.images = await self.job.kind.fit_files(self.images, self.limits)
         self.pending = [i for i in self.pending if self.images[i] is not None]
 
 
@@ -124,7 +99,7 @@ async def deliver(job: Job, result: GenerationResult) -> int:
     into the job's report. Returns how many images were delivered.
     """
     limits = DeliveryLimits.for_interaction(job.port.filesize_limit)
-    images = await fit_for(job, list(result.images), limits)
+    images = await job.kind.fit_files(list(result.images), limits)
     upload = _Upload(job, images, limits)
     if not upload.pending:
         raise errors.DeliveryFailed("no image fits the per-file limit")

@@ -20,9 +20,10 @@ from dataclasses import replace
 from typing import Any, Protocol
 
 from core import errors
+from core.delivery import DeliveryLimits
 from core.edit_inputs import MAX_INPUTS, InputFetcher, PreparedInput
 from core.guild_settings import GuildSettings
-from core.jobs.kinds import GenerationKind, ImageMaker, JobRequest
+from core.jobs.kinds import GenerationKind, ImageMaker, JobContext, JobRequest, fit
 from core.models import EditRequest, GenerationResult, ImageFile, InputSource
 from core.options import MAX_IMAGES, RESOLUTIONS
 from core.storage import JobRecord
@@ -223,7 +224,7 @@ class EditKind:
         except errors.InvalidInput as error:
             raise errors.InvalidOption("sources", error.detail) from None
 
-    async def make(self, request: JobRequest) -> GenerationResult:
+    async def make(self, request: JobRequest, context: JobContext) -> GenerationResult:
         """Fetch the pictures when the request has none yet, then edit them."""
         assert isinstance(request, EditRequest)
         self.check_offered()
@@ -238,5 +239,15 @@ class EditKind:
                 raise errors.EditsUnavailable(error.detail, status=error.status) from None
             raise
 
+    def submitted(self, request: JobRequest) -> bool:
+        """Never: an edit is one call, made again when the job runs again."""
+        return False
+
     def file_name(self, job_id: str, index: int, file: ImageFile) -> str:
         return f"imagine-{job_id}-{index + 1}.{file.extension}"
+
+    async def fit_files(
+        self, files: list[ImageFile | None], limits: DeliveryLimits
+    ) -> list[ImageFile | None]:
+        """Images over the per-file budget, re-encoded smaller."""
+        return await fit(files, limits)

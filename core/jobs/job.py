@@ -140,5 +140,5 @@ def summary_of(
         cost_estimated=report.cost_estimated,
         result_message_id=report.message_ids[0] if report.message_ids else None,
         term=term,
-        sources=tuple(getattr(request, "sources", ())),
+        sources=tuple(request.sources),
     )

@@ -3,18 +3,26 @@
 Admission, the line, the journal, the API slots, delivery, closing and taking over are the
 same for every kind; a kind says only how it turns the requester's options into a request
 (and back, for Re-roll and for a job taken over from the journal), how it calls the image
-service, and how its files are named. Generation is the first kind. Image edits would add
-their input images to the request; video would submit, note its request id with the job
-and poll it (a resumed video job polls again rather than submitting twice).
+service (with a :class:`JobContext` the service lends it: the job's journal id, its
+progress, and its slots, given back while the image service works alone), how its files
+are fitted to the upload limit, and how they are named. Generation is the first kind;
+image edits add their input pictures to the request (:mod:`core.jobs.edits`); video
+submits, notes its request id with the job and polls it holding no slot, and a resumed
+clip polls again rather than submitting twice (:mod:`core.jobs.video`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable, Mapping
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from typing import Any, Protocol
 
+from core.delivery import DeliveryLimits, shrink_image
 from core.guild_settings import GuildSettings
-from core.models import GenerationRequest, GenerationResult, ImageFile
+from core.models import GenerationRequest, GenerationResult, ImageFile, InputSource
 from core.moderation import default_model_for
 from core.options import MAX_IMAGES, RESOLUTIONS, build_request
 from core.quota import Meter
@@ -57,6 +65,52 @@ class JobRequest(Protocol):
         """How many of :attr:`meter` it reserves: ``n`` images, a clip's seconds."""
         ...
 
+    @property
+    def sources(self) -> tuple[InputSource, ...]:
+        """The pictures the request reads (an edit's), for the card and the mod log."""
+        ...
+
+
+#: Hears of a job's progress: its stage and the percent done (a rendering clip's polls).
+ProgressHook = Callable[[str, int], Awaitable[None]]
+
+
+class JobContext(Protocol):
+    """What the job service lends a kind while it makes a job's result."""
+
+    @property
+    def job_id(self) -> str | None:
+        """The job's id when it has a journal entry (to note what the kind learns in it,
+        a clip's request id), else None."""
+        ...
+
+    async def progress(self, stage: str, percent: int) -> None:
+        """Show the job's stage and progress (throttled); raises ``core.queue.Cancelled``
+        when its requester pressed Cancel meanwhile."""
+        ...
+
+    def released(self) -> AbstractAsyncContextManager[None]:
+        """Within it, the job holds no slot (a clip rendering at the image service: other
+        jobs run meanwhile); on leaving it normally, the job waits in line for its slots
+        again."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Unattended:
+    """The context of a result made with no job service around it (tests, the bench):
+    no slot to give back, progress told to ``hook`` if there is one."""
+
+    job_id: str | None = None
+    hook: ProgressHook | None = None
+
+    async def progress(self, stage: str, percent: int) -> None:
+        if self.hook is not None:
+            await self.hook(stage, percent)
+
+    def released(self) -> AbstractAsyncContextManager[None]:
+        return contextlib.nullcontext()
+
 
 class ImageMaker(Protocol):
     """The image service's client, as generation uses it (``core.client.ImageClient``)."""
@@ -93,13 +147,39 @@ class JobKind(Protocol):
         options are no longer valid (the operator changed the models)."""
         ...
 
-    async def make(self, request: JobRequest) -> GenerationResult:
-        """Call the image service; raises ``core.errors`` values."""
+    async def make(self, request: JobRequest, context: JobContext) -> GenerationResult:
+        """Call the image service; raises ``core.errors`` values. ``context`` is the
+        job's: its journal id, its progress, its slots."""
+        ...
+
+    def submitted(self, request: JobRequest) -> bool:
+        """Whether the image service has the request already (a clip with its request
+        id): running it again only asks for the result, never bills again."""
         ...
 
     def file_name(self, job_id: str, index: int, file: ImageFile) -> str:
         """The name of the ``index``-th file (from 0) of a result."""
         ...
+
+    async def fit_files(
+        self, files: list[ImageFile | None], limits: DeliveryLimits
+    ) -> list[ImageFile | None]:
+        """The result's files made to fit the per-file budget of ``limits`` (None for one
+        that cannot), re-encoded off the event loop."""
+        ...
+
+
+def fit_images(images: list[ImageFile | None], max_bytes: int) -> list[ImageFile | None]:
+    """Re-encode every image over ``max_bytes`` (CPU-bound: run in a thread)."""
+    return [None if image is None else shrink_image(image, max_bytes) for image in images]
+
+
+async def fit(images: list[ImageFile | None], limits: DeliveryLimits) -> list[ImageFile | None]:
+    """Re-encode, off the event loop, any image over the per-file budget."""
+    budget = limits.file_budget()
+    if all(image is None or image.size <= budget for image in images):
+        return images
+    return await asyncio.to_thread(fit_images, images, budget)
 
 
 def undelivered_units(request: JobRequest, delivered: int) -> int:
@@ -183,9 +263,20 @@ class GenerationKind:
         """The journaled request, with the operator's default model (not a server's)."""
         return self.build(self.options_of(record), user_id=record.user_id, guild_settings=None)
 
-    async def make(self, request: JobRequest) -> GenerationResult:
+    async def make(self, request: JobRequest, context: JobContext) -> GenerationResult:
+        """One call; the job holds its slots throughout (the answer comes in seconds)."""
         assert isinstance(request, GenerationRequest)
         return await self.client.generate(request)
 
+    def submitted(self, request: JobRequest) -> bool:
+        """Never: a generation is one call, made again when the job runs again."""
+        return False
+
     def file_name(self, job_id: str, index: int, file: ImageFile) -> str:
         return f"imagine-{job_id}-{index + 1}.{file.extension}"
+
+    async def fit_files(
+        self, files: list[ImageFile | None], limits: DeliveryLimits
+    ) -> list[ImageFile | None]:
+        """Images over the per-file budget, re-encoded smaller."""
+        return await fit(files, limits)

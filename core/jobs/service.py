@@ -6,13 +6,16 @@ is raised to the caller (a core error) and can be private. *Acknowledge* through
 port, then write the job to the journal. *Run*: wait for a slot in this process's line,
 then for one of the API slots every process on the store shares (the port shows the place
 in line, with a Cancel offer), let the job's kind call the image service, and deliver
-(:mod:`core.jobs.deliver`). *Close*: close the journal entry, give back the images not
-delivered, end the claim, log the job line and post the mod-log entry.
+(:mod:`core.jobs.deliver`). A kind that waits on the image service for long (a clip
+rendering) gives both slots back meanwhile, through the context the service lends it
+(:class:`~core.jobs.kinds.JobContext`), and waits in line for them again afterwards.
+*Close*: close the journal entry, give back the images not delivered, end the claim, log
+the job line and post the mod-log entry.
 
 A job taken over from the journal (after a restart, or from a process that died) goes
 through the same run and close, with a port rebuilt by the :class:`PortFactory`. At
 shutdown, :meth:`JobService.drain` lets the running jobs finish within a grace period and
-keeps the others in the journal for the next process.
+keeps the others (clips rendering among them) in the journal for the next process.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -72,6 +75,13 @@ CREDITS_NOTICE_SECONDS = 10 * 60.0
 #: How long a job may wait to start (``MAX_WAIT_SECONDS``), counted from its request: well
 #: inside the token's 15 minutes, so that a job that starts late still has time to finish.
 DEFAULT_MAX_WAIT_SECONDS = 10 * 60.0
+
+
+def polls_again(record: JobRecord, job: Job) -> bool:
+    """Whether a journaled job that could not be resumed through its interaction is run
+    again all the same: the image service has it (a clip with its request id) and none
+    of its result was being posted when it stopped."""
+    return record.state != journal.DELIVERING and job.kind.submitted(job.request)
 
 
 class WaitedTooLong(Exception):
@@ -158,8 +168,9 @@ class JobService:
         self._unclosed: dict[str, Job] = {}
         #: Adopted entries whose take-over failed: tried again by the next sweep.
         self._untaken: dict[str, JobRecord] = {}
-        #: Jobs rendering at the image service (a clip), by id: their requester; and those
-        #: whose requester pressed Cancel meanwhile (stopped at their next poll).
+        #: Jobs rendering at the image service (a clip) holding no slot, by id: their
+        #: requester; and those whose requester pressed Cancel meanwhile (stopped at
+        #: their next poll).
         self._rendering: dict[str, int] = {}
         self._cancel_renders: set[str] = set()
 
@@ -330,13 +341,15 @@ class JobService:
         failure: errors.GenerationError | None = None
         notice: Notice | None = None
         slot_asked = False
+        run = _Run(self, job, ticket)
         try:
             slot_asked = True  # freed below: a slot may be taken as the wait runs out
             if await self._wait_to_start(job, ticket):
                 await self._journal_state(job, journal.RUNNING)
                 await job.port.show_status(Status(Stage.STARTED))
-            async with asyncio.timeout(JOB_DEADLINE_SECONDS):
-                await self._make_and_deliver(job)
+            async with asyncio.timeout(JOB_DEADLINE_SECONDS) as deadline:
+                run.deadline = deadline
+                await self._make_and_deliver(job, run)
             report.outcome = Outcome.DELIVERED
         except Cancelled:
             # The requester's Cancel was answered already.
@@ -362,7 +375,8 @@ class JobService:
                     # The shared slot first: the next job in this line then finds it free.
                     await self.slots.free(job.id)
             finally:
-                self.queue.leave(ticket)
+                # The job's latest place: one that gave its slot back comes back anew.
+                self.queue.leave(run.ticket)
             if close:
                 await self._close(job)
             else:
@@ -391,26 +405,15 @@ class JobService:
     def _wait_deadline(self, job: Job) -> float:
         """When the job must have started: the longest wait after its request (a resumed
         job counts from its request, not from the restart)."""
-        if job.interaction is not None:
+        if job.interaction is not None and not job.kind.submitted(job.request):
+            # (A job the image service has already, a clip taken over, waits only to ask
+            # for it: from now, since giving up would lose what is paid for.)
             asked = job.interaction.expires_at - journal.TOKEN_LIFETIME_SECONDS
             return min(asked, time.time()) + self.config.max_wait_seconds
         return time.time() + self.config.max_wait_seconds
 
-    async def _make_and_deliver(self, job: Job) -> None:
-        # A kind that journals what it learns while it runs (a video's request id) is
-        # given the job's id, when the job has a journal entry.
-        make_job = getattr(job.kind, "make_job", None)
-        if make_job is not None:
-            self._rendering[job.id] = job.user_id
-            try:
-                result = await make_job(
-                    job.id if job.journaled else None, job.request, self._progress(job)
-                )
-            finally:
-                self._rendering.pop(job.id, None)
-                self._cancel_renders.discard(job.id)
-        else:
-            result = await job.kind.make(job.request)
+    async def _make_and_deliver(self, job: Job, run: _Run) -> None:
+        result = await job.kind.make(job.request, run)
         job.report.api_seconds = result.api_seconds
         job.report.cost_usd_ticks = result.cost_usd_ticks
         # The images made, and (for an edit) the inputs the service read: each is billed.
@@ -420,30 +423,17 @@ class JobService:
         # The images go as soon as they are uploaded, not when the job ends.
         job.report.delivered = await deliver(job, result)
 
-    def _progress(self, job: Job) -> Callable[[str, int], Awaitable[None]]:
-        """What a rendering job calls at each poll: its status shown (no more often than
-        :data:`PROGRESS_EDIT_SECONDS`, except when the stage changes), and a Cancel
-        pressed meanwhile raised."""
-        shown = {"at": -PROGRESS_EDIT_SECONDS, "stage": ""}
-
-        async def progress(stage: str, percent: int) -> None:
-            if job.id in self._cancel_renders:
-                raise Cancelled(job.id)
-            now = time.monotonic()
-            at = shown["at"]
-            assert isinstance(at, float)
-            if stage == shown["stage"] and now - at < PROGRESS_EDIT_SECONDS:
-                return
-            shown.update(at=now, stage=stage)
-            status = Status(
-                Stage.RENDERING,
-                detail=stage,
-                progress=percent,
-                elapsed=now - job.report.started,
-            )
-            await job.port.show_status(status)
-
-        return progress
+    async def _come_back(self, job: Job, run: _Run) -> None:
+        """Take the slots of a job that gave them back (its clip rendered) again: in line
+        like any job (a Cancel ends the wait; a stop keeps the job for the next process).
+        The journal keeps saying ``running``: the image service has the job."""
+        ticket = self.queue.enter(job.id, job.user_id, guild_id=job.guild_id, force=True)
+        if ticket is None:
+            raise QueueClosed(job.id)
+        run.ticket = ticket
+        if ticket.waiting:
+            await self._wait_in_line(job, ticket)
+        await self._take_api_slot(job, ticket, queued=True)
 
     def _failed(self, job: Job, error: Exception) -> errors.GenerationError:
         """Note how the job failed; the error to tell the requester."""
@@ -603,6 +593,13 @@ class JobService:
         rest in the journal for the next process."""
         self.stopping = True
         waiting = self.queue.close()
+        # Clips rendering hold no slot: they stop at once, and the next process polls
+        # them again by their request id (never submitting them twice).
+        rendering = [task for job_id, task in self._jobs.items() if job_id in self._rendering]
+        for task in rendering:
+            task.cancel()
+        if rendering:
+            log.info("stopping: %d clip(s) rendering are kept for the next start", len(rendering))
         log.info(
             "stopping: %d job(s) running get up to %.0fs to finish; %d waiting are kept "
             "for the next start",
@@ -671,6 +668,11 @@ class JobService:
             else await self.store.get_guild_settings(record.guild_id)
         )
         job = self._job_of(record, guild_settings)
+        if action is journal.ResumeAction.NOTIFY and job is not None and polls_again(record, job):
+            # Its token is dead, but the image service has the job (a clip, paid for): it
+            # is asked for again and posted in the channel, rather than lost.
+            log.info("job %s: its token is dead; its result goes to its channel", job.id)
+            action = journal.ResumeAction.RESUME
         if action is journal.ResumeAction.RESUME and job is not None and not self.stopping:
             ticket = self.queue.enter(job.id, job.user_id, guild_id=job.guild_id, force=True)
             if ticket is not None:
@@ -800,3 +802,77 @@ class JobService:
             await self.store.settle_spend(reservation, ticks)
         except Exception:
             log.exception("could not settle %d ticks of reserved spend", ticks)
+
+
+class _Run:
+    """A running job's context, lent to its kind (:class:`~core.jobs.kinds.JobContext`):
+    its journal id, its progress shown, and its slots given back while the image service
+    works on it alone (a clip rendering), taken again, in line, afterwards."""
+
+    def __init__(self, service: JobService, job: Job, ticket: Ticket) -> None:
+        self._service = service
+        self._job = job
+        #: The job's place in this process's line (a new one each time it comes back).
+        self.ticket = ticket
+        self.job_id = job.id if job.journaled else None
+        #: The job deadline: it counts only while the job holds (or waits for) its slots,
+        #: so a clip's render is bounded by the kind's own limit (``VIDEO_MAX_WAIT_SECONDS``).
+        self.deadline: asyncio.Timeout | None = None
+        self._left = JOB_DEADLINE_SECONDS
+        self._shown_at = -PROGRESS_EDIT_SECONDS
+        self._shown_stage = ""
+
+    async def progress(self, stage: str, percent: int) -> None:
+        """Show the stage and progress, no more often than :data:`PROGRESS_EDIT_SECONDS`
+        except when the stage changes; raise a Cancel pressed meanwhile."""
+        job = self._job
+        if job.id in self._service._cancel_renders:
+            raise Cancelled(job.id)
+        now = time.monotonic()
+        if stage == self._shown_stage and now - self._shown_at < PROGRESS_EDIT_SECONDS:
+            return
+        self._shown_at, self._shown_stage = now, stage
+        elapsed = now - job.report.started
+        await job.port.show_status(
+            Status(Stage.RENDERING, detail=stage, progress=percent, elapsed=elapsed)
+        )
+
+    @contextlib.asynccontextmanager
+    async def released(self) -> AsyncIterator[None]:
+        """Hold no slot within (other jobs run meanwhile); a Cancel pressed meanwhile is
+        raised on leaving, else the job waits in line for its slots again."""
+        service, job = self._service, self._job
+        self._pause()
+        await service.slots.free(job.id)
+        service.queue.leave(self.ticket)
+        service._rendering[job.id] = job.user_id
+        try:
+            yield
+        except asyncio.CancelledError:
+            if service.stopping:
+                # Stopped while rendering: the next process polls the clip again.
+                await job.port.show_status(Status(Stage.SUSPENDED))
+            raise
+        finally:
+            del service._rendering[job.id]
+            cancelled = job.id in service._cancel_renders
+            service._cancel_renders.discard(job.id)
+        if cancelled:
+            raise Cancelled(job.id)
+        self._resume()
+        await service._come_back(job, self)
+
+    def _pause(self) -> None:
+        deadline = self.deadline
+        if deadline is None or deadline.expired():
+            return
+        when = deadline.when()
+        if when is not None:
+            self._left = when - asyncio.get_running_loop().time()
+            deadline.reschedule(None)
+
+    def _resume(self) -> None:
+        deadline = self.deadline
+        if deadline is None or deadline.expired() or deadline.when() is not None:
+            return
+        deadline.reschedule(asyncio.get_running_loop().time() + max(0.0, self._left))

@@ -1,9 +1,10 @@
 """Video as a kind of job: a clip from a prompt, or from a picture as its first frame.
 
 A video is submitted once: the image service answers a request id at once, which the
-job's journal entry keeps the moment it is known (:meth:`VideoKind.make_job`). The clip
+job's journal entry keeps the moment it is known (:meth:`VideoKind.make`). The clip
 is then polled, backing off, until it is done, failed or expired, or until
-``max_wait_seconds``; a job taken over after a restart that has a request id polls it
+``max_wait_seconds``, while its job holds no slot (the polls of many clips share the
+process); a job taken over after a restart that has a request id polls it
 again and never submits again (submitting again bills again).
 
 A gateway without the video path (404/405) turns video off for
@@ -24,7 +25,7 @@ from core.delivery import DeliveryLimits
 from core.edit_inputs import PreparedInput
 from core.guild_settings import GuildSettings
 from core.jobs.edits import InputLoader, edits_not_offered
-from core.jobs.kinds import JobRequest
+from core.jobs.kinds import JobContext, JobRequest, ProgressHook, Unattended
 from core.models import GenerationResult, ImageFile, InputSource
 from core.options import ASPECT_RATIOS, MAX_PROMPT_LENGTH, clean_prompt
 from core.storage import JobRecord
@@ -72,10 +73,6 @@ class ParamNotes(Protocol):
     """Where a job's request id is journaled (``core.storage.Store``)."""
 
     async def journal_params(self, job_id: str, params: Mapping[str, Any]) -> bool: ...
-
-
-#: Hears of each poll's progress (percent) and of each stage, for the status message.
-ProgressHook = Callable[[str, int], Awaitable[None]]
 
 
 def first_frame_source(value: object) -> InputSource | None:
@@ -243,29 +240,26 @@ class VideoKind:
         options["request_id"] = record.params.get(REQUEST_ID_PARAM)
         return self._build(options, user_id=record.user_id)
 
-    async def make(self, request: JobRequest) -> GenerationResult:
-        """A clip without a journal entry to note its request id in."""
-        return await self.make_job(None, request)
-
-    async def make_job(
-        self, job_id: str | None, request: JobRequest, progress: ProgressHook | None = None
-    ) -> GenerationResult:
+    async def make(self, request: JobRequest, context: JobContext) -> GenerationResult:
         """Submit the clip (unless it has a request id already: then only poll), note the
-        request id in the job's journal entry at once, poll until it is done, download it
-        and check it is a playable MP4."""
+        request id in the job's journal entry at once, poll until it is done holding no
+        slot (the clips of many jobs render at once), then, holding the job's slots
+        again, download it and check it is a playable MP4."""
         assert isinstance(request, VideoRequest)
         started = self._clock()
         request_id = request.request_id
         if request_id is None:
             request_id = await self._submit(request)
-            if job_id is not None:
-                await self._note(job_id, request_id)
+            if context.job_id is not None:
+                await self._note(context.job_id, request_id)
         else:
-            log.info("job %s: polling video %s again (not submitting twice)", job_id, request_id)
-        done = await self.wait(request_id, progress)
+            log.info(
+                "job %s: polling video %s again (not submitting twice)", context.job_id, request_id
+            )
+        async with context.released():
+            done = await self.wait(request_id, context.progress)
         assert done.url is not None
-        if progress is not None:
-            await progress("downloading", 100)
+        await context.progress("downloading", 100)
         data = await self.client.download_video(done.url)
         clip = await asyncio.to_thread(check_mp4, data)
         return GenerationResult(
@@ -281,6 +275,17 @@ class VideoKind:
         if len(sources) != 1:
             raise errors.InvalidInput("too_many" if sources else "none", index=1)
         return await self.inputs.load(sources)
+
+    def submitted(self, request: JobRequest) -> bool:
+        """Whether the clip has its request id: run again, it is polled, never submitted."""
+        return isinstance(request, VideoRequest) and request.request_id is not None
+
+    async def make_job(
+        self, job_id: str | None, request: JobRequest, progress: ProgressHook | None = None
+    ) -> GenerationResult:
+        """:meth:`make` with no job service around it (tests, the bench): the request id
+        noted under ``job_id`` (if any), progress told to ``progress``."""
+        return await self.make(request, Unattended(job_id, progress))
 
     async def _submit(self, request: VideoRequest) -> str:
         self.check_offered()
