@@ -67,6 +67,9 @@ DOWNLOAD_TIMEOUT = 60.0
 DOWNLOAD_ATTEMPTS = 2
 #: Longest pause between the two download attempts.
 MAX_DOWNLOAD_PAUSE = 2.0
+#: What a download asks for: a picture, or a clip.
+IMAGE_ACCEPT = "image/*"
+VIDEO_ACCEPT = "video/mp4, video/*;q=0.9"
 #: Redirects followed (each hop checked against the URL policy) when downloading.
 MAX_DOWNLOAD_REDIRECTS = 3
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
@@ -187,7 +190,7 @@ class ImageClient:
     async def download_video(self, url: str) -> bytes:
         """The clip at ``url``, held to the download cap; ``BadResponse`` when it cannot
         be had."""
-        [blob] = await self._download_all([ParsedItem(url=url)])
+        [blob] = await self._download_all([ParsedItem(url=url)], accept=VIDEO_ACCEPT)
         if isinstance(blob, str):
             raise BadResponse(f"video download failed: {blob}")
         return blob
@@ -425,7 +428,9 @@ class ImageClient:
             # Malformed answers can surface as ValueError from deep inside aiohttp.
             raise BadResponse(f"unreadable answer ({self._describe(exc)})") from None
 
-    async def _download_all(self, items: list[ParsedItem]) -> list[bytes | str]:
+    async def _download_all(
+        self, items: list[ParsedItem], *, accept: str = IMAGE_ACCEPT
+    ) -> list[bytes | str]:
         """The bytes at each item's URL, or the reason it could not be had.
 
         Off the API's origin, images come through a session of their own whose resolver
@@ -438,13 +443,15 @@ class ImageClient:
         try:
             async with aiohttp.ClientSession(connector=connector) as public:
                 return list(
-                    await asyncio.gather(*(self._download(item, public, budget) for item in items))
+                    await asyncio.gather(
+                        *(self._download(item, public, budget, accept) for item in items)
+                    )
                 )
         finally:
             await resolver.close()
 
     async def _download(
-        self, item: ParsedItem, public: aiohttp.ClientSession, budget: _Budget
+        self, item: ParsedItem, public: aiohttp.ClientSession, budget: _Budget, accept: str
     ) -> bytes | str:
         """The bytes at an item's URL, or a short reason it could not be had."""
         assert item.url is not None
@@ -453,7 +460,7 @@ class ImageClient:
         except (ValueError, TypeError):
             return "malformed image URL"
         for attempt in range(1, DOWNLOAD_ATTEMPTS + 1):
-            outcome, retry = await self._download_once(target, public, budget)
+            outcome, retry = await self._download_once(target, public, budget, accept)
             if not retry or attempt == DOWNLOAD_ATTEMPTS:
                 return outcome
             pause = min(MAX_DOWNLOAD_PAUSE, self._retry.backoff(attempt, self._rng))
@@ -462,7 +469,7 @@ class ImageClient:
         return "download failed"  # pragma: no cover - the loop always returns
 
     async def _download_once(
-        self, url: yarl.URL, public: aiohttp.ClientSession, budget: _Budget
+        self, url: yarl.URL, public: aiohttp.ClientSession, budget: _Budget, accept: str
     ) -> tuple[bytes | str, bool]:
         """(bytes or reason, whether trying again may help). Redirects are followed here,
         each hop checked as the first was."""
@@ -471,7 +478,7 @@ class ImageClient:
             refusal = url_refusal(target, self._origin, self._public_port)
             if refusal is not None:
                 return self._refused(target, refusal), False
-            headers = {"User-Agent": USER_AGENT, "Accept": "image/*"}
+            headers = {"User-Agent": USER_AGENT, "Accept": accept}
             session = public
             if origin_of(target) == self._origin:
                 # The operator's own gateway, wherever it is; it may serve its files

@@ -55,6 +55,9 @@ REQUEST_ID_PARAM = "request_id"
 UNAVAILABLE_SECONDS = 15 * 60.0
 #: The longest wait for a clip, by default (``VIDEO_MAX_WAIT_SECONDS``).
 DEFAULT_MAX_WAIT_SECONDS = 10 * 60.0
+#: Times a done clip is downloaded (each after asking for its link again) before the job
+#: gives up: the clip is paid for, and links expire.
+DOWNLOAD_ROUNDS = 3
 #: Polls that fail in a row (transient errors) before the job gives up.
 MAX_POLL_FAILURES = 20
 
@@ -258,15 +261,30 @@ class VideoKind:
             )
         async with context.released():
             done = await self.wait(request_id, context.progress)
-        assert done.url is not None
         await context.progress("downloading", 100)
-        data = await self.client.download_video(done.url)
-        clip = await asyncio.to_thread(check_mp4, data)
+        clip = await self._fetch(request_id, done)
         return GenerationResult(
             images=[clip],
             cost_usd_ticks=done.cost_usd_ticks,
             api_seconds=self._clock() - started,
         )
+
+    async def _fetch(self, request_id: str, done: VideoStatus) -> ImageFile:
+        """The done clip, downloaded and checked playable. It is paid for: when its link
+        fails (gone, cut short, unplayable), the clip is asked for again (a fresh link)
+        and fetched again, up to :data:`DOWNLOAD_ROUNDS` times."""
+        for round_ in range(1, DOWNLOAD_ROUNDS + 1):
+            assert done.url is not None
+            try:
+                data = await self.client.download_video(done.url)
+                return await asyncio.to_thread(check_mp4, data)
+            except errors.BadResponse as error:
+                if round_ == DOWNLOAD_ROUNDS:
+                    raise
+                log.info("video %s: %s; asking for its link again", request_id, error.detail)
+            await self._sleep(poll_delay(round_ - 1))
+            done = await self.wait(request_id)
+        raise AssertionError("unreachable")  # pragma: no cover
 
     async def load(self, sources: Sequence[InputSource]) -> tuple[PreparedInput, ...]:
         """The first frame's picture, ready for the API (raises ``InvalidInput``)."""

@@ -180,6 +180,35 @@ async def test_a_clip_is_asked_for_at_a_resolution_that_fits_the_server(
     await bot.wait_for_job(user)
 
 
+
+async def test_a_done_clip_whose_link_is_gone_is_asked_for_again_and_delivered(
+    bot: BotProcess, fake_discord: FakeDiscord, fake_api: FakeImageAPI
+) -> None:
+    """The clip is paid for: a link that fails is asked for again, and the clip posted."""
+    user = fresh_user()
+    fake_api.video_plans.append(VideoPlan(pending=0, broken_links=2))
+    before = len(fake_api.video_submissions)
+    interaction = await animate(fake_discord, user)
+    await fake_discord.wait_for(
+        lambda: any(m.attachments for m in interaction.messages), 60, "the clip posted"
+    )
+    assert len(fake_api.video_submissions) == before + 1
+    await bot.wait_for_job(user)
+
+
+async def test_a_clip_that_cannot_be_downloaded_is_told_and_costs_no_cooldown(
+    bot: BotProcess, fake_discord: FakeDiscord, fake_api: FakeImageAPI
+) -> None:
+    user = fresh_user()
+    fake_api.video_plans.append(VideoPlan(pending=0, broken_links=99))
+    await told(fake_discord, await animate(fake_discord, user, duration=15), EN["bad_response"])
+    await bot.wait_for_job(user, outcome="bad_response")
+    # No cooldown was used: the member may ask again at once.
+    fake_api.video_plans.append(VideoPlan(pending=0))
+    again = await animate(fake_discord, user, duration=15)
+    assert (await again.wait_for_callback())["type"] == DEFER
+    await bot.wait_for_job(user)
+
 def first_frame_of(body: dict[str, Any]) -> bytes:
     """The picture a video submission sent as its first frame, from its data URI."""
     header, _, payload = body["image"]["url"].partition(",")

@@ -328,7 +328,8 @@ class VideoPlan:
     """How one submitted video renders: ``pending`` polls answer 202 with growing
     progress, then the poll answers ``final`` (``done``, ``failed`` or ``expired``);
     ``delay`` holds each poll's answer back; ``clip`` is the MP4 served (a small one made
-    with PyAV by default); ``retry_after`` goes on pending answers."""
+    with PyAV by default); ``retry_after`` goes on pending answers; the first
+    ``broken_links`` ``done`` answers give a link that is gone already (404)."""
 
     pending: int = 2
     final: str = "done"
@@ -336,6 +337,7 @@ class VideoPlan:
     clip: bytes | None = None
     retry_after: float | None = None
     cost_usd_ticks: int = 2_500_000_000
+    broken_links: int = 0
 
 
 @dataclass
@@ -344,6 +346,7 @@ class _Video:
     body: Any
     plan: VideoPlan
     polls: int = 0
+    links: int = 0
 
 
 @dataclass
@@ -537,7 +540,9 @@ class FakeImageAPI:
         if clip is None:
             clip = await asyncio.to_thread(_small_clip)
         file_id = f"{next(self._file_ids):06d}-video.mp4"
-        self._files[file_id] = clip
+        video.links += 1
+        if video.links > plan.broken_links:
+            self._files[file_id] = clip
         duration = video.body.get("duration", 5) if isinstance(video.body, dict) else 5
         return web.json_response(
             {
