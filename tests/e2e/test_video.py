@@ -180,7 +180,6 @@ async def test_a_clip_is_asked_for_at_a_resolution_that_fits_the_server(
     await bot.wait_for_job(user)
 
 
-
 async def test_a_done_clip_whose_link_is_gone_is_asked_for_again_and_delivered(
     bot: BotProcess, fake_discord: FakeDiscord, fake_api: FakeImageAPI
 ) -> None:
@@ -208,6 +207,7 @@ async def test_a_clip_that_cannot_be_downloaded_is_told_and_costs_no_cooldown(
     again = await animate(fake_discord, user, duration=15)
     assert (await again.wait_for_callback())["type"] == DEFER
     await bot.wait_for_job(user)
+
 
 def first_frame_of(body: dict[str, Any]) -> bytes:
     """The picture a video submission sent as its first frame, from its data URI."""
