@@ -344,7 +344,9 @@ class JobService:
         run = _Run(self, job, ticket)
         try:
             slot_asked = True  # freed below: a slot may be taken as the wait runs out
-            if await self._wait_to_start(job, ticket):
+            # A job the image service has already (a clip taken over) goes straight to
+            # asking for it, holding no slot; it waits in line only to download.
+            if not job.kind.submitted(job.request) and await self._wait_to_start(job, ticket):
                 await self._journal_state(job, journal.RUNNING)
                 await job.port.show_status(Status(Stage.STARTED))
             async with asyncio.timeout(JOB_DEADLINE_SECONDS) as deadline:

@@ -325,6 +325,28 @@ async def test_a_submitted_clip_whose_token_died_is_taken_over_all_the_same(
 
 
 @pytest.mark.asyncio
+async def test_a_clip_taken_over_is_polled_at_once_while_the_slot_is_busy(store: Store) -> None:
+    """The image service has the clip: it is asked for at once, not after the picture
+    that holds the only slot; it waits in line only to download."""
+    await journal_dead_clip(store, "video00004", request_id="vid-busy")
+    client, ports = RenderingClient(), FakePorts()
+    service, images = services(store, client, ports=ports)
+    images.gate = asyncio.Event()
+    picture = FakePort()
+    running = asyncio.create_task(service.submit(picture, origin(7), options()))
+    await images.started.wait()
+    await service.sweep_once()
+    await eventually(lambda: "vid-busy" in client.polled)
+    assert picture.files == []
+    client.finish("vid-busy")
+    images.gate.set()
+    await running
+    await eventually(lambda: "video00004" in ports.built and bool(ports.built["video00004"].files))
+    assert client.submitted == []
+    await service.drain(1.0)
+
+
+@pytest.mark.asyncio
 async def test_a_clip_never_submitted_whose_token_died_is_closed_as_before(store: Store) -> None:
     await journal_dead_clip(store, "video00003", request_id=None)
     client, ports = RenderingClient(), FakePorts()
