@@ -2,8 +2,9 @@
 
 Run by ``bench.video`` as ``python -m bench.video_child CONFIG`` (CONFIG a JSON object:
 the fake API's base URL and key, the per-file budget, the event loop), in a fresh process
-so that its peak resident set says what this clip costs and nothing else: PyAV and FFmpeg
-allocate outside Python's allocator, where ``tracemalloc`` does not see them.
+so that its peak resident set (``VmHWM``) says what this clip costs and nothing else:
+PyAV and FFmpeg allocate outside Python's allocator, where ``tracemalloc`` does not see
+them.
 
 The clip goes through ``core.jobs.video.VideoKind`` with the real
 ``core.client.ImageClient`` (submit, poll, ``download_video``, ``check_mp4`` in a
@@ -17,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import resource
 import sys
 import time
 from collections.abc import Mapping
@@ -46,18 +46,25 @@ async def no_sleep(seconds: float) -> None:
     """The clip is done at once; the waits between polls are figure 8's business."""
 
 
+def _status_bytes(key: str) -> int:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(key + ":"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
 def peak_rss() -> int:
-    """The process's peak resident set so far, bytes (Linux reports KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    """The process's peak resident set so far, bytes: ``VmHWM``, the high-water mark of
+    its own memory. (``getrusage``'s ``ru_maxrss`` would do on a process started from a
+    shell, but after fork and exec it keeps the forking parent's size: some 300 MB
+    of the bench's own.)"""
+    return _status_bytes("VmHWM")
 
 
 def current_rss() -> int:
     """The process's resident set now, bytes."""
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    return 0
+    return _status_bytes("VmRSS")
 
 
 async def tick(lates: list[float]) -> None:
