@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from statistics import fmean as mean
 
 from bench.decoding import DecodeRun
 from bench.edit_inputs import EditInputRun
@@ -290,6 +291,14 @@ def _joined(values: list[float], unit: str = "", digits: int = 0) -> str:
     return " / ".join(f"{v:.{digits}f}" for v in values) + unit
 
 
+def _span(counts: list[int]) -> str:
+    """``5`` or ``5-6``: the fewest and the most."""
+    if not counts:
+        return "n/a"
+    low, high = min(counts), max(counts)
+    return str(low) if low == high else f"{low}-{high}"
+
+
 def poll_rows(results: Results) -> list[Row]:
     """Figure 8: polls and requests per clip by render time, and the cost of a poll."""
     if not results.video:
@@ -299,19 +308,22 @@ def poll_rows(results: Results) -> list[Row]:
     rows = []
     for retry_after in settings.video_retry_afters:
         clips = [_clips_of(results, render, retry_after) for render in renders]
-        polls = [median(c.polls for c in each) for each in clips]
-        requests = [median(c.requests for c in each) for each in clips]
-        late = [median(c.late for c in each) for each in clips]
+        polls = " / ".join(_span([c.polls for c in each]) for each in clips)
+        requests = " / ".join(_span([c.requests for c in each]) for each in clips)
+        late = [mean(c.late for c in each) if each else math.nan for each in clips]
+        latest = max((c.late for each in clips for c in each), default=math.nan)
         header = "no Retry-After" if retry_after is None else f"Retry-After: {retry_after:g}"
         rows.append(
             Row(
                 "8",
-                f"polls per clip rendering {_joined(renders)} s ({header})",
-                f"{_joined(polls)} polls; {_joined(requests)} requests with the submission"
-                f" and the download; done seen {_joined(late, ' s', 1)} after it was",
+                f"polls per clip rendering {_joined(renders)} s and up ({header})",
+                f"{polls} polls; {requests} requests with the submission"
+                f" and the download; done seen {_joined(late, ' s', 1)} after it was"
+                f" (on average; {latest:.1f} s at most)",
                 "(measured)",
             )
         )
+    rows.extend(_bot_rows(results))
     wall = median(run.poll_wall for run in results.video)
     cpu = median(run.poll_cpu for run in results.video)
     clips = clips_per_core_share(cpu, POLL_CORE_SHARE)
@@ -325,6 +337,36 @@ def poll_rows(results: Results) -> list[Row]:
         )
     )
     return rows
+
+
+def _bot_rows(results: Results) -> list[Row]:
+    bots = [run.bot for run in results.video if run.bot is not None]
+    if not bots:
+        return []
+    clip = bots[0]
+    kind = _clips_of(results, clip.render, None)
+    same = [c.polls for c in kind if c.offset == 0]
+    versus = f" (the kind alone: {_span(same)})" if same else ""
+    if not clip.delivered:
+        return [
+            Row(
+                "8",
+                f"/animate through the bot, rendering {clip.render:g} s",
+                "not delivered",
+                "(measured)",
+            )
+        ]
+    return [
+        Row(
+            "8",
+            f"/animate through the real bot, rendering {clip.render:g} s of real time",
+            f"{clip.polls} polls{versus}, {clip.api_requests} requests to the API;"
+            f" {clip.discord_requests} to Discord ({clip.edits} edits of the answer: the"
+            " progress, then the clip);"
+            f" posted {_seconds(clip.seconds)} after the command",
+            "(measured)",
+        )
+    ]
 
 
 def _clips_of(results: Results, render: float, retry_after: float | None) -> list[ClipPolls]:

@@ -36,10 +36,14 @@ class BenchSettings:
     job_timeout: float = 180.0
     #: The bot's EVENT_LOOP (figures 1-4, 9): ``auto`` is uvloop where installed.
     event_loop: str = "auto"
-    #: Figure 8: how long each clip renders at the fake, seconds ...
+    #: Figure 8: how long each clip renders at the fake, seconds, each plus every offset
+    #: (a render rarely ends just as a poll comes: spread over the longest wait) ...
     video_renders: tuple[float, ...] = (10.0, 30.0, 60.0, 120.0)
+    video_render_offsets: tuple[float, ...] = tuple(1.5 * i for i in range(10))
     #: ... and the Retry-After its pending answers carry (None: no header).
     video_retry_afters: tuple[float | None, ...] = (None, 5.0, 30.0)
+    #: Figure 8: how long the clip sent through the real bot renders (real time), seconds.
+    video_bot_render: float = 10.0
     #: Figure 8: polls of one clip timed for the cost of a poll.
     video_poll_repeats: int = 300
     #: Figure 9: the clip downloaded and re-encoded: length, size, frame rate, bitrate ...
@@ -77,9 +81,12 @@ class BenchSettings:
                 "clips (fig. 8)",
                 "rendering "
                 + ", ".join(f"{r:g}" for r in self.video_renders)
+                + " s, each plus "
+                + ", ".join(f"{o:g}" for o in self.video_render_offsets)
                 + " s; Retry-After "
                 + ", ".join("none" if r is None else f"{r:g} s" for r in self.video_retry_afters)
-                + f"; {self.video_poll_repeats} polls timed",
+                + f"; {self.video_poll_repeats} polls timed; through the bot: one"
+                + f" rendering {self.video_bot_render:g} s",
             ),
             (
                 "clip (fig. 9)",
@@ -122,6 +129,8 @@ TINY = replace(
     decode_repeats=1,
     job_timeout=60.0,
     video_renders=(10.0, 60.0),
+    video_render_offsets=(0.0, 7.5),
+    video_bot_render=1.0,
     video_retry_afters=(None, 30.0),
     video_poll_repeats=5,
     video_seconds=2.0,

@@ -27,19 +27,23 @@ import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 import av
 from PIL import Image
 
-from bench.fakes import RenderingFakeImageAPI
+from bench.fakes import RenderingFakeImageAPI, TimedFakeDiscord
+from bench.latency import fresh_users
+from bench.procs import REAL_BOT, start_child
 from bench.settings import BenchSettings
 from bench.stats import percentile
 from core.client import ImageClient
 from core.jobs.video import VideoKind
 from core.video import MAX_POLL_SECONDS, VideoRequest
 from tests.e2e.harness import REPO
+from tests.fakes.discord import ALL_PERMISSIONS
 from tests.fakes.image_api import FakeImageAPI, VideoPlan
 
 #: The longest wait for the re-encoding process, seconds.
@@ -71,7 +75,9 @@ class NoNotes:
 class ClipPolls:
     """One clip polled until done."""
 
+    #: How long it rendered: ``render`` (the figure's) plus ``offset``, seconds.
     render: float
+    offset: float
     retry_after: float | None
     polls: int
     #: Requests the fake received for the clip: submission, polls, download.
@@ -82,7 +88,7 @@ class ClipPolls:
     @property
     def late(self) -> float:
         """How long after it was rendered the clip was seen done."""
-        return self.seen - self.render
+        return self.seen - self.render - self.offset
 
 
 @dataclass
@@ -126,6 +132,23 @@ class ClipRun:
 
 
 @dataclass
+class BotClip:
+    """One ``/animate`` through the real bot, in real time."""
+
+    render: float
+    #: Requests the fake image API received: submission, polls, download.
+    polls: int = 0
+    api_requests: int = 0
+    #: Requests the bot sent Discord for the interaction (its token): the deferral,
+    #: the edits of its answer (the progress, then the clip).
+    discord_requests: int = 0
+    edits: int = 0
+    #: From the command to the clip's message answered, seconds.
+    seconds: float = math.nan
+    delivered: bool = False
+
+
+@dataclass
 class VideoRun:
     clips: list[ClipPolls] = field(default_factory=list)
     #: One poll's round trip over loopback, client and fake in one process: wall, CPU.
@@ -133,6 +156,7 @@ class VideoRun:
     poll_cpu: float = math.nan
     polls_timed: int = 0
     clip: ClipRun | None = None
+    bot: BotClip | None = None
 
 
 def clips_per_core_share(poll_cpu: float, share: float, interval: float = MAX_POLL_SECONDS) -> int:
@@ -147,14 +171,18 @@ def clips_per_core_share(poll_cpu: float, share: float, interval: float = MAX_PO
 
 
 async def poll_clips(settings: BenchSettings) -> VideoRun:
-    """Every render time with every ``Retry-After``, one clip each; then one poll's cost."""
+    """Every render time (plus each offset) with every ``Retry-After``, one clip each;
+    then one poll's cost."""
     clock = VirtualClock()
     run = VideoRun()
     async with RenderingFakeImageAPI(clock) as api, aiohttp.ClientSession() as session:
         client = ImageClient(session, base_url=api.base_url, api_key=api.api_key)
         for retry_after in settings.video_retry_afters:
             for render in settings.video_renders:
-                run.clips.append(await _one_clip(api, client, clock, render, retry_after))
+                for offset in settings.video_render_offsets:
+                    run.clips.append(
+                        await _one_clip(api, client, clock, render, offset, retry_after)
+                    )
         run.poll_wall, run.poll_cpu = await _poll_cost(api, client, settings.video_poll_repeats)
         run.polls_timed = settings.video_poll_repeats
     return run
@@ -165,9 +193,10 @@ async def _one_clip(
     client: ImageClient,
     clock: VirtualClock,
     render: float,
+    offset: float,
     retry_after: float | None,
 ) -> ClipPolls:
-    api.render_seconds = render
+    api.render_seconds = render + offset
     api.video_plans.append(VideoPlan(retry_after=retry_after))
     kind = VideoKind(client, NoNotes(), clock=clock, sleep=clock.sleep)
     request = kind.build(
@@ -179,6 +208,7 @@ async def _one_clip(
     result = await kind.make_job(None, request)
     return ClipPolls(
         render=render,
+        offset=offset,
         retry_after=retry_after,
         polls=kind.polls,
         requests=len(api.requests) + len(api.downloads) - before,
@@ -280,8 +310,65 @@ async def reencode_clip(settings: BenchSettings) -> ClipRun:
     return ClipRun(**json.loads(out.decode().strip().splitlines()[-1]))
 
 
-async def run_video(settings: BenchSettings) -> VideoRun:
-    """Figures 8 and 9, one run."""
+async def animate_through_the_bot(settings: BenchSettings, workdir: Path) -> BotClip:
+    """One clip through the real bot (``python bot.py``) against the fakes, rendering
+    ``video_bot_render`` seconds of real time: what the whole bot does for it, counted at
+    both fakes (the kind's count of figure 8, and Discord's side besides)."""
+    api = RenderingFakeImageAPI(time.monotonic)
+    discord = TimedFakeDiscord()
+    await api.start()
+    await discord.start()
+    result = BotClip(render=settings.video_bot_render)
+    try:
+        child = await start_child(
+            "video", REAL_BOT, discord, api, workdir, extra={"EVENT_LOOP": settings.event_loop}
+        )
+        try:
+            await _animate(settings, discord, api, result)
+        finally:
+            await child.stop()
+    finally:
+        await discord.close()
+        await api.close()
+    return result
+
+
+async def _animate(
+    settings: BenchSettings, discord: TimedFakeDiscord, api: RenderingFakeImageAPI, out: BotClip
+) -> None:
+    switch = await discord.send_slash_command(
+        "imagine-admin",
+        {"video": {"on": True}},
+        user_id=discord.owner_user_id,
+        permissions=ALL_PERMISSIONS,
+    )
+    await switch.wait_for_callback()
+    (user,) = fresh_users(1)
+    discord.add_member(user)
+    api.render_seconds = settings.video_bot_render
+    before = len(api.requests) + len(api.downloads)
+    started = time.monotonic()
+    interaction = await discord.send_slash_command(
+        "animate", {"prompt": "waves on a harbour wall", "duration": 15}, user_id=user
+    )
+    await discord.wait_for(
+        lambda: any(m.attachments for m in interaction.messages),
+        settings.video_bot_render + settings.job_timeout,
+        "the clip posted",
+    )
+    mine = [r for r in discord.requests if r.token == interaction.token]
+    out.seconds = max((r.answered or r.time for r in mine), default=math.nan) - started
+    out.delivered = True
+    out.polls = len(api.video_polls)
+    out.api_requests = len(api.requests) + len(api.downloads) - before
+    out.discord_requests = len(mine)
+    out.edits = sum(1 for r in mine if r.method == "PATCH")
+
+
+async def run_video(settings: BenchSettings, workdir: Path, *, with_bot: bool) -> VideoRun:
+    """Figures 8 and 9, one run; ``with_bot`` adds the clip through the real bot."""
     run = await poll_clips(settings)
+    if with_bot:
+        run.bot = await animate_through_the_bot(settings, workdir)
     run.clip = await reencode_clip(settings)
     return run
