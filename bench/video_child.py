@@ -26,6 +26,7 @@ from typing import Any
 import aiohttp
 
 import bot
+from bench.video import NoNotes
 from core.client import ImageClient
 from core.delivery import DeliveryLimits
 from core.jobs.video import VideoKind
@@ -33,13 +34,6 @@ from core.models import ImageFile
 from core.video import make_clip, shrink_clip
 
 TICK = 0.010
-
-
-class NoNotes:
-    """No journal: the clip is not a job of the bot's store."""
-
-    async def journal_params(self, job_id: str, params: Mapping[str, Any]) -> bool:
-        return True
 
 
 async def no_sleep(seconds: float) -> None:
