@@ -43,6 +43,7 @@ def test_the_video_part_runs_alone_and_writes_nothing(
     figures = {line.split()[0] for line in printed.split("Figures")[1].splitlines()[3:] if line}
     assert figures == {"8", "9"}
     assert "failed" not in printed
+    assert "not delivered" not in printed
     assert list(tmp_path.iterdir()) == []
 
 
