@@ -19,12 +19,13 @@ from bench.latency import LatencyBench
 from bench.load import run_load
 from bench.report import Results, render
 from bench.settings import FULL, QUICK, TINY, BenchSettings
+from bench.video import run_video
 from tests.e2e.harness import REPO
 
 DEFAULT_OUTPUT = REPO / "docs" / "performance.md"
 BEGIN = "<!-- bench:results:begin -->"
 END = "<!-- bench:results:end -->"
-PARTS = ("decode", "edit", "latency", "load")
+PARTS = ("decode", "edit", "latency", "load", "video")
 
 Say = Callable[[str], None]
 
@@ -62,6 +63,12 @@ async def run_all(
             results.memory.append(
                 await run_load(settings, settings.memory_jobs, workdir / "load", f"mem{index}")
             )
+    if "video" in parts:
+        for index in range(settings.runs):
+            say(f"video: run {index + 1}/{settings.runs}: polls, a clip re-encoded")
+            # The clip through the real bot takes real time: once, not every run.
+            run = await run_video(settings, workdir / "video", with_bot=index == 0)
+            results.video.append(run)
     return results
 
 

@@ -8,6 +8,9 @@
   making the images and sending them. It makes each kind of answer once and sends the
   same bytes to every later call asking for the same thing, so that the fake's own work
   (a 2k answer is some 30 MB of JSON) does not take the machine's cores from the bot.
+* :class:`RenderingFakeImageAPI` renders each video for a number of seconds on a clock
+  it is given (the fake's own plans count polls, not seconds), so that the polls of a
+  clip that takes a minute can be counted without waiting a minute.
 """
 
 from __future__ import annotations
@@ -15,7 +18,8 @@ from __future__ import annotations
 import contextlib
 import json
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import Any
 
 from aiohttp import web
@@ -134,3 +138,35 @@ class TimedFakeImageAPI(FakeImageAPI):
         self.requests.clear()
         self.calls.clear()
         self.downloads.clear()
+
+
+class RenderingFakeImageAPI(FakeImageAPI):
+    """:class:`FakeImageAPI` whose videos render for :attr:`render_seconds` on ``clock``:
+    a poll answers pending until that long after the submission, then as the video's plan
+    ends (``done`` with its clip, by default)."""
+
+    def __init__(self, clock: Callable[[], float], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.clock = clock
+        #: How long the next submitted videos render, seconds.
+        self.render_seconds = 0.0
+        self._renders: dict[str, tuple[float, float]] = {}
+
+    async def _submit_video(self, request: web.Request) -> web.StreamResponse:
+        known = set(self.videos)
+        response = await super()._submit_video(request)
+        for request_id in set(self.videos) - known:
+            self._renders[request_id] = (self.clock(), self.render_seconds)
+        return response
+
+    async def _poll_video(self, request: web.Request) -> web.StreamResponse:
+        request_id = request.match_info["request_id"]
+        video = self.videos.get(request_id)
+        render = self._renders.get(request_id)
+        if video is not None and render is not None:
+            submitted, seconds = render
+            rendering = self.clock() - submitted < seconds
+            # The fake answers pending while its polls are within the plan's count: keep
+            # the count one poll ahead while the clip renders, and stop it once rendered.
+            video.plan = replace(video.plan, pending=video.polls + 1 if rendering else video.polls)
+        return await super()._poll_video(request)

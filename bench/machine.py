@@ -7,7 +7,7 @@ import platform
 from importlib import metadata
 from pathlib import Path
 
-PACKAGES = ("discord.py", "aiohttp", "aiosqlite", "orjson", "pillow")
+PACKAGES = ("discord.py", "aiohttp", "aiosqlite", "orjson", "pillow", "av")
 
 
 def cpu_model() -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from statistics import fmean as mean
 
 from bench.decoding import DecodeRun
 from bench.edit_inputs import EditInputRun
@@ -11,6 +12,7 @@ from bench.latency import Burst, LatencyRun
 from bench.load import LoadRun
 from bench.settings import BenchSettings
 from bench.stats import median, ms
+from bench.video import ClipPolls, ClipRun, VideoRun, clips_per_core_share
 
 #: Figure 1: the bot's p99 may be this many times the floor's ...
 DEFER_RATIO_TARGET = 1.25
@@ -45,6 +47,7 @@ class Results:
     memory: list[LoadRun] = field(default_factory=list)
     decode: list[DecodeRun] = field(default_factory=list)
     edit: list[EditInputRun] = field(default_factory=list)
+    video: list[VideoRun] = field(default_factory=list)
 
 
 def _verdict(ok: bool | None) -> str:
@@ -274,6 +277,175 @@ def edit_rows(results: Results) -> list[Row]:
     ]
 
 
+#: Figure 8: the share of one core the polling of clips is given, for how many clips fit.
+POLL_CORE_SHARE = 0.10
+
+
+def _seconds(value: float) -> str:
+    if math.isnan(value) or value < 1:
+        return _ms(value)
+    return f"{value:.1f} s"
+
+
+def _joined(values: list[float], unit: str = "", digits: int = 0) -> str:
+    return " / ".join(f"{v:.{digits}f}" for v in values) + unit
+
+
+def _span(counts: list[int]) -> str:
+    """``5`` or ``5-6``: the fewest and the most."""
+    if not counts:
+        return "n/a"
+    low, high = min(counts), max(counts)
+    return str(low) if low == high else f"{low}-{high}"
+
+
+def poll_rows(results: Results) -> list[Row]:
+    """Figure 8: polls and requests per clip by render time, and the cost of a poll."""
+    if not results.video:
+        return []
+    settings = results.settings
+    renders = list(settings.video_renders)
+    rows = []
+    for retry_after in settings.video_retry_afters:
+        clips = [_clips_of(results, render, retry_after) for render in renders]
+        polls = " / ".join(_span([c.polls for c in each]) for each in clips)
+        requests = " / ".join(_span([c.requests for c in each]) for each in clips)
+        late = [mean(c.late for c in each) if each else math.nan for each in clips]
+        latest = max((c.late for each in clips for c in each), default=math.nan)
+        header = "no Retry-After" if retry_after is None else f"Retry-After: {retry_after:g}"
+        rows.append(
+            Row(
+                "8",
+                f"polls per clip rendering {_joined(renders)} s and up ({header})",
+                f"{polls} polls; {requests} requests with the submission"
+                f" and the download; done seen {_joined(late, ' s', 1)} after it was"
+                f" (on average; {latest:.1f} s at most)",
+                "(measured)",
+            )
+        )
+    rows.extend(_bot_rows(results))
+    wall = median(run.poll_wall for run in results.video)
+    cpu = median(run.poll_cpu for run in results.video)
+    clips = clips_per_core_share(cpu, POLL_CORE_SHARE)
+    rows.append(
+        Row(
+            "8",
+            "one poll over loopback (client and fake in one process): wall / CPU",
+            f"{_ms(wall)} / {_ms(cpu)} ({results.video[0].polls_timed} polls);"
+            f" {clips:,} clips polled every 15 s take {POLL_CORE_SHARE:.0%} of a core",
+            "(measured)",
+        )
+    )
+    return rows
+
+
+def _bot_rows(results: Results) -> list[Row]:
+    bots = [run.bot for run in results.video if run.bot is not None]
+    if not bots:
+        return []
+    clip = bots[0]
+    kind = _clips_of(results, clip.render, None)
+    same = [c.polls for c in kind if c.offset == 0]
+    versus = f" (the kind alone: {_span(same)})" if same else ""
+    if not clip.delivered:
+        return [
+            Row(
+                "8",
+                f"/animate through the bot, rendering {clip.render:g} s",
+                "not delivered",
+                "(measured)",
+            )
+        ]
+    return [
+        Row(
+            "8",
+            f"/animate through the real bot, rendering {clip.render:g} s of real time",
+            f"{clip.polls} polls{versus}, {clip.api_requests} requests to the API;"
+            f" {clip.discord_requests} to Discord ({clip.edits} edits of the answer: the"
+            " progress, then the clip);"
+            f" posted {_seconds(clip.seconds)} after the command",
+            "(measured)",
+        )
+    ]
+
+
+def _clips_of(results: Results, render: float, retry_after: float | None) -> list[ClipPolls]:
+    return [
+        clip
+        for run in results.video
+        for clip in run.clips
+        if clip.render == render and clip.retry_after == retry_after
+    ]
+
+
+def clip_rows(results: Results) -> list[Row]:
+    """Figure 9: a long clip downloaded, checked and re-encoded in a fresh process."""
+    clips = [run.clip for run in results.video if run.clip is not None]
+    if not clips:
+        return []
+    settings = results.settings
+    first = clips[0]
+    size = median(c.clip_bytes for c in clips)
+    what = (
+        f"{settings.video_seconds:g} s clip at {first.width}x{first.height}"
+        f" ({size / (1024 * 1024):.1f} MiB)"
+    )
+    budget = f"{first.budget / (1024 * 1024):.3g} MiB"
+    rows = [
+        Row(
+            "9",
+            f"download + check of a {what} (make_job: poll, download, check_mp4)",
+            _seconds(median(c.download_seconds for c in clips)),
+            "(measured)",
+        ),
+        _reencode_row(clips, budget),
+    ]
+    p99 = median(c.stall_p99 for c in clips)
+    worst = median(c.stall_max for c in clips)
+    ticks = median(len(c.reencode_lates) for c in clips)
+    rows.append(
+        Row(
+            "9",
+            "event-loop stall while it re-encodes (a 10 ms ticker's lateness): p99 / max",
+            f"{_ms(p99)} / {_ms(worst)} ({ticks:.0f} ticks)",
+            f"p99 < {_ms(LAG_P99_TARGET)}",
+            _verdict(None if math.isnan(p99) else p99 < LAG_P99_TARGET),
+        )
+    )
+    grown = median(c.download_growth for c in clips)
+    grown_all = median(c.reencode_growth for c in clips)
+    rows.append(
+        Row(
+            "9",
+            "peak resident memory over the idle process's, by the end of the download +"
+            " check / of the re-encode, over the clip's size",
+            f"x{grown / size:.1f} ({_mib(grown)}) / x{grown_all / size:.1f} ({_mib(grown_all)})",
+            "(measured)",
+        )
+    )
+    return rows
+
+
+def _reencode_row(clips: list[ClipRun], budget: str) -> Row:
+    wall = median(c.reencode_seconds for c in clips)
+    cpu = median(c.reencode_cpu for c in clips)
+    errors = sorted({c.error for c in clips if c.error})
+    fitted = [c for c in clips if c.out_bytes]
+    if fitted:
+        last = fitted[-1]
+        result = (
+            f"{_seconds(wall)} ({cpu:.1f} s of CPU, {cpu / wall:.1f} cores):"
+            f" {last.out_bytes / (1024 * 1024):.1f} MiB at {last.out_width}x{last.out_height}"
+        )
+    else:
+        result = f"{_seconds(wall)} ({cpu:.1f} s of CPU), no clip that fits"
+    if errors:
+        result += f"; {len(clips) - len(fitted)} of {len(clips)} failed: {'; '.join(errors)}"
+    return Row(
+        "9", f"re-encode to fit {budget} (fit_files: shrink_clip in a thread)", result, "(measured)"
+    )
+
+
 def naive_rows(results: Results) -> list[Row]:
     rows = []
     for size in results.settings.naive_bursts:
@@ -318,6 +490,8 @@ def rows(results: Results) -> list[Row]:
         *memory_rows(results),
         *decode_rows(results),
         *edit_rows(results),
+        *poll_rows(results),
+        *clip_rows(results),
         *naive_rows(results),
     ]
 

@@ -30,7 +30,21 @@ def test_the_tiny_benchmark_runs_every_part_and_writes_the_table(
     block = text.split(BEGIN)[1].split(END)[0]
     assert "Command: `python -m bench --tiny`" in block
     figures = {line.split("|")[1].strip() for line in block.splitlines() if line.startswith("| ")}
-    assert {"1", "2", "3", "4", "5", "6", "7"} <= figures
+    assert {"1", "2", "3", "4", "5", "6", "7", "8", "9"} <= figures
+
+
+def test_the_video_part_runs_alone_and_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["--tiny", "--only", "video", "--no-write"]) == 0
+
+    printed = capsys.readouterr().out
+    figures = {line.split()[0] for line in printed.split("Figures")[1].splitlines()[3:] if line}
+    assert figures == {"8", "9"}
+    assert "failed" not in printed
+    assert "not delivered" not in printed
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_a_missing_document_is_made_with_the_markers(tmp_path: Path) -> None:
