@@ -11,6 +11,7 @@ whose wheels carry FFmpeg; it is CPU-bound and blocking: callers run it in a thr
 from __future__ import annotations
 
 import io
+import logging
 import math
 import random
 from dataclasses import dataclass
@@ -22,6 +23,8 @@ import av
 from core.errors import BadResponse
 from core.models import ImageFile, InputSource
 from core.quota import Meter
+
+log = logging.getLogger(__name__)
 
 VIDEO_MODEL = "grok-imagine-video"
 VIDEO_RESOLUTIONS = ("480p", "720p")
@@ -177,20 +180,28 @@ def check_mp4(data: bytes) -> ImageFile:
 
 def shrink_clip(clip: ImageFile, max_bytes: int) -> ImageFile | None:
     """The clip re-encoded (H.264, scaled down step by step, bitrate fitted to its length)
-    until it fits ``max_bytes``; None when even the smallest try does not. Blocking."""
+    until it fits ``max_bytes``; None when even the smallest try does not, or when the
+    clip cannot be re-encoded at all. Blocking."""
     if clip.size <= max_bytes:
         return clip
-    duration = clip_seconds(clip.data) or 1.0
-    scale = 1.0
+    try:
+        return _shrink(clip.data, max_bytes)
+    except (av.FFmpegError, ValueError, OSError) as error:
+        log.warning("could not re-encode a clip (%s)", type(error).__name__)
+        return None
+
+
+def _shrink(data: bytes, max_bytes: int) -> ImageFile | None:
+    duration = clip_seconds(data) or 1.0
+    scale, target = 1.0, float(max_bytes)
     for _attempt in range(4):
         # Aim below the budget: the container and the audio-less stream's overhead.
-        bitrate = max(50_000, int(max_bytes * 8 * 0.85 / duration))
-        data = _encode(clip.data, bitrate=bitrate, scale=scale)
-        if len(data) <= max_bytes:
-            return check_mp4(data)
-        scale *= 0.75
-        max_bytes_target = max_bytes * 0.9
-        max_bytes = int(max_bytes_target) if max_bytes_target < max_bytes else max_bytes
+        bitrate = max(50_000, int(target * 8 * 0.85 / duration))
+        encoded = _encode(data, bitrate=bitrate, scale=scale)
+        if len(encoded) <= max_bytes:
+            return check_mp4(encoded)
+        # Too large still: smaller pictures, at a lower aim.
+        scale, target = scale * 0.75, target * 0.9
     return None
 
 
@@ -223,7 +234,6 @@ def _encode(data: bytes, *, bitrate: int, scale: float) -> bytes:
             scaled = frame.reformat(
                 width=stream_out.width, height=stream_out.height, format="yuv420p"
             )
-            scaled.pts = None
             for packet in stream_out.encode(scaled):
                 target.mux(packet)
         for packet in stream_out.encode():

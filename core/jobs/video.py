@@ -55,6 +55,8 @@ REQUEST_ID_PARAM = "request_id"
 UNAVAILABLE_SECONDS = 15 * 60.0
 #: The longest wait for a clip, by default (``VIDEO_MAX_WAIT_SECONDS``).
 DEFAULT_MAX_WAIT_SECONDS = 10 * 60.0
+#: Clips re-encoded at once by one process (each takes a core and about 200 MB at 720p).
+MAX_REENCODES = 1
 #: Times a done clip is downloaded (each after asking for its link again) before the job
 #: gives up: the clip is paid for, and links expire.
 DOWNLOAD_ROUNDS = 3
@@ -144,6 +146,8 @@ class VideoKind:
         self._clock = clock
         self._sleep = sleep
         self._unavailable_until = 0.0
+        #: Clips re-encoded at once by this process (see :meth:`fit_files`).
+        self._encoding = asyncio.Semaphore(MAX_REENCODES)
         #: Polls made, over the process's life (the bench reads it).
         self.polls = 0
 
@@ -382,7 +386,9 @@ class VideoKind:
         for clip in files:
             if clip is None or clip.size <= budget:
                 fitted.append(clip)
-            else:
+                continue
+            # One at a time: a 720p re-encode takes a core and about 200 MB while it runs.
+            async with self._encoding:
                 fitted.append(await asyncio.to_thread(shrink_clip, clip, budget))
         return fitted
 
