@@ -28,7 +28,7 @@ from core.outcomes import Outcome
 from core.queue import JobQueue
 from core.quota import Meter, QuotaDecision, QuotaVerdict, Reservation
 from core.spend import SpendAsk, SpendPolicy
-from core.storage import Store
+from core.storage import AdmitRequest, Store
 
 log = logging.getLogger(__name__)
 
@@ -237,15 +237,17 @@ class Admitter:
         # A clip counts its seconds against counters of their own, images their number.
         user_limit, guild_limit = limits.daily(request.meter)
         admission = await self.store.admit(
-            user_id=origin.user_id,
-            job_id=report.job_id,
-            exempt=limits.exempt,
-            guild_id=origin.guild_id,
-            images=request.units,
-            user_limit=user_limit,
-            guild_limit=guild_limit,
-            spend=ask,
-            meter=request.meter,
+            AdmitRequest(
+                user_id=origin.user_id,
+                job_id=report.job_id,
+                exempt=limits.exempt,
+                guild_id=origin.guild_id,
+                units=request.units,
+                user_limit=user_limit,
+                guild_limit=guild_limit,
+                spend=ask,
+                meter=request.meter,
+            )
         )
         if admission.paused_until:
             refuse(report, errors.MemberPaused(admission.paused_until))

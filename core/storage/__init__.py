@@ -15,11 +15,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from core.storage.interface import Store, StoreUnavailable
-from core.storage.records import JobRecord
+from core.storage.records import AdmitRequest, JobRecord
 from core.storage.redis_store import RedisStore
 from core.storage.sqlite_store import SqliteStore
 
 __all__ = [
+    "AdmitRequest",
     "JobRecord",
     "RedisStore",
     "SqliteStore",

@@ -18,9 +18,8 @@ from core.cooldown import CooldownState
 from core.guild_settings import GuildSettings
 from core.journal import InteractionRef
 from core.moderation import AttemptLimit, BlockedAttempts
-from core.spend import SpendAsk
 from core.stats import OutcomeCount
-from core.storage.records import JobRecord
+from core.storage.records import AdmitRequest, JobRecord
 
 __all__ = [
     "ApiSlots",
@@ -43,23 +42,11 @@ class StoreUnavailable(RuntimeError):
 class Claims(Protocol):
     """One job at a time per member, and the cooldown after a delivered one."""
 
-    async def admit(
-        self,
-        *,
-        user_id: int,
-        job_id: str,
-        exempt: bool,
-        guild_id: int | None,
-        images: int,
-        user_limit: int,
-        guild_limit: int,
-        spend: SpendAsk | None = None,
-        meter: quota.Meter = quota.Meter.IMAGES,
-    ) -> quota.Admission:
+    async def admit(self, request: AdmitRequest) -> quota.Admission:
         """What runs before a job is accepted, in one atomic step and one round trip:
         check the member's cooldown (only the one-job-at-a-time rule if ``exempt``, the
         stored cooldown being kept for when the exemption ends) and claim it for
-        ``job_id``, then count ``images`` against today's member and server counters if
+        ``job_id``, then count ``units`` against today's member and server counters if
         both allow it (a limit of 0 is no limit; a direct message has no server counter).
         A refused claim reserves nothing (``quota`` is None); a refused reservation takes
         no claim. A member paused in ``guild_id`` (see :meth:`BlockedPrompts.note_blocked`)
@@ -67,8 +54,8 @@ class Claims(Protocol):
         With ``spend``, its estimate is reserved in the same step against today's spend
         counters of the bot and the server (see :mod:`core.spend`), if both ceilings
         allow it; refused, nothing is taken (the verdict says which ceiling). ``meter``
-        says what ``images`` counts: images, or seconds of video, each against counters
-        of its own (see :mod:`core.quota`)."""
+        says what ``units`` counts: images, or seconds of video, each against counters
+        of its own (see :mod:`core.quota`). The names are the fields of ``request``."""
 
     async def end_claim(
         self, user_id: int, job_id: str, *, delivered: bool, cooldown_seconds: float

@@ -21,6 +21,7 @@ from core import journal, quota, spend
 from core.cooldown import CooldownState, Decision, decide
 from core.guild_settings import GuildSettings
 from core.journal import InteractionRef
+from core.spend import SpendAsk
 from core.stats import OutcomeCount
 
 log = logging.getLogger(__name__)
@@ -304,6 +305,32 @@ def check_move(state: str) -> None:
     """A journaled job moves between unfinished states; closing it is ``close_job``."""
     if state not in journal.UNFINISHED:
         raise ValueError(f"use close_job to finish a job, not state {state!r}")
+
+
+# -- admission -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AdmitRequest:
+    """What :meth:`core.storage.interface.Claims.admit` is asked to check and take in one
+    step: ``job_id``'s claim of member ``user_id``'s cooldown, and ``units`` of ``meter``
+    counted against today's counters of the member and of server ``guild_id``."""
+
+    user_id: int
+    job_id: str
+    #: Exempt from the cooldown: only the one-job-at-a-time rule applies.
+    exempt: bool
+    #: The server asked in; None for a direct message (no server counter, no pause).
+    guild_id: int | None
+    #: How much the job counts: images, or seconds of video (see ``meter``).
+    units: int
+    #: Today's limits of the member and of the server, in units of ``meter`` (0: none).
+    user_limit: int
+    guild_limit: int
+    #: The spend estimate to reserve with the units, under its ceilings (None: none).
+    spend: SpendAsk | None = None
+    #: What ``units`` counts: images, or seconds of video, each against counters of its own.
+    meter: quota.Meter = quota.Meter.IMAGES
 
 
 # -- cooldown claims -------------------------------------------------------------------

@@ -261,37 +261,26 @@ class RedisStore(BaseStore):
 
     # -- cooldowns ---------------------------------------------------------------------
 
-    async def admit(
-        self,
-        *,
-        user_id: int,
-        job_id: str,
-        exempt: bool,
-        guild_id: int | None,
-        images: int,
-        user_limit: int,
-        guild_limit: int,
-        spend: SpendAsk | None = None,
-        meter: quota.Meter = quota.Meter.IMAGES,
-    ) -> quota.Admission:
+    async def admit(self, request: records.AdmitRequest) -> quota.Admission:
         """The claim and the reservation in one script: a refused claim reserves nothing,
         a refused reservation takes no claim, and no other process sees one without the
         other; a paused member is refused first."""
         now = self._clock()
-        today = records.today(now, guild_id, user_id, meter)
+        guild_id, user_id = request.guild_id, request.user_id
+        today = records.today(now, guild_id, user_id, request.meter)
         counters = [self._counter(today.day, scope) for scope in today.scopes]
-        spend_counters, spend_args = self._spend_args(today, spend)
+        spend_counters, spend_args = self._spend_args(today, request.spend)
         reply = await self.scripts.admit(
             keys=[self._key("cooldown", user_id), *counters, *spend_counters],
             args=[
                 _time(now),
-                job_id,
-                int(exempt),
+                request.job_id,
+                int(request.exempt),
                 _time(STALE_RUNNING_SECONDS),
                 COOLDOWN_KEEP_SECONDS,
-                images,
-                user_limit,
-                guild_limit if today.guild_scope is not None else 0,
+                request.units,
+                request.user_limit,
+                request.guild_limit if today.guild_scope is not None else 0,
                 math.ceil(today.resets_at - now + COUNTER_KEEP_SECONDS),
                 "" if guild_id is None else self._key("blocked", guild_id, user_id),
                 *spend_args,
@@ -301,13 +290,18 @@ class RedisStore(BaseStore):
             return records.paused_admission(float(reply[7]))
         _, available, running_job, running_since, _, user_used, guild_used = reply[:7]
         state = _cooldown(available, running_job, running_since)
-        decision = records.claim_decision(state, now, exempt=exempt)
+        decision = records.claim_decision(state, now, exempt=request.exempt)
         if not decision.allowed:
             return quota.Admission(decision)
         used = [int(user_used), int(guild_used)]
-        decided = today.decide(images, used, user_limit=user_limit, guild_limit=guild_limit)
-        if spend is not None and len(reply) > 7:
-            decided = records.decide_spend(decided, spend, [int(reply[8]), int(reply[9])])
+        decided = today.decide(
+            request.units,
+            used,
+            user_limit=request.user_limit,
+            guild_limit=request.guild_limit,
+        )
+        if request.spend is not None and len(reply) > 7:
+            decided = records.decide_spend(decided, request.spend, [int(reply[8]), int(reply[9])])
         return quota.Admission(decision, decided)
 
     async def end_claim(

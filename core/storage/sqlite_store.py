@@ -26,7 +26,6 @@ from core import journal, quota, stats
 from core.cooldown import CooldownState, Decision, after_finish
 from core.guild_settings import GuildSettings
 from core.moderation import AttemptLimit, BlockedAttempts, note_attempt
-from core.spend import SpendAsk
 from core.stats import OutcomeCount
 from core.storage import liveness, records
 from core.storage.base import BaseStore
@@ -272,41 +271,23 @@ class SqliteStore(BaseStore):
         )
         return decision, functools.partial(_store_cooldown, db, user_id, claimed)
 
-    async def admit(
-        self,
-        *,
-        user_id: int,
-        job_id: str,
-        exempt: bool,
-        guild_id: int | None,
-        images: int,
-        user_limit: int,
-        guild_limit: int,
-        spend: SpendAsk | None = None,
-        meter: quota.Meter = quota.Meter.IMAGES,
-    ) -> quota.Admission:
+    async def admit(self, request: records.AdmitRequest) -> quota.Admission:
         """The claim and the reservation in one transaction and one round trip: a refused
         claim reserves nothing, a refused reservation takes no claim; a paused member is
         refused first."""
+        guild_id, user_id = request.guild_id, request.user_id
 
         def work(db: sqlite3.Connection) -> quota.Admission:
             if guild_id is not None:
                 paused_until = _paused_until(db, guild_id, user_id)
                 if paused_until > self._clock():
                     return records.paused_admission(paused_until)
-            decision, take = self._check_claim(db, user_id=user_id, job_id=job_id, exempt=exempt)
+            decision, take = self._check_claim(
+                db, user_id=user_id, job_id=request.job_id, exempt=request.exempt
+            )
             if not decision.allowed:
                 return quota.Admission(decision)
-            reserved = self._reserve(
-                db,
-                guild_id=guild_id,
-                user_id=user_id,
-                images=images,
-                user_limit=user_limit,
-                guild_limit=guild_limit,
-                spend=spend,
-                meter=meter,
-            )
+            reserved = self._reserve(db, request)
             if reserved.allowed:
                 take()
             return quota.Admission(decision, reserved)
@@ -663,21 +644,13 @@ class SqliteStore(BaseStore):
     # -- daily image counters (the rest is shared: core.storage.base) -------------------
 
     def _reserve(
-        self,
-        db: sqlite3.Connection,
-        *,
-        guild_id: int | None,
-        user_id: int,
-        images: int,
-        user_limit: int,
-        guild_limit: int,
-        spend: SpendAsk | None = None,
-        meter: quota.Meter = quota.Meter.IMAGES,
+        self, db: sqlite3.Connection, request: records.AdmitRequest
     ) -> quota.QuotaDecision:
-        """Count ``images`` against today's member and server counters if both allow it,
-        inside the caller's transaction, so parallel requests never overshoot a limit."""
+        """Count the request's units against today's member and server counters if both
+        allow it, inside the caller's transaction, so parallel requests never overshoot a
+        limit."""
         now = self._clock()
-        today = records.today(now, guild_id, user_id, meter)
+        today = records.today(now, request.guild_id, request.user_id, request.meter)
         if self._pruned_day != today.day:
             db.execute(
                 "DELETE FROM usage WHERE day < ?",
@@ -685,7 +658,10 @@ class SqliteStore(BaseStore):
             )
             self._pruned_day = today.day
         used = [_usage_of(db, day=today.day, scope=scope) for scope in today.scopes]
-        decision = today.decide(images, used, user_limit=user_limit, guild_limit=guild_limit)
+        decision = today.decide(
+            request.units, used, user_limit=request.user_limit, guild_limit=request.guild_limit
+        )
+        spend = request.spend
         if spend is not None and decision.allowed:
             spend_scopes = records.spend_scopes(today.guild_scope)
             spent = [_usage_of(db, day=today.day, scope=scope) for scope in spend_scopes]
@@ -695,7 +671,7 @@ class SqliteStore(BaseStore):
                     _add_usage(db, today.day, scope, spend.ticks)
         if decision.allowed:
             for scope in today.scopes:
-                _add_usage(db, today.day, scope, images)
+                _add_usage(db, today.day, scope, request.units)
         return decision
 
     async def _give_back(self, day: str, scopes: Sequence[str], images: int) -> None:

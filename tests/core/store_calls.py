@@ -10,7 +10,7 @@ from core import quota
 from core.cooldown import Decision
 from core.quota import QuotaDecision
 from core.spend import SpendAsk
-from core.storage import Store
+from core.storage import AdmitRequest, Store
 
 
 async def admit(
@@ -18,7 +18,7 @@ async def admit(
     user_id: int,
     job_id: str,
     *,
-    images: int = 1,
+    units: int = 1,
     exempt: bool = False,
     guild_id: int | None = 1,
     user_limit: int = 0,
@@ -26,25 +26,27 @@ async def admit(
     spend: SpendAsk | None = None,
     meter: quota.Meter = quota.Meter.IMAGES,
 ) -> quota.Admission:
-    """An admission of ``images`` (units of ``meter``) for member ``user_id`` in server
-    ``guild_id`` (1 by default; None for a direct message), under no limit unless one is
-    given."""
+    """An admission of ``units`` (images, or seconds of video: see ``meter``) for member
+    ``user_id`` in server ``guild_id`` (1 by default; None for a direct message), under no
+    limit unless one is given."""
     return await store.admit(
-        user_id=user_id,
-        job_id=job_id,
-        exempt=exempt,
-        guild_id=guild_id,
-        images=images,
-        user_limit=user_limit,
-        guild_limit=guild_limit,
-        spend=spend,
-        meter=meter,
+        AdmitRequest(
+            user_id=user_id,
+            job_id=job_id,
+            exempt=exempt,
+            guild_id=guild_id,
+            units=units,
+            user_limit=user_limit,
+            guild_limit=guild_limit,
+            spend=spend,
+            meter=meter,
+        )
     )
 
 
 async def claim(store: Store, user_id: int, job_id: str, *, exempt: bool = False) -> Decision:
     """A claim alone: an admission of no images, under no limit."""
-    admission = await admit(store, user_id, job_id, images=0, exempt=exempt)
+    admission = await admit(store, user_id, job_id, units=0, exempt=exempt)
     assert admission.quota is None or admission.quota.allowed
     return admission.claim
 
@@ -71,7 +73,7 @@ async def reserve(
             store,
             user_id,
             job_id,
-            images=images,
+            units=images,
             exempt=True,
             guild_id=guild_id,
             user_limit=user_limit,

@@ -150,7 +150,7 @@ def test_the_admission_script_follows_the_quota_arithmetic(
                 7,
                 "new",
                 guild_id=guild_id,
-                images=images,
+                units=images,
                 user_limit=user_limit,
                 guild_limit=guild_limit,
             )
@@ -384,7 +384,7 @@ def test_the_blocked_prompt_script_follows_note_attempt(
             paused_until = expected.paused_until
             noted = loop.run(store.note_blocked(1, 7, limit=limit))
             assert noted == expected
-            admission = loop.run(admit(store, 7, f"job{clock.now}", images=0))
+            admission = loop.run(admit(store, 7, f"job{clock.now}", units=0))
             assert admission.paused_until == (paused_until if paused_until > clock.now else 0.0)
             if admission.allowed:
                 loop.run(store.end_claim(7, f"job{clock.now}", delivered=False, cooldown_seconds=0))

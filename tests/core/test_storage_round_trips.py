@@ -33,7 +33,7 @@ async def test_one_trip_writes_mixed_with_multi_trip_transactions(tmp_path: Path
             await store.set_meta(f"key{step}", str(step))
 
         async def job(user: int) -> bool:
-            admission = await admit(store, user, f"job{user}", images=2)
+            admission = await admit(store, user, f"job{user}", units=2)
             await store.record_job(
                 f"job{user}", user_id=user, guild_id=1, channel_id=2, prompt="p", params={}
             )
@@ -43,7 +43,7 @@ async def test_one_trip_writes_mixed_with_multi_trip_transactions(tmp_path: Path
             *(job(user) for user in range(1, 61)),
             *(settings_change(step) for step in range(20)),
             *(meta(step) for step in range(20)),
-            *(admit(store, user, f"again{user}", images=0) for user in range(1, 61)),
+            *(admit(store, user, f"again{user}", units=0) for user in range(1, 61)),
         )
         assert all(results[:60])
         again = results[100:]
@@ -64,7 +64,7 @@ async def test_two_processes_never_overshoot_a_daily_limit(tmp_path: Path) -> No
     try:
         admissions = await asyncio.gather(
             *(
-                admit(store, user, f"job{user}-{name}", images=3, guild_limit=30)
+                admit(store, user, f"job{user}-{name}", units=3, guild_limit=30)
                 for user in range(40)
                 for name, store in (("first", first), ("second", second))
             )

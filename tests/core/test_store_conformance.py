@@ -223,7 +223,7 @@ async def test_a_refused_reservation_counts_nothing(store: Store) -> None:
 
 
 async def test_an_admission_claims_and_reserves(store: Store, clock: Clock) -> None:
-    admission = await admit(store, 7, "a", images=2, user_limit=5, guild_limit=10)
+    admission = await admit(store, 7, "a", units=2, user_limit=5, guild_limit=10)
     assert admission.allowed
     assert admission.claim.allowed
     assert admission.quota is not None
@@ -241,7 +241,7 @@ async def test_an_admission_claims_and_reserves(store: Store, clock: Clock) -> N
 
 async def test_fifty_parallel_admissions_never_overshoot(store: Store) -> None:
     admissions = await asyncio.gather(
-        *(admit(store, 100 + i, f"job{i}", images=3, guild_limit=100) for i in range(50))
+        *(admit(store, 100 + i, f"job{i}", units=3, guild_limit=100) for i in range(50))
     )
     admitted = [a for a in admissions if a.allowed]
     assert len(admitted) == 33
@@ -252,7 +252,7 @@ async def test_fifty_parallel_admissions_never_overshoot(store: Store) -> None:
     # Only the admitted hold a claim: the others may start again at once.
     states = [await store.cooldown_state(100 + i) for i in range(50)]
     assert sum(state.running_job is not None for state in states) == 33
-    again = await asyncio.gather(*(admit(store, 100 + i, f"again{i}", images=0) for i in range(50)))
+    again = await asyncio.gather(*(admit(store, 100 + i, f"again{i}", units=0) for i in range(50)))
     assert sum(a.claim.verdict is Verdict.ALREADY_RUNNING for a in again) == 33
 
 
@@ -269,7 +269,7 @@ async def test_parallel_admissions_of_one_member_let_exactly_one_through(store: 
 async def test_a_refused_claim_reserves_nothing(store: Store) -> None:
     assert (await claim(store, 7, "a")).allowed
     await store.end_claim(7, "a", delivered=True, cooldown_seconds=600)
-    admission = await admit(store, 7, "b", images=4)
+    admission = await admit(store, 7, "b", units=4)
     assert admission.claim.verdict is Verdict.ON_COOLDOWN
     assert admission.claim.retry_after == pytest.approx(600)
     assert admission.quota is None
@@ -280,9 +280,9 @@ async def test_a_refused_claim_reserves_nothing(store: Store) -> None:
 
 
 async def test_a_refused_reservation_takes_no_claim(store: Store) -> None:
-    assert (await admit(store, 7, "a", images=4, user_limit=5)).allowed
+    assert (await admit(store, 7, "a", units=4, user_limit=5)).allowed
     await store.end_claim(7, "a", delivered=False, cooldown_seconds=60)
-    admission = await admit(store, 7, "b", images=2, user_limit=5)
+    admission = await admit(store, 7, "b", units=2, user_limit=5)
     assert admission.claim.allowed
     assert not admission.allowed
     assert admission.quota is not None
@@ -291,7 +291,7 @@ async def test_a_refused_reservation_takes_no_claim(store: Store) -> None:
     assert (await store.cooldown_state(7)).running_job is None
     assert (await store.usage_today(1, 7)).user_used == 4
     # Nothing to undo: the next request that fits goes through.
-    assert (await admit(store, 7, "c", images=1, user_limit=5)).allowed
+    assert (await admit(store, 7, "c", units=1, user_limit=5)).allowed
 
 
 async def test_an_exempt_admission_skips_the_cooldown_but_not_the_running_job(
@@ -310,7 +310,7 @@ async def test_an_exempt_admission_skips_the_cooldown_but_not_the_running_job(
 
 
 async def test_an_admission_in_a_direct_message_has_no_server_budget(store: Store) -> None:
-    admission = await admit(store, 7, "a", images=3, guild_id=None, user_limit=3, guild_limit=1)
+    admission = await admit(store, 7, "a", units=3, guild_id=None, user_limit=3, guild_limit=1)
     assert admission.allowed
     assert admission.quota is not None
     assert admission.quota.reservation is not None
@@ -1152,7 +1152,7 @@ async def test_parallel_blocked_prompts_pause_once(backend: Backend) -> None:
 
 async def test_an_admission_reserves_spend_with_its_images(store: Store) -> None:
     ask = SpendAsk(ticks=200, bot_limit=1000, guild_limit=500)
-    admission = await admit(store, 7, "a", images=2, spend=ask)
+    admission = await admit(store, 7, "a", units=2, spend=ask)
     assert admission.allowed
     assert admission.quota is not None
     assert admission.quota.reservation is not None
@@ -1163,7 +1163,7 @@ async def test_an_admission_reserves_spend_with_its_images(store: Store) -> None
 
 async def test_a_spend_ceiling_refuses_and_takes_nothing(store: Store) -> None:
     assert (await admit(store, 7, "a", spend=SpendAsk(300, guild_limit=500))).allowed
-    refused = await admit(store, 8, "b", images=2, spend=SpendAsk(300, guild_limit=500))
+    refused = await admit(store, 8, "b", units=2, spend=SpendAsk(300, guild_limit=500))
     assert not refused.allowed
     assert refused.quota is not None
     assert (refused.quota.verdict, refused.quota.limit, refused.quota.left) == (
@@ -1281,7 +1281,7 @@ VIDEO = quota.Meter.VIDEO_SECONDS
 
 
 async def test_seconds_of_video_count_apart_from_images(store: Store) -> None:
-    clip = await admit(store, 7, "a", images=6, user_limit=10, guild_limit=20, meter=VIDEO)
+    clip = await admit(store, 7, "a", units=6, user_limit=10, guild_limit=20, meter=VIDEO)
     assert clip.allowed
     assert clip.quota is not None
     assert clip.quota.reservation is not None
@@ -1293,17 +1293,17 @@ async def test_seconds_of_video_count_apart_from_images(store: Store) -> None:
     assert (images.user_used, images.guild_used) == (0, 0)
     # Images at their limit do not stop a clip, nor a clip's seconds the images.
     await store.end_claim(7, "a", delivered=False, cooldown_seconds=0)
-    assert (await admit(store, 7, "b", images=2, user_limit=2)).allowed
+    assert (await admit(store, 7, "b", units=2, user_limit=2)).allowed
     await store.end_claim(7, "b", delivered=False, cooldown_seconds=0)
-    assert (await admit(store, 7, "c", images=4, user_limit=10, meter=VIDEO)).allowed
+    assert (await admit(store, 7, "c", units=4, user_limit=10, meter=VIDEO)).allowed
     assert (await store.usage_today(1, 7, VIDEO)).user_used == 10
     assert (await store.usage_today(1, 7)).user_used == 2
 
 
 async def test_seconds_of_video_are_refused_past_the_allowance(store: Store) -> None:
-    assert (await admit(store, 7, "a", images=6, user_limit=10, meter=VIDEO)).allowed
+    assert (await admit(store, 7, "a", units=6, user_limit=10, meter=VIDEO)).allowed
     await store.end_claim(7, "a", delivered=True, cooldown_seconds=0)
-    refused = await admit(store, 7, "b", images=5, user_limit=10, meter=VIDEO)
+    refused = await admit(store, 7, "b", units=5, user_limit=10, meter=VIDEO)
     assert refused.quota is not None
     assert (refused.quota.verdict, refused.quota.limit, refused.quota.left) == (
         QuotaVerdict.USER,
@@ -1314,27 +1314,27 @@ async def test_seconds_of_video_are_refused_past_the_allowance(store: Store) -> 
     # Refused: no claim taken, nothing counted.
     assert (await store.cooldown_state(7)).running_job is None
     assert (await store.usage_today(1, 7, VIDEO)).user_used == 6
-    server = await admit(store, 8, "c", images=5, guild_limit=10, meter=VIDEO)
+    server = await admit(store, 8, "c", units=5, guild_limit=10, meter=VIDEO)
     assert server.quota is not None
     assert (server.quota.verdict, server.quota.left) == (QuotaVerdict.GUILD, 4)
     # An image counter at the same figures would not have refused: it is another counter.
-    assert (await admit(store, 8, "d", images=5, guild_limit=10)).allowed
+    assert (await admit(store, 8, "d", units=5, guild_limit=10)).allowed
 
 
 async def test_seconds_of_video_are_refunded_to_their_counters_and_day(
     store: Store, clock: Clock
 ) -> None:
     clock.now = MIDNIGHT - 10
-    clip = await admit(store, 7, "a", images=8, user_limit=10, guild_limit=10, meter=VIDEO)
+    clip = await admit(store, 7, "a", units=8, user_limit=10, guild_limit=10, meter=VIDEO)
     assert clip.quota is not None
     assert clip.quota.reservation is not None
     await store.end_claim(7, "a", delivered=False, cooldown_seconds=0)
-    images = await admit(store, 7, "b", images=3, user_limit=10)
+    images = await admit(store, 7, "b", units=3, user_limit=10)
     assert images.allowed
     await store.end_claim(7, "b", delivered=False, cooldown_seconds=0)
 
     clock.now = MIDNIGHT + 5  # the clip fails after midnight
-    assert (await admit(store, 7, "c", images=8, user_limit=10, meter=VIDEO)).allowed
+    assert (await admit(store, 7, "c", units=8, user_limit=10, meter=VIDEO)).allowed
     await store.refund_images(clip.quota.reservation, 8)
     today = await store.usage_today(1, 7, VIDEO)
     assert (today.user_used, today.guild_used) == (8, 8)  # the new day is untouched
@@ -1349,7 +1349,7 @@ async def test_seconds_of_video_are_refunded_to_their_counters_and_day(
 async def test_a_clips_spend_counts_against_the_servers_one_spend_counter(
     store: Store,
 ) -> None:
-    clip = await admit(store, 7, "a", images=6, meter=VIDEO, spend=SpendAsk(300))
+    clip = await admit(store, 7, "a", units=6, meter=VIDEO, spend=SpendAsk(300))
     assert clip.quota is not None
     assert clip.quota.reservation is not None
     await store.end_claim(7, "a", delivered=False, cooldown_seconds=0)
@@ -1360,7 +1360,7 @@ async def test_a_clips_spend_counts_against_the_servers_one_spend_counter(
 
 
 async def test_a_journaled_clip_refunds_its_seconds(store: Store, clock: Clock) -> None:
-    clip = await admit(store, 7, "a", images=6, user_limit=10, meter=VIDEO)
+    clip = await admit(store, 7, "a", units=6, user_limit=10, meter=VIDEO)
     assert clip.quota is not None
     assert clip.quota.reservation is not None
     await store.journal_job("a", **journaled(clock, reservation=clip.quota.reservation))
@@ -1376,7 +1376,7 @@ async def test_a_journaled_image_reservation_reads_back_as_images(
     store: Store, clock: Clock
 ) -> None:
     # Journaled the way entries always were: no meter among its fields.
-    images = await admit(store, 7, "a", images=2, user_limit=10)
+    images = await admit(store, 7, "a", units=2, user_limit=10)
     assert images.quota is not None
     assert images.quota.reservation is not None
     await store.journal_job("a", **journaled(clock, reservation=images.quota.reservation))

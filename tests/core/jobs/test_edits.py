@@ -26,6 +26,7 @@ from tests.core.jobs.fakes import (
     make_service,
     origin,
 )
+from tests.core.store_calls import admit
 
 SOURCES = [
     {
@@ -256,15 +257,7 @@ async def test_a_gateway_without_edits_charges_nothing_and_stops_offering_them(
 
 @pytest.mark.asyncio
 async def test_a_journaled_edit_is_resumed_and_fetches_its_pictures(store: Store) -> None:
-    admission = await store.admit(
-        user_id=5,
-        job_id="abcdef0009",
-        exempt=False,
-        guild_id=GUILD,
-        images=1,
-        user_limit=10,
-        guild_limit=100,
-    )
+    admission = await admit(store, 5, "abcdef0009", guild_id=GUILD, user_limit=10, guild_limit=100)
     assert admission.quota is not None
     await store.journal_job(
         "abcdef0009",

@@ -31,6 +31,7 @@ from tests.core.jobs.fakes import (
     options,
     origin,
 )
+from tests.core.store_calls import admit
 
 CLIP = make_clip()
 
@@ -274,15 +275,7 @@ async def journal_dead_clip(store: Store, job_id: str, *, request_id: str | None
     submitted (``running``, its request id kept) or still waiting (``queued``)."""
     reservation = None
     if request_id is not None:
-        admission = await store.admit(
-            user_id=5,
-            job_id=job_id,
-            exempt=False,
-            guild_id=GUILD,
-            images=1,
-            user_limit=10,
-            guild_limit=100,
-        )
+        admission = await admit(store, 5, job_id, guild_id=GUILD, user_limit=10, guild_limit=100)
         assert admission.quota is not None
         reservation = admission.quota.reservation
     await store.journal_job(

@@ -39,6 +39,7 @@ from tests.core.jobs.fakes import (
     options,
     origin,
 )
+from tests.core.store_calls import admit
 
 pytestmark = pytest.mark.asyncio
 
@@ -365,14 +366,8 @@ async def test_a_journaled_job_is_resumed_after_a_restart(backend: Backend, stor
 
 async def journal_for_another(store: Store, job_id: str, user_id: int, state: str) -> None:
     """A job another process accepted and handed back (its images reserved)."""
-    admission = await store.admit(
-        user_id=user_id,
-        job_id=job_id,
-        exempt=False,
-        guild_id=GUILD,
-        images=2,
-        user_limit=10,
-        guild_limit=100,
+    admission = await admit(
+        store, user_id, job_id, units=2, guild_id=GUILD, user_limit=10, guild_limit=100
     )
     assert admission.allowed
     assert admission.quota is not None

@@ -24,6 +24,7 @@ from tests.core.jobs.fakes import (
     options,
     origin,
 )
+from tests.core.store_calls import admit
 
 pytestmark = pytest.mark.asyncio
 
@@ -103,15 +104,8 @@ async def test_the_servers_ceiling_refuses_its_own_jobs_only(store: Store) -> No
 
 async def journal_for_another(store: Store, job_id: str, user_id: int, state: str) -> None:
     """A job another process accepted with 2 images and 2 images' estimate, handed back."""
-    admission = await store.admit(
-        user_id=user_id,
-        job_id=job_id,
-        exempt=False,
-        guild_id=GUILD,
-        images=2,
-        user_limit=0,
-        guild_limit=0,
-        spend=SpendAsk(ticks=2 * PRICE),
+    admission = await admit(
+        store, user_id, job_id, units=2, guild_id=GUILD, spend=SpendAsk(ticks=2 * PRICE)
     )
     assert admission.quota is not None
     await store.journal_job(

@@ -29,6 +29,7 @@ from tests.core.jobs.fakes import (
     eventually,
     origin,
 )
+from tests.core.store_calls import admit
 
 CLIP = make_clip()
 
@@ -270,15 +271,7 @@ async def test_a_clip_is_delivered_and_its_request_id_journaled(store: Store) ->
 async def test_a_clip_taken_over_polls_the_same_request_id_and_never_submits(
     store: Store,
 ) -> None:
-    admission = await store.admit(
-        user_id=5,
-        job_id="video00001",
-        exempt=False,
-        guild_id=GUILD,
-        images=1,
-        user_limit=10,
-        guild_limit=100,
-    )
+    admission = await admit(store, 5, "video00001", guild_id=GUILD, user_limit=10, guild_limit=100)
     assert admission.quota is not None
     await store.journal_job(
         "video00001",
