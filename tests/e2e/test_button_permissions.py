@@ -22,6 +22,7 @@ import pytest_asyncio
 from cogs.common.catalog import CATALOG
 from tests.e2e.conftest import fresh_user
 from tests.e2e.harness import BotProcess, start_bot
+from tests.e2e.steps import MODAL, UPDATE, delivered, refused_privately
 from tests.fakes.discord import (
     ALL_PERMISSIONS,
     FakeDiscord,
@@ -33,11 +34,6 @@ from tests.fakes.image_api import FakeImageAPI, Scripted, VideoPlan
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-DEFER = 5
-MESSAGE = 4
-UPDATE = 7
-MODAL = 9
-EPHEMERAL = 64
 ROLE, USER, CHANNEL = 1, 2, 3
 SERVERS = 14
 EN = CATALOG["en"]
@@ -129,15 +125,6 @@ async def imagine(
     )
 
 
-async def delivered(interaction: FakeInteraction) -> FakeMessage:
-    """The result message (with the buttons) of a job that must succeed."""
-    callback = await interaction.wait_for_callback()
-    assert callback["type"] == DEFER, callback
-    [first, *_] = await interaction.wait_for_messages(1)
-    assert first.attachments, first.content
-    return first
-
-
 def jobs_of(bot: BotProcess, user_id: int) -> int:
     """How many jobs of the user were delivered (their log lines)."""
     lines = bot.output().splitlines()
@@ -159,14 +146,6 @@ async def result(
     bot: BotProcess, discord: FakeDiscord, server: Server, user_id: int, **kwargs: Any
 ) -> FakeMessage:
     return await settled(bot, user_id, imagine(discord, server, user_id, **kwargs))
-
-
-async def refused_privately(interaction: FakeInteraction) -> str:
-    callback = await interaction.wait_for_callback()
-    assert callback["type"] == MESSAGE, callback
-    assert callback["data"]["flags"] & EPHEMERAL
-    content: str = callback["data"]["content"]
-    return content
 
 
 async def set_permissions(

@@ -20,6 +20,7 @@ import pytest_asyncio
 from cogs.common.catalog import CATALOG
 from tests.e2e.conftest import fresh_user
 from tests.e2e.harness import BotProcess, start_bot
+from tests.e2e.steps import DEFER, EPHEMERAL, MESSAGE, delivered, refused_privately
 from tests.fakes.discord import (
     ALL_PERMISSIONS,
     DEFAULT_MEMBER_PERMISSIONS,
@@ -32,9 +33,6 @@ from tests.fakes.image_api import COST_TICKS_PER_IMAGE, FakeImageAPI, Scripted
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-DEFER = 5
-MESSAGE = 4
-EPHEMERAL = 64
 MANAGE_GUILD = 1 << 5
 MANAGE_MESSAGES = 1 << 13
 SERVERS = 24
@@ -140,25 +138,6 @@ async def imagine(
         user_id=user_id,
         locale=locale,
     )
-
-
-async def refused_privately(interaction: FakeInteraction) -> str:
-    """The content of an ephemeral refusal (asserting it is one)."""
-    callback = await interaction.wait_for_callback()
-    assert callback["type"] == MESSAGE, callback
-    assert callback["data"]["flags"] & EPHEMERAL
-    content: str = callback["data"]["content"]
-    assert 0 < len(content) < 2000
-    return content
-
-
-async def delivered(interaction: FakeInteraction) -> FakeMessage:
-    """The first result message of a job that must succeed."""
-    callback = await interaction.wait_for_callback()
-    assert callback["type"] == DEFER, callback
-    [first, *_] = await interaction.wait_for_messages(1)
-    assert first.attachments, first.content
-    return first
 
 
 async def modlog_entries(

@@ -17,16 +17,13 @@ from PIL import Image
 from cogs.common.catalog import CATALOG
 from tests.e2e.conftest import fresh_user
 from tests.e2e.harness import BotProcess
-from tests.fakes.discord import ALL_PERMISSIONS, FakeDiscord, FakeInteraction, FakeMessage
+from tests.e2e.steps import DEFER, MESSAGE, MODAL, delivered, refused_privately
+from tests.fakes.discord import ALL_PERMISSIONS, FakeDiscord, FakeInteraction
 from tests.fakes.discord.modals import text_inputs
 from tests.fakes.image_api import FakeImageAPI, make_jpeg, make_png
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-DEFER = 5
-MESSAGE = 4
-EPHEMERAL = 64
-MODAL = 9
 EN = CATALOG["en"]
 ZH = CATALOG["zh"]
 
@@ -37,22 +34,6 @@ async def edit(
     return await discord.send_slash_command(
         "imagine", {"prompt": prompt, **pictures}, user_id=user_id
     )
-
-
-async def delivered(interaction: FakeInteraction) -> FakeMessage:
-    callback = await interaction.wait_for_callback()
-    assert callback["type"] == DEFER, callback
-    [first, *_] = await interaction.wait_for_messages(1)
-    assert first.attachments, first.content
-    return first
-
-
-async def refused_privately(interaction: FakeInteraction) -> str:
-    callback = await interaction.wait_for_callback()
-    assert callback["type"] == MESSAGE, callback
-    assert callback["data"]["flags"] & EPHEMERAL
-    content: str = callback["data"]["content"]
-    return content
 
 
 def inputs_of(body: dict[str, Any]) -> list[bytes]:

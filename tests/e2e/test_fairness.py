@@ -16,14 +16,12 @@ import pytest_asyncio
 from cogs.common.catalog import CATALOG
 from tests.e2e.conftest import fresh_user
 from tests.e2e.harness import BotProcess, start_bot
+from tests.e2e.steps import DEFER, EPHEMERAL, MESSAGE
 from tests.fakes.discord import DEFAULT_GUILD_ID, FakeDiscord, FakeInteraction, guild_id_for_shard
 from tests.fakes.image_api import FakeImageAPI
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-DEFER = 5
-MESSAGE = 4
-EPHEMERAL = 64
 EN = CATALOG["en"]
 MAX_CONCURRENT = 2
 MAX_QUEUED = 100

@@ -19,6 +19,7 @@ import pytest_asyncio
 from cogs.common.catalog import CATALOG
 from tests.e2e.conftest import fresh_user
 from tests.e2e.harness import BotProcess, start_bot
+from tests.e2e.steps import DEFER, EPHEMERAL, MESSAGE, image_count, images_delivered
 from tests.fakes.discord import (
     DEFAULT_GUILD_ID,
     DEFAULT_MEMBER_PERMISSIONS,
@@ -31,9 +32,6 @@ from tests.fakes.image_api import FakeImageAPI, Scripted
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-DEFER = 5
-MESSAGE = 4
-EPHEMERAL = 64
 EN = CATALOG["en"]
 MAX_CONCURRENT = 4
 MAX_QUEUED = 40
@@ -129,19 +127,6 @@ async def admin(discord: FakeDiscord, guild_id: int, options: dict[str, object])
     return str(callback["data"]["content"])
 
 
-def image_count(messages: list[FakeMessage]) -> int:
-    return sum(len(m.attachments) for m in messages)
-
-
-async def delivered(interaction: FakeInteraction, images: int = 1) -> list[FakeMessage]:
-    callback = await interaction.wait_for_callback()
-    assert callback["type"] == DEFER, callback
-    await interaction._require_fake().wait_for(
-        lambda: image_count(interaction.messages) >= images, 30, f"{images} image(s)"
-    )
-    return interaction.messages
-
-
 async def failed_with(interaction: FakeInteraction, needle: str) -> FakeMessage:
     [message] = await interaction.wait_for_messages(1)
     assert needle in message.content, message.content
@@ -161,7 +146,7 @@ async def test_429_with_retry_after_is_retried(
 ) -> None:
     before = calls(fake_api)
     fake_api.script(Scripted(status=429, json=CAPACITY, headers={"Retry-After": "0"}))
-    await delivered(await imagine(fake_discord, fresh_user()))
+    await images_delivered(await imagine(fake_discord, fresh_user()))
     assert calls(fake_api) == before + 2
 
 
@@ -170,7 +155,7 @@ async def test_429_without_retry_after_backs_off_then_succeeds(
 ) -> None:
     before = calls(fake_api)
     fake_api.script(Scripted(status=429, json=CAPACITY))
-    await delivered(await imagine(fake_discord, fresh_user()))
+    await images_delivered(await imagine(fake_discord, fresh_user()))
     first, second = fake_api.generation_calls[before : before + 2]
     # No Retry-After: the bot's own backoff (at least half of a one-second step).
     assert second.time - first.time >= 0.45
@@ -209,7 +194,7 @@ async def test_server_errors_are_retried(
 ) -> None:
     before = calls(fake_api)
     fake_api.script(Scripted(status=status, text="upstream trouble", headers={"Retry-After": "0"}))
-    await delivered(await imagine(fake_discord, fresh_user()))
+    await images_delivered(await imagine(fake_discord, fresh_user()))
     assert calls(fake_api) == before + 2
 
 
@@ -219,7 +204,7 @@ async def test_a_timeout_is_retried(
     before = calls(fake_api)
     # Longer than GROK_TIMEOUT_SECONDS (3): the attempt is abandoned and made again.
     fake_api.script(Scripted(delay=3.5))
-    await delivered(await imagine(fake_discord, fresh_user()))
+    await images_delivered(await imagine(fake_discord, fresh_user()))
     assert calls(fake_api) == before + 2
     assert "no complete answer within 3s" in bot.output()
 
@@ -229,7 +214,7 @@ async def test_a_connection_reset_is_retried(
 ) -> None:
     before = calls(fake_api)
     fake_api.script(Scripted(drop_connection=True))
-    await delivered(await imagine(fake_discord, fresh_user()))
+    await images_delivered(await imagine(fake_discord, fresh_user()))
     assert calls(fake_api) == before + 2
 
 
@@ -238,7 +223,7 @@ async def test_an_answer_cut_short_in_transit_is_retried(
 ) -> None:
     before = calls(fake_api)
     fake_api.script(Scripted(truncate=True))
-    await delivered(await imagine(fake_discord, fresh_user()))
+    await images_delivered(await imagine(fake_discord, fresh_user()))
     assert calls(fake_api) == before + 2
 
 
@@ -279,7 +264,7 @@ async def test_a_follow_up_refused_as_too_large_is_replanned(
         json={"code": 40005, "message": "Request entity too large"},
     )
     interaction = await imagine(fake_discord, fresh_user(), n=2)
-    messages = await delivered(interaction, images=2)
+    messages = await images_delivered(interaction, images=2)
     assert image_count(messages) == 2
     assert any(r.status == 413 for r in interaction.requests())
 
@@ -290,7 +275,7 @@ async def test_a_follow_up_answered_429_or_500_is_sent_again(
 ) -> None:
     fake_discord.inject_failure(path_contains="/webhooks/", status=status)
     interaction = await imagine(fake_discord, fresh_user())
-    await delivered(interaction)
+    await images_delivered(interaction)
     assert [r.status for r in interaction.requests() if r.method == "POST"][-2:] == [status, 200]
 
 
@@ -382,11 +367,11 @@ async def test_cancel_takes_a_waiting_job_out_and_costs_nothing(
     assert original.custom_ids() == []
     await bot.wait_for_job(user, outcome="cancelled")
     for interaction in busy:
-        await delivered(interaction)
+        await images_delivered(interaction)
     assert calls(fake_api) == before  # the cancelled job never reached the API
 
     # No cooldown was started: the same user is served at once.
-    await delivered(await imagine(fake_discord, user))
+    await images_delivered(await imagine(fake_discord, user))
 
 
 async def test_a_hundred_users_at_once(
@@ -409,7 +394,7 @@ async def test_a_hundred_users_at_once(
         # The slots and the line took exactly what they hold; nobody else got in.
         assert len(accepted) == MAX_CONCURRENT + MAX_QUEUED
         for interaction in accepted:
-            await delivered(interaction)
+            await images_delivered(interaction)
     finally:
         fake_api.latency = 0.0
     assert calls(fake_api) == before + len(accepted)
@@ -451,7 +436,7 @@ async def test_fifty_users_against_a_budget_of_five_images(
         assert callback["data"]["flags"] & EPHEMERAL
         assert "This server has 0 of its 5 daily images left" in callback["data"]["content"]
     for interaction in accepted:
-        await delivered(interaction)
+        await images_delivered(interaction)
     await asyncio.sleep(0.3)
     assert sum(image_count(i.messages) for i in crowd) == 5
     assert calls(fake_api) == before + 5

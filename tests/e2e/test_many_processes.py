@@ -20,10 +20,10 @@ import pytest_asyncio
 
 from tests.e2e.conftest import fresh_user
 from tests.e2e.harness import BotProcess, bot_environment
+from tests.e2e.steps import DEFER, delivered, refused_privately
 from tests.fakes.discord import (
     ALL_PERMISSIONS,
     FakeDiscord,
-    FakeInteraction,
     guild_id_for_shard,
 )
 from tests.fakes.image_api import FakeImageAPI, Scripted
@@ -34,9 +34,6 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 SHARDS = 2
 GUILD_A = guild_id_for_shard(0, SHARDS)
 GUILD_B = guild_id_for_shard(1, SHARDS)
-DEFER = 5
-MESSAGE = 4
-EPHEMERAL = 64
 DAILY_USER_QUOTA = 3
 
 
@@ -118,21 +115,6 @@ async def imagine(discord: FakeDiscord, guild_id: int, user_id: int, **options: 
         guild_id=guild_id,
         user_id=user_id,
     )
-
-
-async def delivered(interaction: FakeInteraction) -> None:
-    callback = await interaction.wait_for_callback()
-    assert callback["type"] == DEFER, callback
-    [first, *_] = await interaction.wait_for_messages(1)
-    assert first.attachments, first.content
-
-
-async def refused_privately(interaction: FakeInteraction) -> str:
-    callback = await interaction.wait_for_callback()
-    assert callback["type"] == MESSAGE, callback
-    assert callback["data"]["flags"] & EPHEMERAL
-    content: str = callback["data"]["content"]
-    return content
 
 
 async def admin(discord: FakeDiscord, guild_id: int, options: dict[str, Any]) -> None:

@@ -20,13 +20,13 @@ import pytest_asyncio
 from cogs.common.catalog import CATALOG
 from tests.e2e.conftest import fresh_user
 from tests.e2e.harness import BotProcess, start_bot
+from tests.e2e.steps import DEFER
 from tests.fakes.discord import FakeDiscord, FakeInteraction
 from tests.fakes.image_api import FakeImageAPI, Scripted
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 EN = CATALOG["en"]
-DEFER = 5
 EXTRA = {"MAX_CONCURRENT_JOBS": "1", "COOLDOWN_SECONDS": "600"}
 #: A restarted bot on one host resumes the jobs of the killed one within this long.
 RESUME_WITHIN_SECONDS = 10.0

@@ -15,13 +15,12 @@ import pytest_asyncio
 from cogs.common.catalog import CATALOG
 from tests.e2e.conftest import fresh_user
 from tests.e2e.harness import BotProcess, start_bot
+from tests.e2e.steps import MESSAGE
 from tests.fakes.discord import ALL_PERMISSIONS, FakeDiscord, FakeMessage
 from tests.fakes.image_api import FakeImageAPI
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-MESSAGE = 4
-EPHEMERAL = 64
 #: The most GROK_MODELS may hold: 25 names of 100 characters.
 MODELS = tuple(f"grok-imagine-{i:02d}-".ljust(100, "x") for i in range(25))
 PROMPT = "a [x](y) [Claim Nitro](https://evil.example) # fox <@123> ||hidden|| `code`"

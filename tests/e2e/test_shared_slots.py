@@ -21,6 +21,7 @@ import pytest_asyncio
 from cogs.common.catalog import CATALOG
 from tests.e2e.conftest import fresh_user
 from tests.e2e.harness import BotProcess, bot_environment
+from tests.e2e.steps import DEFER, UPDATE, images_delivered
 from tests.fakes.discord import FakeDiscord, FakeInteraction, guild_id_for_shard
 from tests.fakes.image_api import FakeImageAPI, Scripted
 from tests.redis_server import RedisServer
@@ -32,8 +33,6 @@ SHARDS = 2
 GUILD_A = guild_id_for_shard(0, SHARDS)
 GUILD_B = guild_id_for_shard(1, SHARDS)
 MAX_CONCURRENT = 2
-DEFER = 5
-UPDATE_MESSAGE = 7
 
 
 @dataclass
@@ -95,15 +94,6 @@ async def imagine(discord: FakeDiscord, guild_id: int, user_id: int) -> FakeInte
     )
 
 
-async def delivered(interaction: FakeInteraction) -> None:
-    """The job's images arrive (after any status about its place in line)."""
-    callback = await interaction.wait_for_callback()
-    assert callback["type"] == DEFER, callback
-    await interaction._require_fake().wait_for(
-        lambda: any(m.attachments for m in interaction.messages), 25, "the images"
-    )
-
-
 async def test_a_crowd_in_both_servers_never_exceeds_the_global_cap(pair: Pair) -> None:
     discord, api = pair.discord, pair.api
     api.max_in_flight = 0
@@ -115,7 +105,8 @@ async def test_a_crowd_in_both_servers_never_exceeds_the_global_cap(pair: Pair) 
         crowd = await asyncio.gather(
             *(imagine(discord, guild_id_for_shard(s, SHARDS), user) for s, user in members)
         )
-        await asyncio.wait_for(asyncio.gather(*(delivered(i) for i in crowd)), 25)
+        arrived = (images_delivered(i, timeout=25) for i in crowd)
+        await asyncio.wait_for(asyncio.gather(*arrived), 25)
     finally:
         api.latency = 0.0
     assert len(api.generation_calls) == before + 16
@@ -150,13 +141,13 @@ async def test_a_job_waiting_for_the_other_process_can_be_cancelled(pair: Pair) 
     [cancel] = original.custom_ids()
     assert cancel.startswith("imagine:cancel:")
     pressed = await discord.press_button(original, cancel, user_id=user)
-    assert (await pressed.wait_for_callback())["type"] == UPDATE_MESSAGE
+    assert (await pressed.wait_for_callback())["type"] == UPDATE
     assert original.content == EN["cancelled"]
     await pair.processes[1].wait_for_job(user, "cancelled")
 
     for interaction in busy:
-        await delivered(interaction)
+        await images_delivered(interaction, timeout=25)
     assert len(api.generation_calls) == before + MAX_CONCURRENT  # never reached the API
 
     # Once the slots are free, the other process serves its members at once again.
-    await delivered(await imagine(discord, GUILD_B, fresh_user()))
+    await images_delivered(await imagine(discord, GUILD_B, fresh_user()), timeout=25)

@@ -19,15 +19,13 @@ import pytest_asyncio
 from cogs.common.catalog import CATALOG
 from tests.e2e.conftest import fresh_user
 from tests.e2e.harness import BotProcess, start_bot
+from tests.e2e.steps import DEFER, EPHEMERAL, MESSAGE
 from tests.e2e.test_operations import Http, free_port, value
 from tests.fakes.discord import DEFAULT_GUILD_ID, FakeDiscord, FakeInteraction, guild_id_for_shard
 from tests.fakes.image_api import COST_TICKS_PER_IMAGE, FakeImageAPI, Scripted
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-DEFER = 5
-MESSAGE = 4
-EPHEMERAL = 64
 EN = CATALOG["en"]
 SERVERS = [guild_id_for_shard(0, 1, index) for index in range(1, 4)]
 #: What the crowd tests leave room for: five images at $0.02.

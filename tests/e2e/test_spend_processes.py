@@ -16,6 +16,7 @@ import pytest_asyncio
 
 from cogs.common.catalog import CATALOG
 from tests.e2e.conftest import fresh_user
+from tests.e2e.steps import DEFER, EPHEMERAL, MESSAGE
 from tests.e2e.test_many_processes import GUILD_A, GUILD_B, Cluster, imagine
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.image_api import FakeImageAPI
@@ -23,9 +24,6 @@ from tests.redis_server import RedisServer
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-DEFER = 5
-MESSAGE = 4
-EPHEMERAL = 64
 EN = CATALOG["en"]
 
 

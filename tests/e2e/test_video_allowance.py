@@ -20,14 +20,12 @@ import pytest_asyncio
 from cogs.common.catalog import CATALOG
 from tests.e2e.conftest import fresh_user
 from tests.e2e.harness import BotProcess, start_bot
+from tests.e2e.steps import DEFER, private_answer
 from tests.fakes.discord import ALL_PERMISSIONS, FakeDiscord, FakeInteraction
 from tests.fakes.image_api import FakeImageAPI, VideoPlan
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-DEFER = 5
-MESSAGE = 4
-EPHEMERAL = 64
 EN = CATALOG["en"]
 #: A member's seconds of video per day, and images per day, in this module's bot.
 SECONDS = 10
@@ -62,14 +60,6 @@ async def animate(discord: FakeDiscord, user_id: int, seconds: int) -> FakeInter
     return await discord.send_slash_command(
         "animate", {"prompt": "waves on a shore", "duration": seconds}, user_id=user_id
     )
-
-
-async def private_answer(interaction: FakeInteraction) -> str:
-    callback = await interaction.wait_for_callback()
-    assert callback["type"] == MESSAGE, callback
-    assert callback["data"]["flags"] & EPHEMERAL
-    content: str = callback["data"]["content"]
-    return content
 
 
 async def delivered(

@@ -15,12 +15,12 @@ import pytest_asyncio
 from core.video import check_mp4
 from tests.e2e.conftest import fresh_user
 from tests.e2e.harness import BotProcess, start_bot
+from tests.e2e.steps import DEFER
 from tests.fakes.discord import ALL_PERMISSIONS, FakeDiscord, FakeInteraction
 from tests.fakes.image_api import FakeImageAPI, VideoPlan
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-DEFER = 5
 #: Renders "for ever", until the test lets it finish.
 FOR_EVER = 1000
 
