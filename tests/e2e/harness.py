@@ -7,13 +7,18 @@ The only seam is the URL settings: ``GROK_API_BASE_URL``, ``DISCORD_API_BASE_URL
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import sys
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
+from typing import Any
+
+import pytest_asyncio
 
 from config.settings import Settings
+from tests.e2e.steps import owner_sets
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.image_api import FakeImageAPI
 
@@ -22,6 +27,14 @@ BOT_SCRIPT = REPO / "bot.py"
 #: Variables the bot reads (one per setting); cleared from the inherited environment so a
 #: developer's shell cannot leak into a test.
 _BOT_VARIABLES = tuple(name.upper() for name in Settings.model_fields)
+#: The settings of a bot a test stops mid-job and starts again: one API slot (a second job
+#: waits in line), a short grace on stopping (the job is cut short, not finished), and a
+#: long cooldown.
+RESTART_SETTINGS = {
+    "MAX_CONCURRENT_JOBS": "1",
+    "SHUTDOWN_GRACE_SECONDS": "0.5",
+    "COOLDOWN_SECONDS": "600",
+}
 
 
 def bot_environment(
@@ -132,3 +145,72 @@ async def start_bot(
         await bot.stop()
         raise AssertionError(f"the bot did not connect:\n{bot.output()}") from error
     return bot
+
+
+async def start_with(
+    discord: FakeDiscord,
+    api: FakeImageAPI,
+    workdir: Path,
+    options: dict[str, Any],
+    *,
+    extra: Mapping[str, str] | None = None,
+) -> BotProcess:
+    """Start the bot and wait for its commands; then set ``/imagine-admin`` ``options`` in
+    the default server as its owner (``{"video": {"on": True}}``: video turned on)."""
+    bot = await start_bot(discord, api, workdir, extra=extra)
+    await discord.wait_for_command_sync()
+    await owner_sets(discord, options)
+    return bot
+
+
+@contextlib.asynccontextmanager
+async def running_bot(
+    discord: FakeDiscord,
+    api: FakeImageAPI,
+    workdir: Path,
+    *,
+    extra: Mapping[str, str] | None = None,
+    sessions: int = 1,
+    synced: bool = False,
+) -> AsyncIterator[BotProcess]:
+    """The bot started (and, when ``synced``, its commands synced) for the block; stopped
+    after it, asserting it exited 0 and logged no traceback. ``sessions``: the gateway
+    sessions the fake Discord will have seen once this one is ready (2 for a restart)."""
+    process = await start_bot(discord, api, workdir, extra=extra, sessions=sessions)
+    try:
+        if synced:
+            await discord.wait_for_command_sync()
+        yield process
+    finally:
+        assert await process.stop() == 0, process.output()
+    assert "Traceback" not in process.output(), process.output()
+
+
+def started_again(
+    discord: FakeDiscord,
+    api: FakeImageAPI,
+    workdir: Path,
+    *,
+    extra: Mapping[str, str] = RESTART_SETTINGS,
+) -> contextlib.AbstractAsyncContextManager[BotProcess]:
+    """The bot started again on the store in ``workdir`` (the fake Discord's second gateway
+    session), for the block; stopped cleanly after it."""
+    return running_bot(discord, api, workdir, extra=extra, sessions=2)
+
+
+@contextlib.asynccontextmanager
+async def running_discord(**options: Any) -> AsyncIterator[FakeDiscord]:
+    """A fake Discord serving for the block (``options``: its ``FakeDiscord`` arguments)."""
+    server = FakeDiscord(**options)
+    await server.start()
+    yield server
+    await server.close()
+
+
+@pytest_asyncio.fixture(loop_scope="module", name="fake_discord")
+async def fake_discord_per_test() -> AsyncIterator[FakeDiscord]:
+    """A fake Discord of each test's own, for modules that restart the bot in every test
+    (each start is a new gateway session): importing this into a module overrides the
+    module-wide one."""
+    async with running_discord() as server:
+        yield server

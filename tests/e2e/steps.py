@@ -21,6 +21,9 @@ MODAL = 9
 #: The message flag of an answer only its member sees.
 EPHEMERAL = 64
 
+#: The ``/imagine-admin`` options that turn video on in a server.
+VIDEO_ON: dict[str, Any] = {"video": {"on": True}}
+
 
 async def private_callback(interaction: FakeInteraction) -> dict[str, Any]:
     """The data of an answer only the member sees (asserting it is one)."""
@@ -90,3 +93,8 @@ async def as_owner(discord: FakeDiscord, options: dict[str, Any], **where: Any) 
         permissions=ALL_PERMISSIONS,
         **where,
     )
+
+
+async def owner_sets(discord: FakeDiscord, options: dict[str, Any], **where: Any) -> dict[str, Any]:
+    """Set ``/imagine-admin`` ``options`` as the server's owner; the answer's callback."""
+    return await (await as_owner(discord, options, **where)).wait_for_callback()
