@@ -198,19 +198,10 @@ def started_again(
     return running_bot(discord, api, workdir, extra=extra, sessions=2)
 
 
-@contextlib.asynccontextmanager
-async def running_discord(**options: Any) -> AsyncIterator[FakeDiscord]:
-    """A fake Discord serving for the block (``options``: its ``FakeDiscord`` arguments)."""
-    server = FakeDiscord(**options)
-    await server.start()
-    yield server
-    await server.close()
-
-
 @pytest_asyncio.fixture(loop_scope="module", name="fake_discord")
 async def fake_discord_per_test() -> AsyncIterator[FakeDiscord]:
     """A fake Discord of each test's own, for modules that restart the bot in every test
     (each start is a new gateway session): importing this into a module overrides the
     module-wide one."""
-    async with running_discord() as server:
+    async with FakeDiscord() as server:
         yield server

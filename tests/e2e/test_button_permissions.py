@@ -21,7 +21,7 @@ import pytest_asyncio
 
 from cogs.common.catalog import CATALOG
 from tests.e2e.conftest import fresh_user
-from tests.e2e.harness import BotProcess, start_bot
+from tests.e2e.harness import BotProcess, running_bot
 from tests.e2e.steps import MODAL, UPDATE, delivered, refused_privately
 from tests.fakes.discord import (
     ALL_PERMISSIONS,
@@ -87,11 +87,8 @@ async def bot(
 ) -> AsyncIterator[BotProcess]:
     # One API slot: a second job waits in line, with Cancel under its place.
     extra = {"COOLDOWN_SECONDS": "0", "MAX_CONCURRENT_JOBS": "1"}
-    process = await start_bot(fake_discord, fake_api, workdir, extra=extra)
-    await fake_discord.wait_for_command_sync()
-    yield process
-    assert await process.stop() == 0
-    assert "Traceback" not in process.output(), process.output()
+    async with running_bot(fake_discord, fake_api, workdir, extra=extra, synced=True) as process:
+        yield process
 
 
 # -- helpers ---------------------------------------------------------------------------

@@ -19,7 +19,7 @@ import pytest_asyncio
 
 from cogs.common.catalog import CATALOG
 from tests.e2e.conftest import fresh_user
-from tests.e2e.harness import BotProcess, start_bot
+from tests.e2e.harness import BotProcess, running_bot, start_bot
 from tests.e2e.steps import DEFER, EPHEMERAL, MESSAGE, delivered, refused_privately
 from tests.fakes.discord import (
     ALL_PERMISSIONS,
@@ -86,11 +86,10 @@ def fake_discord(world: World) -> FakeDiscord:
 async def bot(
     fake_discord: FakeDiscord, fake_api: FakeImageAPI, workdir: Path
 ) -> AsyncIterator[BotProcess]:
-    process = await start_bot(fake_discord, fake_api, workdir, extra={"COOLDOWN_SECONDS": "0"})
-    await fake_discord.wait_for_command_sync()
-    yield process
-    assert await process.stop() == 0
-    assert "Traceback" not in process.output(), process.output()
+    async with running_bot(
+        fake_discord, fake_api, workdir, extra={"COOLDOWN_SECONDS": "0"}, synced=True
+    ) as process:
+        yield process
 
 
 # -- helpers ---------------------------------------------------------------------------

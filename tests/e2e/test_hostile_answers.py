@@ -16,7 +16,7 @@ import pytest
 import pytest_asyncio
 
 from tests.e2e.conftest import fresh_user
-from tests.e2e.harness import BotProcess, start_bot
+from tests.e2e.harness import BotProcess, running_bot
 from tests.e2e.steps import image_count, images_delivered
 from tests.e2e.test_faults import calls, failed_with, imagine
 from tests.fakes.discord import FakeDiscord, FakeInteraction
@@ -48,12 +48,8 @@ async def bot(
         "DAILY_USER_QUOTA": "0",
         "DAILY_GUILD_BUDGET": "0",
     }
-    process = await start_bot(fake_discord, fake_api, workdir, extra=extra)
-    await fake_discord.wait_for_command_sync()
-    yield process
-    assert await process.stop() == 0
-    output = process.output()
-    assert "Traceback" not in output, output
+    async with running_bot(fake_discord, fake_api, workdir, extra=extra, synced=True) as process:
+        yield process
 
 
 # -- too many items --------------------------------------------------------------------

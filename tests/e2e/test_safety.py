@@ -14,7 +14,7 @@ import pytest_asyncio
 
 from cogs.common.catalog import CATALOG
 from tests.e2e.conftest import fresh_user
-from tests.e2e.harness import BotProcess, start_bot
+from tests.e2e.harness import BotProcess, running_bot
 from tests.e2e.steps import MESSAGE
 from tests.fakes.discord import ALL_PERMISSIONS, FakeDiscord, FakeMessage
 from tests.fakes.image_api import FakeImageAPI
@@ -45,11 +45,8 @@ async def bot(
     fake_discord: FakeDiscord, fake_api: FakeImageAPI, workdir: Path, modlog: int
 ) -> AsyncIterator[BotProcess]:
     extra = {"LOG_LEVEL": "DEBUG", "GROK_MODELS": ",".join(MODELS), "COOLDOWN_SECONDS": "0"}
-    process = await start_bot(fake_discord, fake_api, workdir, extra=extra)
-    await fake_discord.wait_for_command_sync()
-    yield process
-    assert await process.stop() == 0
-    assert "Traceback" not in process.output(), process.output()
+    async with running_bot(fake_discord, fake_api, workdir, extra=extra, synced=True) as process:
+        yield process
 
 
 async def admin(discord: FakeDiscord, options: dict[str, object]) -> str:

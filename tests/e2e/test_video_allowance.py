@@ -19,8 +19,8 @@ import pytest_asyncio
 
 from cogs.common.catalog import CATALOG
 from tests.e2e.conftest import fresh_user
-from tests.e2e.harness import BotProcess, start_bot
-from tests.e2e.steps import DEFER, private_answer
+from tests.e2e.harness import BotProcess, running_bot
+from tests.e2e.steps import DEFER, VIDEO_ON, owner_sets, private_answer
 from tests.fakes.discord import ALL_PERMISSIONS, FakeDiscord, FakeInteraction
 from tests.fakes.image_api import FakeImageAPI, VideoPlan
 
@@ -42,18 +42,10 @@ async def bot(
         "DAILY_GUILD_VIDEO_SECONDS": "0",
         "DAILY_USER_QUOTA": str(IMAGES),
     }
-    process = await start_bot(fake_discord, fake_api, workdir, extra=extra)
-    await fake_discord.wait_for_command_sync()
-    switch = await fake_discord.send_slash_command(
-        "imagine-admin",
-        {"video": {"on": True}},
-        user_id=fake_discord.owner_user_id,
-        permissions=ALL_PERMISSIONS,
-    )
-    assert (await switch.wait_for_callback())["data"]["content"] == EN["set_video_on"]
-    yield process
-    assert await process.stop() == 0
-    assert "Traceback" not in process.output(), process.output()
+    async with running_bot(fake_discord, fake_api, workdir, extra=extra, synced=True) as process:
+        switch = await owner_sets(fake_discord, VIDEO_ON)
+        assert switch["data"]["content"] == EN["set_video_on"]
+        yield process
 
 
 async def animate(discord: FakeDiscord, user_id: int, seconds: int) -> FakeInteraction:

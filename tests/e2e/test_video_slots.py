@@ -14,9 +14,9 @@ import pytest_asyncio
 
 from core.video import check_mp4
 from tests.e2e.conftest import fresh_user
-from tests.e2e.harness import BotProcess, start_bot
-from tests.e2e.steps import DEFER
-from tests.fakes.discord import ALL_PERMISSIONS, FakeDiscord, FakeInteraction
+from tests.e2e.harness import BotProcess, running_bot
+from tests.e2e.steps import DEFER, VIDEO_ON, owner_sets
+from tests.fakes.discord import FakeDiscord, FakeInteraction
 from tests.fakes.image_api import FakeImageAPI, VideoPlan
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -30,18 +30,9 @@ async def bot(
     fake_discord: FakeDiscord, fake_api: FakeImageAPI, workdir: Path
 ) -> AsyncIterator[BotProcess]:
     extra = {"COOLDOWN_SECONDS": "600", "MAX_CONCURRENT_JOBS": "1"}
-    process = await start_bot(fake_discord, fake_api, workdir, extra=extra)
-    await fake_discord.wait_for_command_sync()
-    switch = await fake_discord.send_slash_command(
-        "imagine-admin",
-        {"video": {"on": True}},
-        user_id=fake_discord.owner_user_id,
-        permissions=ALL_PERMISSIONS,
-    )
-    await switch.wait_for_callback()
-    yield process
-    assert await process.stop() == 0
-    assert "Traceback" not in process.output(), process.output()
+    async with running_bot(fake_discord, fake_api, workdir, extra=extra, synced=True) as process:
+        await owner_sets(fake_discord, VIDEO_ON)
+        yield process
 
 
 async def animate(discord: FakeDiscord, user_id: int) -> FakeInteraction:
