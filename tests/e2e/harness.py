@@ -12,6 +12,7 @@ import os
 import signal
 import sys
 from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +20,9 @@ import pytest_asyncio
 
 from config.settings import Settings
 from tests.e2e.steps import owner_sets
-from tests.fakes.discord import FakeDiscord
+from tests.fakes.discord import FakeDiscord, guild_id_for_shard
 from tests.fakes.image_api import FakeImageAPI
+from tests.redis_server import RedisServer
 
 REPO = Path(__file__).resolve().parents[2]
 BOT_SCRIPT = REPO / "bot.py"
@@ -205,3 +207,84 @@ async def fake_discord_per_test() -> AsyncIterator[FakeDiscord]:
     module-wide one."""
     async with FakeDiscord() as server:
         yield server
+
+
+#: Bots sharing one Redis run two shards, one process each; a server on each shard.
+SHARDS = 2
+GUILD_A = guild_id_for_shard(0, SHARDS)
+GUILD_B = guild_id_for_shard(1, SHARDS)
+
+
+@dataclass
+class Cluster:
+    """The fakes, the Redis and the bot processes, one per shard."""
+
+    discord: FakeDiscord
+    api: FakeImageAPI
+    redis: RedisServer
+    root: Path
+    #: Settings of every process beyond the Redis and its shard.
+    settings: Mapping[str, str] = field(default_factory=dict)
+    #: Bot processes by the shard each runs.
+    processes: dict[int, BotProcess] = field(default_factory=dict)
+    sessions: int = 0
+
+    def environment(self, workdir: Path, shard: int) -> dict[str, str]:
+        return bot_environment(
+            self.discord,
+            self.api,
+            workdir,
+            {
+                "REDIS_URL": self.redis.url,
+                "SHARD_COUNT": str(SHARDS),
+                "SHARD_IDS": str(shard),
+                **self.settings,
+            },
+        )
+
+    async def start(self, layout: dict[str, int]) -> None:
+        """Start one process per working folder name, with the shard given; wait for all."""
+        for name, shard in layout.items():
+            workdir = self.root / name
+            process = BotProcess(self.environment(workdir, shard), workdir)
+            await process.start()
+            self.processes[shard] = process
+        self.sessions += len(layout)
+        try:
+            await self.discord.wait_until_ready(timeout=30, count=self.sessions)
+        except TimeoutError as error:
+            logs = "\n".join(p.output() for p in self.processes.values())
+            raise AssertionError(f"the bots did not connect:\n{logs}") from error
+
+    async def stop(self) -> None:
+        """SIGTERM every process; each must exit cleanly, without a traceback."""
+        processes, self.processes = self.processes, {}
+        for process in processes.values():
+            assert await process.stop() == 0, process.output()
+            assert "Traceback" not in process.output(), process.output()
+
+
+@contextlib.asynccontextmanager
+async def two_processes(
+    redis: RedisServer,
+    api: FakeImageAPI,
+    root: Path,
+    settings: Mapping[str, str],
+    *,
+    clean_stop: bool = True,
+) -> AsyncIterator[Cluster]:
+    """Two bot processes on an emptied Redis, shard 0 in ``root/alpha`` and shard 1 in
+    ``root/beta``, and a fake Discord of their own serving ``GUILD_A`` and ``GUILD_B``.
+    With ``clean_stop`` each must exit cleanly, without a traceback, once the block ends
+    without an error; the processes are stopped whatever happens."""
+    redis.flush()
+    async with FakeDiscord(guild_ids=[GUILD_A, GUILD_B]) as discord:
+        cluster = Cluster(discord, api, redis, root, settings)
+        try:
+            await cluster.start({"alpha": 0, "beta": 1})
+            yield cluster
+            if clean_stop:
+                await cluster.stop()
+        finally:
+            for process in cluster.processes.values():
+                await process.stop()
