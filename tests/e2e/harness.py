@@ -11,10 +11,10 @@ import contextlib
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import pytest_asyncio
 
@@ -288,3 +288,30 @@ async def two_processes(
         finally:
             for process in cluster.processes.values():
                 await process.stop()
+
+
+S = TypeVar("S")
+
+
+@dataclass
+class ServerPool(Generic[S]):
+    """A fake Discord and servers made in it before the bot starts, handed out one a test,
+    so tests that change a server's settings never see each other's."""
+
+    discord: FakeDiscord
+    servers: list[S]
+
+    def server(self) -> S:
+        """A server no other test has touched."""
+        return self.servers.pop()
+
+
+@contextlib.asynccontextmanager
+async def server_pool(
+    count: int, furnish: Callable[[FakeDiscord, int], S], *, also: Sequence[int] = ()
+) -> AsyncIterator[ServerPool[S]]:
+    """A fake Discord serving ``count`` servers of shard 0 (and the guilds ``also``); each
+    server is what ``furnish`` makes of its guild id (its channels and roles)."""
+    ids = [guild_id_for_shard(0, 1, index) for index in range(1, count + 1)]
+    async with FakeDiscord(guild_ids=[*also, *ids]) as discord:
+        yield ServerPool(discord, [furnish(discord, guild_id) for guild_id in ids])

@@ -21,14 +21,13 @@ import pytest_asyncio
 
 from cogs.common.catalog import CATALOG
 from tests.e2e.conftest import fresh_user
-from tests.e2e.harness import BotProcess, running_bot
+from tests.e2e.harness import BotProcess, ServerPool, running_bot, server_pool
 from tests.e2e.steps import MODAL, UPDATE, delivered, refused_privately
 from tests.fakes.discord import (
     ALL_PERMISSIONS,
     FakeDiscord,
     FakeInteraction,
     FakeMessage,
-    guild_id_for_shard,
 )
 from tests.fakes.image_api import FakeImageAPI, Scripted, VideoPlan
 
@@ -50,30 +49,22 @@ class Server:
     thread: int
 
 
-@dataclass
-class World:
-    discord: FakeDiscord
-    servers: list[Server]
+World = ServerPool[Server]
 
-    def server(self) -> Server:
-        """A server no other test has touched."""
-        return self.servers.pop()
+
+def furnish(discord: FakeDiscord, guild_id: int) -> Server:
+    """A server with an art channel, an artists role and a thread under general."""
+    general, _ = discord.guild_channel_ids(guild_id)
+    art = discord.add_channel("art", guild_id=guild_id)
+    artists = discord.add_role("artists", guild_id=guild_id)
+    thread = discord.add_thread("sketches", parent_id=general, guild_id=guild_id)
+    return Server(guild_id, general, art, artists, thread)
 
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
 async def world() -> AsyncIterator[World]:
-    ids = [guild_id_for_shard(0, 1, index) for index in range(1, SERVERS + 1)]
-    discord = FakeDiscord(guild_ids=ids)
-    await discord.start()
-    servers = []
-    for guild_id in ids:
-        general, _ = discord.guild_channel_ids(guild_id)
-        art = discord.add_channel("art", guild_id=guild_id)
-        artists = discord.add_role("artists", guild_id=guild_id)
-        thread = discord.add_thread("sketches", parent_id=general, guild_id=guild_id)
-        servers.append(Server(guild_id, general, art, artists, thread))
-    yield World(discord, servers)
-    await discord.close()
+    async with server_pool(SERVERS, furnish) as world:
+        yield world
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ import pytest_asyncio
 
 from cogs.common.catalog import CATALOG
 from tests.e2e.conftest import fresh_user
-from tests.e2e.harness import BotProcess, running_bot, start_bot
+from tests.e2e.harness import BotProcess, ServerPool, running_bot, server_pool, start_bot
 from tests.e2e.steps import DEFER, EPHEMERAL, MESSAGE, delivered, refused_privately
 from tests.fakes.discord import (
     ALL_PERMISSIONS,
@@ -27,7 +27,6 @@ from tests.fakes.discord import (
     FakeDiscord,
     FakeInteraction,
     FakeMessage,
-    guild_id_for_shard,
 )
 from tests.fakes.image_api import COST_TICKS_PER_IMAGE, FakeImageAPI, Scripted
 
@@ -52,29 +51,21 @@ class Server:
     artists: int
 
 
-@dataclass
-class World:
-    discord: FakeDiscord
-    servers: list[Server]
+World = ServerPool[Server]
 
-    def server(self) -> Server:
-        """A server no other test has touched."""
-        return self.servers.pop()
+
+def furnish(discord: FakeDiscord, guild_id: int) -> Server:
+    """A server with a mod-log channel and an artists role."""
+    general, nsfw = discord.guild_channel_ids(guild_id)
+    modlog = discord.add_channel("mod-log", guild_id=guild_id)
+    artists = discord.add_role("artists", guild_id=guild_id)
+    return Server(guild_id, general, nsfw, modlog, artists)
 
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
 async def world() -> AsyncIterator[World]:
-    ids = [guild_id_for_shard(0, 1, index) for index in range(1, SERVERS + 1)]
-    discord = FakeDiscord(guild_ids=ids)
-    await discord.start()
-    servers = []
-    for guild_id in ids:
-        general, nsfw = discord.guild_channel_ids(guild_id)
-        modlog = discord.add_channel("mod-log", guild_id=guild_id)
-        artists = discord.add_role("artists", guild_id=guild_id)
-        servers.append(Server(guild_id, general, nsfw, modlog, artists))
-    yield World(discord, servers)
-    await discord.close()
+    async with server_pool(SERVERS, furnish) as world:
+        yield world
 
 
 @pytest.fixture(scope="module")

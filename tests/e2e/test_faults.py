@@ -18,7 +18,7 @@ import pytest_asyncio
 
 from cogs.common.catalog import CATALOG
 from tests.e2e.conftest import fresh_user
-from tests.e2e.harness import BotProcess, running_bot
+from tests.e2e.harness import BotProcess, ServerPool, running_bot, server_pool
 from tests.e2e.steps import DEFER, EPHEMERAL, MESSAGE, image_count, images_delivered
 from tests.fakes.discord import (
     DEFAULT_GUILD_ID,
@@ -26,7 +26,6 @@ from tests.fakes.discord import (
     FakeDiscord,
     FakeInteraction,
     FakeMessage,
-    guild_id_for_shard,
 )
 from tests.fakes.image_api import FakeImageAPI, Scripted
 
@@ -52,32 +51,27 @@ class Server:
     modlog: int
 
 
+def furnish(discord: FakeDiscord, guild_id: int) -> Server:
+    """A server with a mod-log channel."""
+    general = discord.guild_channel_ids(guild_id)[0]
+    return Server(guild_id, general, discord.add_channel("mod-log", guild_id=guild_id))
+
+
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def servers() -> AsyncIterator[tuple[FakeDiscord, list[Server]]]:
-    ids = [guild_id_for_shard(0, 1, index) for index in range(1, SERVERS + 1)]
-    discord = FakeDiscord(guild_ids=[DEFAULT_GUILD_ID, *ids])
-    await discord.start()
-    pool = [
-        Server(
-            guild_id,
-            discord.guild_channel_ids(guild_id)[0],
-            discord.add_channel("mod-log", guild_id=guild_id),
-        )
-        for guild_id in ids
-    ]
-    yield discord, pool
-    await discord.close()
+async def servers() -> AsyncIterator[ServerPool[Server]]:
+    async with server_pool(SERVERS, furnish, also=[DEFAULT_GUILD_ID]) as servers:
+        yield servers
 
 
 @pytest.fixture(scope="module")
-def fake_discord(servers: tuple[FakeDiscord, list[Server]]) -> FakeDiscord:
-    return servers[0]
+def fake_discord(servers: ServerPool[Server]) -> FakeDiscord:
+    return servers.discord
 
 
 @pytest.fixture
-def server(servers: tuple[FakeDiscord, list[Server]]) -> Server:
+def server(servers: ServerPool[Server]) -> Server:
     """A server no other test has touched."""
-    return servers[1].pop()
+    return servers.server()
 
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
