@@ -50,6 +50,11 @@ def image_count(messages: list[FakeMessage]) -> int:
     return sum(len(message.attachments) for message in messages)
 
 
+def images_of(interaction: FakeInteraction) -> int:
+    """How many files the interaction's messages carry (images, or clips)."""
+    return image_count(interaction.messages)
+
+
 async def delivered(interaction: FakeInteraction) -> FakeMessage:
     """The first result message (with the buttons) of a job that must succeed."""
     callback = await interaction.wait_for_callback()

@@ -20,7 +20,7 @@ import pytest_asyncio
 from core import journal
 from tests.e2e.conftest import fresh_user
 from tests.e2e.harness import GUILD_A, GUILD_B, Cluster, two_processes
-from tests.fakes.discord import FakeInteraction
+from tests.e2e.steps import images_of
 from tests.fakes.image_api import FakeImageAPI, Scripted
 from tests.redis_server import RedisServer
 
@@ -38,10 +38,6 @@ async def pair(
     settings = {"COOLDOWN_SECONDS": "600"}
     async with two_processes(redis_server, fake_api, tmp_path, settings, clean_stop=False) as pair:
         yield pair
-
-
-def images_of(interaction: FakeInteraction) -> int:
-    return sum(len(message.attachments) for message in interaction.messages)
 
 
 async def test_a_killed_process_job_is_delivered_by_the_other_through_its_token(

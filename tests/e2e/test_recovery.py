@@ -24,8 +24,8 @@ from tests.e2e.harness import (
     start_bot,
     started_again,
 )
-from tests.e2e.steps import DEFER
-from tests.fakes.discord import FakeDiscord, FakeInteraction
+from tests.e2e.steps import DEFER, images_of
+from tests.fakes.discord import FakeDiscord
 from tests.fakes.image_api import FakeImageAPI, Scripted
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -37,10 +37,6 @@ EN = CATALOG["en"]
 EXTRA = {"MAX_CONCURRENT_JOBS": "1", "COOLDOWN_SECONDS": "600"}
 #: A restarted bot on one host resumes the jobs of the killed one within this long.
 RESUME_WITHIN_SECONDS = 10.0
-
-
-def images_of(interaction: FakeInteraction) -> int:
-    return sum(len(message.attachments) for message in interaction.messages)
 
 
 def job_rows(workdir: Path) -> list[tuple[str, str | None, str | None]]:

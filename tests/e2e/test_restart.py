@@ -22,8 +22,8 @@ from tests.e2e.harness import (
     start_bot,
     started_again,
 )
-from tests.e2e.steps import DEFER
-from tests.fakes.discord import FakeDiscord, FakeInteraction, FakeMessage
+from tests.e2e.steps import DEFER, image_count
+from tests.fakes.discord import FakeDiscord, FakeInteraction
 from tests.fakes.image_api import FakeImageAPI, Scripted
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -47,10 +47,6 @@ def used_images(workdir: Path, user_id: int) -> int:
             "SELECT SUM(images) FROM usage WHERE scope LIKE ?", (f"user:%:{user_id}",)
         ).fetchone()
     return int(row[0] or 0)
-
-
-def image_count(messages: list[FakeMessage]) -> int:
-    return sum(len(m.attachments) for m in messages)
 
 
 async def imagine(discord: FakeDiscord, user_id: int, **options: object) -> FakeInteraction:

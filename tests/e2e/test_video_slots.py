@@ -15,7 +15,7 @@ import pytest_asyncio
 from core.video import check_mp4
 from tests.e2e.conftest import fresh_user
 from tests.e2e.harness import BotProcess, running_bot
-from tests.e2e.steps import DEFER, VIDEO_ON, owner_sets
+from tests.e2e.steps import DEFER, VIDEO_ON, images_of, owner_sets
 from tests.fakes.discord import FakeDiscord, FakeInteraction
 from tests.fakes.image_api import FakeImageAPI, VideoPlan
 
@@ -39,10 +39,6 @@ async def animate(discord: FakeDiscord, user_id: int) -> FakeInteraction:
     return await discord.send_slash_command(
         "animate", {"prompt": "a kite in the wind"}, user_id=user_id
     )
-
-
-def clips(interaction: FakeInteraction) -> int:
-    return sum(len(m.attachments) for m in interaction.messages)
 
 
 def finish_all(api: FakeImageAPI) -> None:
@@ -73,11 +69,11 @@ async def test_clips_render_together_and_a_picture_is_delivered_meanwhile_with_o
     await fake_discord.wait_for(
         lambda: any(m.attachments for m in picture.messages), 15, "the picture delivered"
     )
-    assert clips(first) == clips(second) == 0
+    assert images_of(first) == images_of(second) == 0
     await bot.wait_for_job(painter)
     finish_all(fake_api)
     for interaction, user in ((first, first_user), (second, second_user)):
-        await fake_discord.wait_for(lambda i=interaction: clips(i) == 1, 30, "a clip delivered")
+        await fake_discord.wait_for(lambda i=interaction: images_of(i) == 1, 30, "a clip delivered")
         [clip] = [a for m in interaction.messages for a in m.attachments]
         assert check_mp4(clip.data).mime_type == "video/mp4"
         assert "outcome=delivered" in await bot.wait_for_job(user)
@@ -114,5 +110,5 @@ async def test_a_clip_done_after_its_token_died_is_posted_in_the_channel(
     assert posted.allowed_mentions == {"parse": []}  # named, never pinged
     assert posted.embeds
     assert posted.custom_ids()
-    assert clips(interaction) == 0
+    assert images_of(interaction) == 0
     assert "outcome=delivered" in await bot.wait_for_job(user)
