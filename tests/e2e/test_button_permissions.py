@@ -22,7 +22,7 @@ import pytest_asyncio
 from cogs.common.catalog import CATALOG
 from tests.e2e.conftest import fresh_user
 from tests.e2e.harness import BotProcess, ServerPool, running_bot, server_pool
-from tests.e2e.steps import MODAL, UPDATE, delivered, refused_privately
+from tests.e2e.steps import MODAL, UPDATE, as_owner, delivered, refused_privately
 from tests.fakes.discord import (
     ALL_PERMISSIONS,
     FakeDiscord,
@@ -405,13 +405,8 @@ def animate_ids(message: FakeMessage) -> list[str]:
 
 
 async def set_video(discord: FakeDiscord, server: Server, on: bool) -> None:
-    switch = await discord.send_slash_command(
-        "imagine-admin",
-        {"video": {"on": on}},
-        guild_id=server.id,
-        channel_id=server.general,
-        user_id=discord.owner_user_id,
-        permissions=ALL_PERMISSIONS,
+    switch = await as_owner(
+        discord, {"video": {"on": on}}, guild_id=server.id, channel_id=server.general
     )
     assert await refused_privately(switch) == EN["set_video_on" if on else "set_video_off"]
 

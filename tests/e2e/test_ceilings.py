@@ -16,8 +16,8 @@ import pytest
 from cogs.common.catalog import CATALOG
 from tests.e2e.conftest import fresh_user
 from tests.e2e.harness import start_bot
-from tests.e2e.steps import DEFER, private_callback
-from tests.fakes.discord import ALL_PERMISSIONS, DEFAULT_GUILD_ID, FakeDiscord
+from tests.e2e.steps import DEFER, as_owner, private_callback
+from tests.fakes.discord import DEFAULT_GUILD_ID, FakeDiscord
 from tests.fakes.image_api import FakeImageAPI
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -32,14 +32,7 @@ CEILINGS = {
 
 
 async def admin(discord: FakeDiscord, options: dict[str, Any]) -> dict[str, Any]:
-    interaction = await discord.send_slash_command(
-        "imagine-admin",
-        options,
-        guild_id=DEFAULT_GUILD_ID,
-        user_id=discord.owner_user_id,
-        permissions=ALL_PERMISSIONS,
-    )
-    return await private_callback(interaction)
+    return await private_callback(await as_owner(discord, options, guild_id=DEFAULT_GUILD_ID))
 
 
 async def shown(discord: FakeDiscord) -> dict[str, str]:

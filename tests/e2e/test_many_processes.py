@@ -18,9 +18,8 @@ import pytest_asyncio
 
 from tests.e2e.conftest import fresh_user
 from tests.e2e.harness import GUILD_A, GUILD_B, Cluster, two_processes
-from tests.e2e.steps import DEFER, delivered, refused_privately
+from tests.e2e.steps import DEFER, as_owner, delivered, refused_privately
 from tests.fakes.discord import (
-    ALL_PERMISSIONS,
     FakeDiscord,
 )
 from tests.fakes.image_api import FakeImageAPI, Scripted
@@ -56,14 +55,9 @@ async def imagine(discord: FakeDiscord, guild_id: int, user_id: int, **options: 
 
 
 async def admin(discord: FakeDiscord, guild_id: int, options: dict[str, Any]) -> None:
-    interaction = await discord.send_slash_command(
-        "imagine-admin",
-        options,
-        guild_id=guild_id,
-        user_id=discord.owner_user_id,
-        permissions=ALL_PERMISSIONS,
-    )
-    await refused_privately(interaction)  # the private confirmation
+    await refused_privately(
+        await as_owner(discord, options, guild_id=guild_id)
+    )  # the private confirmation
 
 
 # -- the tests -------------------------------------------------------------------------

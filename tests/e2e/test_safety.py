@@ -15,8 +15,8 @@ import pytest_asyncio
 from cogs.common.catalog import CATALOG
 from tests.e2e.conftest import fresh_user
 from tests.e2e.harness import BotProcess, running_bot
-from tests.e2e.steps import MESSAGE
-from tests.fakes.discord import ALL_PERMISSIONS, FakeDiscord, FakeMessage
+from tests.e2e.steps import MESSAGE, as_owner
+from tests.fakes.discord import FakeDiscord, FakeMessage
 from tests.fakes.image_api import FakeImageAPI
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -51,9 +51,7 @@ async def bot(
 
 async def admin(discord: FakeDiscord, options: dict[str, object]) -> str:
     """Run an /imagine-admin command as the owner; its private answer."""
-    interaction = await discord.send_slash_command(
-        "imagine-admin", options, user_id=discord.owner_user_id, permissions=ALL_PERMISSIONS
-    )
+    interaction = await as_owner(discord, options)
     callback = await interaction.wait_for_callback()
     assert callback["type"] == MESSAGE, callback
     assert not interaction.rejected(), interaction.rejected()

@@ -15,8 +15,8 @@ from cogs.common.catalog import CATALOG
 from core.video import check_mp4, make_clip
 from tests.e2e.conftest import fresh_user
 from tests.e2e.harness import BotProcess
-from tests.e2e.steps import DEFER, MODAL, private_answer, told
-from tests.fakes.discord import ALL_PERMISSIONS, FakeDiscord, FakeInteraction
+from tests.e2e.steps import DEFER, MODAL, VIDEO_ON, as_owner, private_answer, told
+from tests.fakes.discord import FakeDiscord, FakeInteraction
 from tests.fakes.discord.modals import text_inputs
 from tests.fakes.image_api import FakeImageAPI, VideoPlan, make_png
 
@@ -55,12 +55,7 @@ async def test_video_is_off_until_an_admin_turns_it_on(
     content = await private_answer(await animate(fake_discord, fresh_user()))
     assert content == EN["rule_video"]
     assert len(fake_api.video_submissions) == before
-    switch = await fake_discord.send_slash_command(
-        "imagine-admin",
-        {"video": {"on": True}},
-        user_id=fake_discord.owner_user_id,
-        permissions=ALL_PERMISSIONS,
-    )
+    switch = await as_owner(fake_discord, VIDEO_ON)
     assert await private_answer(switch) == EN["set_video_on"]
 
 

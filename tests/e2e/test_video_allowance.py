@@ -20,8 +20,8 @@ import pytest_asyncio
 from cogs.common.catalog import CATALOG
 from tests.e2e.conftest import fresh_user
 from tests.e2e.harness import BotProcess, running_bot
-from tests.e2e.steps import DEFER, VIDEO_ON, owner_sets, private_answer
-from tests.fakes.discord import ALL_PERMISSIONS, FakeDiscord, FakeInteraction
+from tests.e2e.steps import DEFER, VIDEO_ON, as_owner, owner_sets, private_answer
+from tests.fakes.discord import FakeDiscord, FakeInteraction
 from tests.fakes.image_api import FakeImageAPI, VideoPlan
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -145,13 +145,7 @@ async def test_clips_and_images_count_against_limits_of_their_own(
 
 
 async def admin_video(discord: FakeDiscord, **options: Any) -> str:
-    switch = await discord.send_slash_command(
-        "imagine-admin",
-        {"video": {"on": True, **options}},
-        user_id=discord.owner_user_id,
-        permissions=ALL_PERMISSIONS,
-    )
-    return await private_answer(switch)
+    return await private_answer(await as_owner(discord, {"video": {"on": True, **options}}))
 
 
 async def test_an_admin_sets_the_seconds_under_the_operators_ceiling(
