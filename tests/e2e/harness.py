@@ -2,6 +2,10 @@
 
 The only seam is the URL settings: ``GROK_API_BASE_URL``, ``DISCORD_API_BASE_URL`` and
 ``DISCORD_GATEWAY_URL``. Everything else is ordinary configuration.
+
+Also the setups the end-to-end modules share: a bot for the length of a block, stopped
+cleanly (``running_bot``), started again on the same store (``started_again``), two
+processes on one Redis (``two_processes``), and a pool of servers (``server_pool``).
 """
 
 from __future__ import annotations
