@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from tests.e2e.harness import BotProcess, start_bot
+from tests.e2e.harness import BotProcess, running_bot
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.image_api import FakeImageAPI
 
@@ -23,18 +23,14 @@ def fresh_user() -> int:
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
 async def fake_discord() -> AsyncIterator[FakeDiscord]:
-    server = FakeDiscord()
-    await server.start()
-    yield server
-    await server.close()
+    async with FakeDiscord() as server:
+        yield server
 
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
 async def fake_api() -> AsyncIterator[FakeImageAPI]:
-    server = FakeImageAPI()
-    await server.start()
-    yield server
-    await server.close()
+    async with FakeImageAPI() as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
@@ -46,9 +42,9 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 async def bot(
     fake_discord: FakeDiscord, fake_api: FakeImageAPI, workdir: Path
 ) -> AsyncIterator[BotProcess]:
-    process = await start_bot(fake_discord, fake_api, workdir, extra={"COOLDOWN_SECONDS": "600"})
-    yield process
-    assert await process.stop() == 0
-    # Every failure the tests provoked was expected: each must have become a message and a
-    # log line, never an unhandled exception.
-    assert "Traceback" not in process.output(), process.output()
+    # Stopped cleanly, with no traceback: every failure the tests provoked was expected,
+    # each must have become a message and a log line, never an unhandled exception.
+    async with running_bot(
+        fake_discord, fake_api, workdir, extra={"COOLDOWN_SECONDS": "600"}
+    ) as process:
+        yield process

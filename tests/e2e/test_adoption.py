@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -20,69 +19,32 @@ import pytest_asyncio
 
 from core import journal
 from tests.e2e.conftest import fresh_user
-from tests.e2e.harness import BotProcess, bot_environment
-from tests.fakes.discord import FakeDiscord, FakeInteraction, guild_id_for_shard
+from tests.e2e.harness import GUILD_A, GUILD_B, Cluster, two_processes
+from tests.e2e.steps import images_of
 from tests.fakes.image_api import FakeImageAPI, Scripted
 from tests.redis_server import RedisServer
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-SHARDS = 2
-GUILD_A = guild_id_for_shard(0, SHARDS)
-GUILD_B = guild_id_for_shard(1, SHARDS)
 #: A dead process's jobs are taken over by another within this long of its death.
 ADOPTED_WITHIN_SECONDS = 45.0
-
-
-@dataclass
-class Pair:
-    discord: FakeDiscord
-    api: FakeImageAPI
-    processes: list[BotProcess] = field(default_factory=list)
 
 
 @pytest_asyncio.fixture(loop_scope="module")
 async def pair(
     redis_server: RedisServer, fake_api: FakeImageAPI, tmp_path: Path
-) -> AsyncIterator[Pair]:
-    redis_server.flush()
-    discord = FakeDiscord(guild_ids=[GUILD_A, GUILD_B])
-    await discord.start()
-    pair = Pair(discord, fake_api)
-    try:
-        for shard in range(SHARDS):
-            workdir = tmp_path / f"shard{shard}"
-            env = bot_environment(
-                discord,
-                fake_api,
-                workdir,
-                {
-                    "REDIS_URL": redis_server.url,
-                    "SHARD_COUNT": str(SHARDS),
-                    "SHARD_IDS": str(shard),
-                    "COOLDOWN_SECONDS": "600",
-                },
-            )
-            process = BotProcess(env, workdir)
-            await process.start()
-            pair.processes.append(process)
-        await discord.wait_until_ready(timeout=30, count=SHARDS)
+) -> AsyncIterator[Cluster]:
+    # One process is killed: the test checks how the survivor stops.
+    settings = {"COOLDOWN_SECONDS": "600"}
+    async with two_processes(redis_server, fake_api, tmp_path, settings, clean_stop=False) as pair:
         yield pair
-    finally:
-        for process in pair.processes:
-            await process.stop()
-        await discord.close()
-
-
-def images_of(interaction: FakeInteraction) -> int:
-    return sum(len(message.attachments) for message in interaction.messages)
 
 
 async def test_a_killed_process_job_is_delivered_by_the_other_through_its_token(
-    pair: Pair,
+    pair: Cluster,
 ) -> None:
     discord, api = pair.discord, pair.api
-    dying, survivor = pair.processes
+    dying, survivor = pair.processes.values()
     api.script(Scripted(delay=120.0))  # the API holds the answer: the job is mid-way
     calls_before = len(api.generation_calls)
     user = fresh_user()

@@ -21,23 +21,18 @@ import pytest_asyncio
 
 from cogs.common.catalog import CATALOG
 from tests.e2e.conftest import fresh_user
-from tests.e2e.harness import BotProcess, start_bot
+from tests.e2e.harness import BotProcess, ServerPool, running_bot, server_pool
+from tests.e2e.steps import MODAL, UPDATE, as_owner, delivered, refused_privately
 from tests.fakes.discord import (
     ALL_PERMISSIONS,
     FakeDiscord,
     FakeInteraction,
     FakeMessage,
-    guild_id_for_shard,
 )
 from tests.fakes.image_api import FakeImageAPI, Scripted, VideoPlan
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-DEFER = 5
-MESSAGE = 4
-UPDATE = 7
-MODAL = 9
-EPHEMERAL = 64
 ROLE, USER, CHANNEL = 1, 2, 3
 SERVERS = 14
 EN = CATALOG["en"]
@@ -54,30 +49,22 @@ class Server:
     thread: int
 
 
-@dataclass
-class World:
-    discord: FakeDiscord
-    servers: list[Server]
+World = ServerPool[Server]
 
-    def server(self) -> Server:
-        """A server no other test has touched."""
-        return self.servers.pop()
+
+def furnish(discord: FakeDiscord, guild_id: int) -> Server:
+    """A server with an art channel, an artists role and a thread under general."""
+    general, _ = discord.guild_channel_ids(guild_id)
+    art = discord.add_channel("art", guild_id=guild_id)
+    artists = discord.add_role("artists", guild_id=guild_id)
+    thread = discord.add_thread("sketches", parent_id=general, guild_id=guild_id)
+    return Server(guild_id, general, art, artists, thread)
 
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
 async def world() -> AsyncIterator[World]:
-    ids = [guild_id_for_shard(0, 1, index) for index in range(1, SERVERS + 1)]
-    discord = FakeDiscord(guild_ids=ids)
-    await discord.start()
-    servers = []
-    for guild_id in ids:
-        general, _ = discord.guild_channel_ids(guild_id)
-        art = discord.add_channel("art", guild_id=guild_id)
-        artists = discord.add_role("artists", guild_id=guild_id)
-        thread = discord.add_thread("sketches", parent_id=general, guild_id=guild_id)
-        servers.append(Server(guild_id, general, art, artists, thread))
-    yield World(discord, servers)
-    await discord.close()
+    async with server_pool(SERVERS, furnish) as world:
+        yield world
 
 
 @pytest.fixture(scope="module")
@@ -91,11 +78,8 @@ async def bot(
 ) -> AsyncIterator[BotProcess]:
     # One API slot: a second job waits in line, with Cancel under its place.
     extra = {"COOLDOWN_SECONDS": "0", "MAX_CONCURRENT_JOBS": "1"}
-    process = await start_bot(fake_discord, fake_api, workdir, extra=extra)
-    await fake_discord.wait_for_command_sync()
-    yield process
-    assert await process.stop() == 0
-    assert "Traceback" not in process.output(), process.output()
+    async with running_bot(fake_discord, fake_api, workdir, extra=extra, synced=True) as process:
+        yield process
 
 
 # -- helpers ---------------------------------------------------------------------------
@@ -129,15 +113,6 @@ async def imagine(
     )
 
 
-async def delivered(interaction: FakeInteraction) -> FakeMessage:
-    """The result message (with the buttons) of a job that must succeed."""
-    callback = await interaction.wait_for_callback()
-    assert callback["type"] == DEFER, callback
-    [first, *_] = await interaction.wait_for_messages(1)
-    assert first.attachments, first.content
-    return first
-
-
 def jobs_of(bot: BotProcess, user_id: int) -> int:
     """How many jobs of the user were delivered (their log lines)."""
     lines = bot.output().splitlines()
@@ -159,14 +134,6 @@ async def result(
     bot: BotProcess, discord: FakeDiscord, server: Server, user_id: int, **kwargs: Any
 ) -> FakeMessage:
     return await settled(bot, user_id, imagine(discord, server, user_id, **kwargs))
-
-
-async def refused_privately(interaction: FakeInteraction) -> str:
-    callback = await interaction.wait_for_callback()
-    assert callback["type"] == MESSAGE, callback
-    assert callback["data"]["flags"] & EPHEMERAL
-    content: str = callback["data"]["content"]
-    return content
 
 
 async def set_permissions(
@@ -438,13 +405,8 @@ def animate_ids(message: FakeMessage) -> list[str]:
 
 
 async def set_video(discord: FakeDiscord, server: Server, on: bool) -> None:
-    switch = await discord.send_slash_command(
-        "imagine-admin",
-        {"video": {"on": on}},
-        guild_id=server.id,
-        channel_id=server.general,
-        user_id=discord.owner_user_id,
-        permissions=ALL_PERMISSIONS,
+    switch = await as_owner(
+        discord, {"video": {"on": on}}, guild_id=server.id, channel_id=server.general
     )
     assert await refused_privately(switch) == EN["set_video_on" if on else "set_video_off"]
 

@@ -16,14 +16,12 @@ import pytest
 from cogs.common.catalog import CATALOG
 from tests.e2e.conftest import fresh_user
 from tests.e2e.harness import start_bot
-from tests.fakes.discord import ALL_PERMISSIONS, DEFAULT_GUILD_ID, FakeDiscord, FakeInteraction
+from tests.e2e.steps import DEFER, as_owner, private_callback
+from tests.fakes.discord import DEFAULT_GUILD_ID, FakeDiscord
 from tests.fakes.image_api import FakeImageAPI
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-DEFER = 5
-MESSAGE = 4
-EPHEMERAL = 64
 EN = CATALOG["en"]
 CEILINGS = {
     "COOLDOWN_SECONDS": "30",
@@ -33,23 +31,8 @@ CEILINGS = {
 }
 
 
-async def private(interaction: FakeInteraction) -> dict[str, Any]:
-    """The callback of a private answer (asserting it is one)."""
-    callback = await interaction.wait_for_callback()
-    assert callback["type"] == MESSAGE, callback
-    assert callback["data"]["flags"] & EPHEMERAL
-    return dict(callback["data"])
-
-
 async def admin(discord: FakeDiscord, options: dict[str, Any]) -> dict[str, Any]:
-    interaction = await discord.send_slash_command(
-        "imagine-admin",
-        options,
-        guild_id=DEFAULT_GUILD_ID,
-        user_id=discord.owner_user_id,
-        permissions=ALL_PERMISSIONS,
-    )
-    return await private(interaction)
+    return await private_callback(await as_owner(discord, options, guild_id=DEFAULT_GUILD_ID))
 
 
 async def shown(discord: FakeDiscord) -> dict[str, str]:
@@ -90,7 +73,7 @@ async def test_ceilings_refuse_new_values_and_hold_stored_ones(
         quota = await fake_discord.send_slash_command(
             "imagine-quota", {}, guild_id=DEFAULT_GUILD_ID, user_id=user
         )
-        content = (await private(quota))["content"]
+        content = (await private_callback(quota))["content"]
         assert EN["quota_user_line"].format(used=0, left=20, limit=20) in content
         assert EN["quota_guild_line"].format(left=100, limit=100) in content
         job = await fake_discord.send_slash_command(
@@ -101,7 +84,7 @@ async def test_ceilings_refuse_new_values_and_hold_stored_ones(
         again = await fake_discord.send_slash_command(
             "imagine", {"prompt": "a quiet harbour"}, guild_id=DEFAULT_GUILD_ID, user_id=user
         )
-        assert (await private(again))["content"].startswith("⏳")  # the 60-second cooldown
+        assert (await private_callback(again))["content"].startswith("⏳")  # the 60-second cooldown
 
         # New values past the ceilings are refused, saying the bound; nothing changes.
         refusals = {

@@ -19,22 +19,19 @@ import pytest_asyncio
 
 from cogs.common.catalog import CATALOG
 from tests.e2e.conftest import fresh_user
-from tests.e2e.harness import BotProcess, start_bot
+from tests.e2e.harness import BotProcess, ServerPool, running_bot, server_pool, start_bot
+from tests.e2e.steps import DEFER, EPHEMERAL, MESSAGE, delivered, refused_privately
 from tests.fakes.discord import (
     ALL_PERMISSIONS,
     DEFAULT_MEMBER_PERMISSIONS,
     FakeDiscord,
     FakeInteraction,
     FakeMessage,
-    guild_id_for_shard,
 )
 from tests.fakes.image_api import COST_TICKS_PER_IMAGE, FakeImageAPI, Scripted
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-DEFER = 5
-MESSAGE = 4
-EPHEMERAL = 64
 MANAGE_GUILD = 1 << 5
 MANAGE_MESSAGES = 1 << 13
 SERVERS = 24
@@ -54,29 +51,21 @@ class Server:
     artists: int
 
 
-@dataclass
-class World:
-    discord: FakeDiscord
-    servers: list[Server]
+World = ServerPool[Server]
 
-    def server(self) -> Server:
-        """A server no other test has touched."""
-        return self.servers.pop()
+
+def furnish(discord: FakeDiscord, guild_id: int) -> Server:
+    """A server with a mod-log channel and an artists role."""
+    general, nsfw = discord.guild_channel_ids(guild_id)
+    modlog = discord.add_channel("mod-log", guild_id=guild_id)
+    artists = discord.add_role("artists", guild_id=guild_id)
+    return Server(guild_id, general, nsfw, modlog, artists)
 
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
 async def world() -> AsyncIterator[World]:
-    ids = [guild_id_for_shard(0, 1, index) for index in range(1, SERVERS + 1)]
-    discord = FakeDiscord(guild_ids=ids)
-    await discord.start()
-    servers = []
-    for guild_id in ids:
-        general, nsfw = discord.guild_channel_ids(guild_id)
-        modlog = discord.add_channel("mod-log", guild_id=guild_id)
-        artists = discord.add_role("artists", guild_id=guild_id)
-        servers.append(Server(guild_id, general, nsfw, modlog, artists))
-    yield World(discord, servers)
-    await discord.close()
+    async with server_pool(SERVERS, furnish) as world:
+        yield world
 
 
 @pytest.fixture(scope="module")
@@ -88,11 +77,10 @@ def fake_discord(world: World) -> FakeDiscord:
 async def bot(
     fake_discord: FakeDiscord, fake_api: FakeImageAPI, workdir: Path
 ) -> AsyncIterator[BotProcess]:
-    process = await start_bot(fake_discord, fake_api, workdir, extra={"COOLDOWN_SECONDS": "0"})
-    await fake_discord.wait_for_command_sync()
-    yield process
-    assert await process.stop() == 0
-    assert "Traceback" not in process.output(), process.output()
+    async with running_bot(
+        fake_discord, fake_api, workdir, extra={"COOLDOWN_SECONDS": "0"}, synced=True
+    ) as process:
+        yield process
 
 
 # -- helpers ---------------------------------------------------------------------------
@@ -140,25 +128,6 @@ async def imagine(
         user_id=user_id,
         locale=locale,
     )
-
-
-async def refused_privately(interaction: FakeInteraction) -> str:
-    """The content of an ephemeral refusal (asserting it is one)."""
-    callback = await interaction.wait_for_callback()
-    assert callback["type"] == MESSAGE, callback
-    assert callback["data"]["flags"] & EPHEMERAL
-    content: str = callback["data"]["content"]
-    assert 0 < len(content) < 2000
-    return content
-
-
-async def delivered(interaction: FakeInteraction) -> FakeMessage:
-    """The first result message of a job that must succeed."""
-    callback = await interaction.wait_for_callback()
-    assert callback["type"] == DEFER, callback
-    [first, *_] = await interaction.wait_for_messages(1)
-    assert first.attachments, first.content
-    return first
 
 
 async def modlog_entries(

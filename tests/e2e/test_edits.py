@@ -17,16 +17,13 @@ from PIL import Image
 from cogs.common.catalog import CATALOG
 from tests.e2e.conftest import fresh_user
 from tests.e2e.harness import BotProcess
-from tests.fakes.discord import ALL_PERMISSIONS, FakeDiscord, FakeInteraction, FakeMessage
+from tests.e2e.steps import DEFER, MESSAGE, MODAL, as_owner, delivered, refused_privately
+from tests.fakes.discord import FakeDiscord, FakeInteraction
 from tests.fakes.discord.modals import text_inputs
 from tests.fakes.image_api import FakeImageAPI, make_jpeg, make_png
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-DEFER = 5
-MESSAGE = 4
-EPHEMERAL = 64
-MODAL = 9
 EN = CATALOG["en"]
 ZH = CATALOG["zh"]
 
@@ -37,22 +34,6 @@ async def edit(
     return await discord.send_slash_command(
         "imagine", {"prompt": prompt, **pictures}, user_id=user_id
     )
-
-
-async def delivered(interaction: FakeInteraction) -> FakeMessage:
-    callback = await interaction.wait_for_callback()
-    assert callback["type"] == DEFER, callback
-    [first, *_] = await interaction.wait_for_messages(1)
-    assert first.attachments, first.content
-    return first
-
-
-async def refused_privately(interaction: FakeInteraction) -> str:
-    callback = await interaction.wait_for_callback()
-    assert callback["type"] == MESSAGE, callback
-    assert callback["data"]["flags"] & EPHEMERAL
-    content: str = callback["data"]["content"]
-    return content
 
 
 def inputs_of(body: dict[str, Any]) -> list[bytes]:
@@ -82,10 +63,7 @@ async def test_the_command_offers_three_picture_options(
 
 async def admin(discord: FakeDiscord, options: dict[str, Any]) -> str:
     """Run an /imagine-admin command in the default server as its owner; its answer."""
-    interaction = await discord.send_slash_command(
-        "imagine-admin", options, user_id=discord.owner_user_id, permissions=ALL_PERMISSIONS
-    )
-    return await refused_privately(interaction)
+    return await refused_privately(await as_owner(discord, options))
 
 
 async def test_uploads_are_edited_only_once_the_server_opts_in(
@@ -206,12 +184,7 @@ async def test_a_picture_over_10_mib_is_scaled_to_fit(
 async def test_blocked_terms_apply_to_an_edits_prompt(
     bot: BotProcess, fake_discord: FakeDiscord, fake_api: FakeImageAPI
 ) -> None:
-    added = await fake_discord.send_slash_command(
-        "imagine-admin",
-        {"terms": {"add": {"term": "forbiddenword"}}},
-        user_id=fake_discord.owner_user_id,
-        permissions=ALL_PERMISSIONS,
-    )
+    added = await as_owner(fake_discord, {"terms": {"add": {"term": "forbiddenword"}}})
     assert (await added.wait_for_callback())["type"] == MESSAGE
     user = fresh_user()
     before = len(fake_api.requests)

@@ -15,15 +15,13 @@ import pytest_asyncio
 
 from cogs.common.catalog import CATALOG
 from tests.e2e.conftest import fresh_user
-from tests.e2e.harness import BotProcess, start_bot
+from tests.e2e.harness import BotProcess, running_bot
+from tests.e2e.steps import DEFER, EPHEMERAL, MESSAGE
 from tests.fakes.discord import DEFAULT_GUILD_ID, FakeDiscord, FakeInteraction, guild_id_for_shard
 from tests.fakes.image_api import FakeImageAPI
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-DEFER = 5
-MESSAGE = 4
-EPHEMERAL = 64
 EN = CATALOG["en"]
 MAX_CONCURRENT = 2
 MAX_QUEUED = 100
@@ -52,11 +50,8 @@ async def bot(
         "DAILY_USER_QUOTA": "0",
         "DAILY_GUILD_BUDGET": "0",
     }
-    process = await start_bot(fake_discord, fake_api, workdir, extra=extra)
-    await fake_discord.wait_for_command_sync()
-    yield process
-    assert await process.stop() == 0
-    assert "Traceback" not in process.output(), process.output()
+    async with running_bot(fake_discord, fake_api, workdir, extra=extra, synced=True) as process:
+        yield process
 
 
 async def imagine(discord: FakeDiscord, guild_id: int) -> FakeInteraction:

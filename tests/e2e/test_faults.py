@@ -18,22 +18,19 @@ import pytest_asyncio
 
 from cogs.common.catalog import CATALOG
 from tests.e2e.conftest import fresh_user
-from tests.e2e.harness import BotProcess, start_bot
+from tests.e2e.harness import BotProcess, ServerPool, running_bot, server_pool
+from tests.e2e.steps import DEFER, EPHEMERAL, MESSAGE, image_count, images_delivered
 from tests.fakes.discord import (
     DEFAULT_GUILD_ID,
     DEFAULT_MEMBER_PERMISSIONS,
     FakeDiscord,
     FakeInteraction,
     FakeMessage,
-    guild_id_for_shard,
 )
 from tests.fakes.image_api import FakeImageAPI, Scripted
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-DEFER = 5
-MESSAGE = 4
-EPHEMERAL = 64
 EN = CATALOG["en"]
 MAX_CONCURRENT = 4
 MAX_QUEUED = 40
@@ -54,32 +51,27 @@ class Server:
     modlog: int
 
 
+def furnish(discord: FakeDiscord, guild_id: int) -> Server:
+    """A server with a mod-log channel."""
+    general = discord.guild_channel_ids(guild_id)[0]
+    return Server(guild_id, general, discord.add_channel("mod-log", guild_id=guild_id))
+
+
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def servers() -> AsyncIterator[tuple[FakeDiscord, list[Server]]]:
-    ids = [guild_id_for_shard(0, 1, index) for index in range(1, SERVERS + 1)]
-    discord = FakeDiscord(guild_ids=[DEFAULT_GUILD_ID, *ids])
-    await discord.start()
-    pool = [
-        Server(
-            guild_id,
-            discord.guild_channel_ids(guild_id)[0],
-            discord.add_channel("mod-log", guild_id=guild_id),
-        )
-        for guild_id in ids
-    ]
-    yield discord, pool
-    await discord.close()
+async def servers() -> AsyncIterator[ServerPool[Server]]:
+    async with server_pool(SERVERS, furnish, also=[DEFAULT_GUILD_ID]) as servers:
+        yield servers
 
 
 @pytest.fixture(scope="module")
-def fake_discord(servers: tuple[FakeDiscord, list[Server]]) -> FakeDiscord:
-    return servers[0]
+def fake_discord(servers: ServerPool[Server]) -> FakeDiscord:
+    return servers.discord
 
 
 @pytest.fixture
-def server(servers: tuple[FakeDiscord, list[Server]]) -> Server:
+def server(servers: ServerPool[Server]) -> Server:
     """A server no other test has touched."""
-    return servers[1].pop()
+    return servers.server()
 
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
@@ -95,12 +87,9 @@ async def bot(
         "DAILY_USER_QUOTA": "0",
         "DAILY_GUILD_BUDGET": "0",
     }
-    process = await start_bot(fake_discord, fake_api, workdir, extra=extra)
-    await fake_discord.wait_for_command_sync()
-    yield process
-    assert await process.stop() == 0
+    async with running_bot(fake_discord, fake_api, workdir, extra=extra, synced=True) as process:
+        yield process
     output = process.output()
-    assert "Traceback" not in output, output
     # The interaction token is a credential: it never reaches the log.
     for interaction in fake_discord.interactions:
         assert interaction.token not in output
@@ -129,19 +118,6 @@ async def admin(discord: FakeDiscord, guild_id: int, options: dict[str, object])
     return str(callback["data"]["content"])
 
 
-def image_count(messages: list[FakeMessage]) -> int:
-    return sum(len(m.attachments) for m in messages)
-
-
-async def delivered(interaction: FakeInteraction, images: int = 1) -> list[FakeMessage]:
-    callback = await interaction.wait_for_callback()
-    assert callback["type"] == DEFER, callback
-    await interaction._require_fake().wait_for(
-        lambda: image_count(interaction.messages) >= images, 30, f"{images} image(s)"
-    )
-    return interaction.messages
-
-
 async def failed_with(interaction: FakeInteraction, needle: str) -> FakeMessage:
     [message] = await interaction.wait_for_messages(1)
     assert needle in message.content, message.content
@@ -161,7 +137,7 @@ async def test_429_with_retry_after_is_retried(
 ) -> None:
     before = calls(fake_api)
     fake_api.script(Scripted(status=429, json=CAPACITY, headers={"Retry-After": "0"}))
-    await delivered(await imagine(fake_discord, fresh_user()))
+    await images_delivered(await imagine(fake_discord, fresh_user()))
     assert calls(fake_api) == before + 2
 
 
@@ -170,7 +146,7 @@ async def test_429_without_retry_after_backs_off_then_succeeds(
 ) -> None:
     before = calls(fake_api)
     fake_api.script(Scripted(status=429, json=CAPACITY))
-    await delivered(await imagine(fake_discord, fresh_user()))
+    await images_delivered(await imagine(fake_discord, fresh_user()))
     first, second = fake_api.generation_calls[before : before + 2]
     # No Retry-After: the bot's own backoff (at least half of a one-second step).
     assert second.time - first.time >= 0.45
@@ -209,7 +185,7 @@ async def test_server_errors_are_retried(
 ) -> None:
     before = calls(fake_api)
     fake_api.script(Scripted(status=status, text="upstream trouble", headers={"Retry-After": "0"}))
-    await delivered(await imagine(fake_discord, fresh_user()))
+    await images_delivered(await imagine(fake_discord, fresh_user()))
     assert calls(fake_api) == before + 2
 
 
@@ -219,7 +195,7 @@ async def test_a_timeout_is_retried(
     before = calls(fake_api)
     # Longer than GROK_TIMEOUT_SECONDS (3): the attempt is abandoned and made again.
     fake_api.script(Scripted(delay=3.5))
-    await delivered(await imagine(fake_discord, fresh_user()))
+    await images_delivered(await imagine(fake_discord, fresh_user()))
     assert calls(fake_api) == before + 2
     assert "no complete answer within 3s" in bot.output()
 
@@ -229,7 +205,7 @@ async def test_a_connection_reset_is_retried(
 ) -> None:
     before = calls(fake_api)
     fake_api.script(Scripted(drop_connection=True))
-    await delivered(await imagine(fake_discord, fresh_user()))
+    await images_delivered(await imagine(fake_discord, fresh_user()))
     assert calls(fake_api) == before + 2
 
 
@@ -238,7 +214,7 @@ async def test_an_answer_cut_short_in_transit_is_retried(
 ) -> None:
     before = calls(fake_api)
     fake_api.script(Scripted(truncate=True))
-    await delivered(await imagine(fake_discord, fresh_user()))
+    await images_delivered(await imagine(fake_discord, fresh_user()))
     assert calls(fake_api) == before + 2
 
 
@@ -279,7 +255,7 @@ async def test_a_follow_up_refused_as_too_large_is_replanned(
         json={"code": 40005, "message": "Request entity too large"},
     )
     interaction = await imagine(fake_discord, fresh_user(), n=2)
-    messages = await delivered(interaction, images=2)
+    messages = await images_delivered(interaction, images=2)
     assert image_count(messages) == 2
     assert any(r.status == 413 for r in interaction.requests())
 
@@ -290,7 +266,7 @@ async def test_a_follow_up_answered_429_or_500_is_sent_again(
 ) -> None:
     fake_discord.inject_failure(path_contains="/webhooks/", status=status)
     interaction = await imagine(fake_discord, fresh_user())
-    await delivered(interaction)
+    await images_delivered(interaction)
     assert [r.status for r in interaction.requests() if r.method == "POST"][-2:] == [status, 200]
 
 
@@ -382,11 +358,11 @@ async def test_cancel_takes_a_waiting_job_out_and_costs_nothing(
     assert original.custom_ids() == []
     await bot.wait_for_job(user, outcome="cancelled")
     for interaction in busy:
-        await delivered(interaction)
+        await images_delivered(interaction)
     assert calls(fake_api) == before  # the cancelled job never reached the API
 
     # No cooldown was started: the same user is served at once.
-    await delivered(await imagine(fake_discord, user))
+    await images_delivered(await imagine(fake_discord, user))
 
 
 async def test_a_hundred_users_at_once(
@@ -409,7 +385,7 @@ async def test_a_hundred_users_at_once(
         # The slots and the line took exactly what they hold; nobody else got in.
         assert len(accepted) == MAX_CONCURRENT + MAX_QUEUED
         for interaction in accepted:
-            await delivered(interaction)
+            await images_delivered(interaction)
     finally:
         fake_api.latency = 0.0
     assert calls(fake_api) == before + len(accepted)
@@ -451,7 +427,7 @@ async def test_fifty_users_against_a_budget_of_five_images(
         assert callback["data"]["flags"] & EPHEMERAL
         assert "This server has 0 of its 5 daily images left" in callback["data"]["content"]
     for interaction in accepted:
-        await delivered(interaction)
+        await images_delivered(interaction)
     await asyncio.sleep(0.3)
     assert sum(image_count(i.messages) for i in crowd) == 5
     assert calls(fake_api) == before + 5

@@ -16,8 +16,9 @@ import pytest
 import pytest_asyncio
 
 from tests.e2e.conftest import fresh_user
-from tests.e2e.harness import BotProcess, start_bot
-from tests.e2e.test_faults import calls, delivered, failed_with, image_count, imagine
+from tests.e2e.harness import BotProcess, running_bot
+from tests.e2e.steps import image_count, images_delivered
+from tests.e2e.test_faults import calls, failed_with, imagine
 from tests.fakes.discord import FakeDiscord, FakeInteraction
 from tests.fakes.image_api import FakeImageAPI, Scripted, make_animated_png
 from tests.fakes.trap import Trap
@@ -47,12 +48,8 @@ async def bot(
         "DAILY_USER_QUOTA": "0",
         "DAILY_GUILD_BUDGET": "0",
     }
-    process = await start_bot(fake_discord, fake_api, workdir, extra=extra)
-    await fake_discord.wait_for_command_sync()
-    yield process
-    assert await process.stop() == 0
-    output = process.output()
-    assert "Traceback" not in output, output
+    async with running_bot(fake_discord, fake_api, workdir, extra=extra, synced=True) as process:
+        yield process
 
 
 # -- too many items --------------------------------------------------------------------
@@ -85,7 +82,7 @@ async def test_a_million_items_are_refused_and_others_are_still_acknowledged(
     await failed_with(hostile, "nothing usable")
     line = await bot.wait_for_job(user, outcome="bad_response")
     for other in others:
-        await delivered(other)
+        await images_delivered(other)
     output = bot.output().splitlines()[lines_before:]
     # One line says why; not a line per item.
     assert sum("too many JSON values" in entry for entry in output) == 1, line
@@ -101,7 +98,7 @@ async def test_more_items_than_asked_post_only_what_was_asked(
     downloads_before = len(fake_api.downloads)
     fake_api.script(Scripted(count=5))
     interaction = await imagine(fake_discord, user, n=2)
-    messages = await delivered(interaction, images=2)
+    messages = await images_delivered(interaction, images=2)
     await bot.wait_for_job(user)
     await asyncio.sleep(0.3)
     assert image_count(messages) == 2
@@ -157,7 +154,7 @@ async def test_a_good_animated_image_is_delivered_as_it_came(
     animated = make_animated_png(256, 192, 4)
     fake_api.script(Scripted(images=[animated]))
     user = fresh_user()
-    messages = await delivered(await imagine(fake_discord, user))
+    messages = await images_delivered(await imagine(fake_discord, user))
     [attachment] = [a for m in messages for a in m.attachments]
     assert attachment.filename.endswith(".png")
     assert attachment.data == animated

@@ -10,14 +10,11 @@ from PIL import Image
 
 from tests.e2e.conftest import fresh_user
 from tests.e2e.harness import BotProcess
+from tests.e2e.steps import DEFER, EPHEMERAL, MESSAGE
 from tests.fakes.discord import FakeDiscord, FakeInteraction, FakeMessage
 from tests.fakes.image_api import FakeImageAPI, Scripted
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
-
-DEFER = 5
-MESSAGE = 4
-EPHEMERAL = 64
 
 
 def decode_all(messages: list[FakeMessage]) -> list[Image.Image]:

@@ -11,81 +11,23 @@ live, are left behind).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
 import pytest_asyncio
 
 from tests.e2e.conftest import fresh_user
-from tests.e2e.harness import BotProcess, bot_environment
+from tests.e2e.harness import GUILD_A, GUILD_B, Cluster, two_processes
+from tests.e2e.steps import DEFER, as_owner, delivered, refused_privately
 from tests.fakes.discord import (
-    ALL_PERMISSIONS,
     FakeDiscord,
-    FakeInteraction,
-    guild_id_for_shard,
 )
 from tests.fakes.image_api import FakeImageAPI, Scripted
 from tests.redis_server import RedisServer
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-SHARDS = 2
-GUILD_A = guild_id_for_shard(0, SHARDS)
-GUILD_B = guild_id_for_shard(1, SHARDS)
-DEFER = 5
-MESSAGE = 4
-EPHEMERAL = 64
 DAILY_USER_QUOTA = 3
-
-
-@dataclass
-class Cluster:
-    """The fakes, the Redis and the bot processes, one per shard."""
-
-    discord: FakeDiscord
-    api: FakeImageAPI
-    redis: RedisServer
-    root: Path
-    #: Bot processes by the shard each runs.
-    processes: dict[int, BotProcess] = field(default_factory=dict)
-    sessions: int = 0
-
-    def environment(self, workdir: Path, shard: int) -> dict[str, str]:
-        return bot_environment(
-            self.discord,
-            self.api,
-            workdir,
-            {
-                "REDIS_URL": self.redis.url,
-                "SHARD_COUNT": str(SHARDS),
-                "SHARD_IDS": str(shard),
-                "COOLDOWN_SECONDS": "600",
-                "DAILY_USER_QUOTA": str(DAILY_USER_QUOTA),
-            },
-        )
-
-    async def start(self, layout: dict[str, int]) -> None:
-        """Start one process per working folder name, with the shard given; wait for all."""
-        for name, shard in layout.items():
-            workdir = self.root / name
-            process = BotProcess(self.environment(workdir, shard), workdir)
-            await process.start()
-            self.processes[shard] = process
-        self.sessions += len(layout)
-        try:
-            await self.discord.wait_until_ready(timeout=30, count=self.sessions)
-        except TimeoutError as error:
-            logs = "\n".join(p.output() for p in self.processes.values())
-            raise AssertionError(f"the bots did not connect:\n{logs}") from error
-
-    async def stop(self) -> None:
-        """SIGTERM every process; each must exit cleanly, without a traceback."""
-        processes, self.processes = self.processes, {}
-        for process in processes.values():
-            assert await process.stop() == 0, process.output()
-            assert "Traceback" not in process.output(), process.output()
 
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
@@ -94,18 +36,10 @@ async def cluster(
     fake_api: FakeImageAPI,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> AsyncIterator[Cluster]:
-    redis_server.flush()
-    discord = FakeDiscord(guild_ids=[GUILD_A, GUILD_B])
-    await discord.start()
-    cluster = Cluster(discord, fake_api, redis_server, tmp_path_factory.mktemp("processes"))
-    try:
-        await cluster.start({"alpha": 0, "beta": 1})
+    root = tmp_path_factory.mktemp("processes")
+    settings = {"COOLDOWN_SECONDS": "600", "DAILY_USER_QUOTA": str(DAILY_USER_QUOTA)}
+    async with two_processes(redis_server, fake_api, root, settings) as cluster:
         yield cluster
-        await cluster.stop()
-    finally:
-        for process in cluster.processes.values():
-            await process.stop()
-        await discord.close()
 
 
 # -- helpers ---------------------------------------------------------------------------
@@ -120,30 +54,10 @@ async def imagine(discord: FakeDiscord, guild_id: int, user_id: int, **options: 
     )
 
 
-async def delivered(interaction: FakeInteraction) -> None:
-    callback = await interaction.wait_for_callback()
-    assert callback["type"] == DEFER, callback
-    [first, *_] = await interaction.wait_for_messages(1)
-    assert first.attachments, first.content
-
-
-async def refused_privately(interaction: FakeInteraction) -> str:
-    callback = await interaction.wait_for_callback()
-    assert callback["type"] == MESSAGE, callback
-    assert callback["data"]["flags"] & EPHEMERAL
-    content: str = callback["data"]["content"]
-    return content
-
-
 async def admin(discord: FakeDiscord, guild_id: int, options: dict[str, Any]) -> None:
-    interaction = await discord.send_slash_command(
-        "imagine-admin",
-        options,
-        guild_id=guild_id,
-        user_id=discord.owner_user_id,
-        permissions=ALL_PERMISSIONS,
-    )
-    await refused_privately(interaction)  # the private confirmation
+    await refused_privately(
+        await as_owner(discord, options, guild_id=guild_id)
+    )  # the private confirmation
 
 
 # -- the tests -------------------------------------------------------------------------

@@ -16,7 +16,7 @@ import pytest_asyncio
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.e2e.conftest import fresh_user
-from tests.e2e.harness import BotProcess, start_bot
+from tests.e2e.harness import BotProcess, running_bot, start_bot
 from tests.fakes.discord import FakeDiscord, FakeInteraction
 from tests.fakes.image_api import FakeImageAPI, Scripted
 from tests.redis_server import SKIP_REASON, find_binary, start_redis
@@ -92,15 +92,9 @@ def port() -> int:
 async def bot(
     fake_discord: FakeDiscord, fake_api: FakeImageAPI, workdir: Path, port: int
 ) -> AsyncIterator[BotProcess]:
-    process = await start_bot(
-        fake_discord,
-        fake_api,
-        workdir,
-        extra={"COOLDOWN_SECONDS": "600", "HTTP_PORT": str(port)},
-    )
-    yield process
-    assert await process.stop() == 0
-    assert "Traceback" not in process.output(), process.output()
+    extra = {"COOLDOWN_SECONDS": "600", "HTTP_PORT": str(port)}
+    async with running_bot(fake_discord, fake_api, workdir, extra=extra) as process:
+        yield process
 
 
 @pytest.fixture(scope="module")

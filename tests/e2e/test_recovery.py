@@ -11,37 +11,32 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-import pytest_asyncio
 
 from cogs.common.catalog import CATALOG
 from tests.e2e.conftest import fresh_user
-from tests.e2e.harness import BotProcess, start_bot
-from tests.fakes.discord import FakeDiscord, FakeInteraction
+from tests.e2e.harness import (
+    BotProcess,
+    fake_discord_per_test,
+    running_bot,
+    start_bot,
+    started_again,
+)
+from tests.e2e.steps import DEFER, images_of
+from tests.fakes.discord import FakeDiscord
 from tests.fakes.image_api import FakeImageAPI, Scripted
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
+#: Every test restarts the bot: each has a fake Discord of its own.
+fake_discord = fake_discord_per_test
+
 EN = CATALOG["en"]
-DEFER = 5
 EXTRA = {"MAX_CONCURRENT_JOBS": "1", "COOLDOWN_SECONDS": "600"}
 #: A restarted bot on one host resumes the jobs of the killed one within this long.
 RESUME_WITHIN_SECONDS = 10.0
-
-
-@pytest_asyncio.fixture(loop_scope="module")
-async def fake_discord() -> AsyncIterator[FakeDiscord]:
-    server = FakeDiscord()
-    await server.start()
-    yield server
-    await server.close()
-
-
-def images_of(interaction: FakeInteraction) -> int:
-    return sum(len(message.attachments) for message in interaction.messages)
 
 
 def job_rows(workdir: Path) -> list[tuple[str, str | None, str | None]]:
@@ -73,8 +68,7 @@ async def test_a_killed_bot_resumes_its_job_within_seconds_of_its_start(
     await fake_discord.disconnect_all()
 
     started = time.monotonic()
-    second = await start_bot(fake_discord, fake_api, tmp_path, extra=EXTRA, sessions=2)
-    try:
+    async with started_again(fake_discord, fake_api, tmp_path, extra=EXTRA) as second:
         await fake_discord.wait_for(
             lambda: images_of(interaction) == 2, RESUME_WITHIN_SECONDS, "the resumed job"
         )
@@ -88,9 +82,6 @@ async def test_a_killed_bot_resumes_its_job_within_seconds_of_its_start(
         assert "images=2" in line
         assert "taken over from the journal (was running)" in second.output()
         assert job_rows(tmp_path) == [("done", "delivered", None)]
-    finally:
-        assert await second.stop() == 0
-    assert "Traceback" not in second.output()
     # The killed process's lock file went with its jobs.
     assert list((tmp_path / "data" / "bot.sqlite3.owners").glob("*.lock")) == []
 
@@ -98,8 +89,7 @@ async def test_a_killed_bot_resumes_its_job_within_seconds_of_its_start(
 async def test_gateway_drops_mid_job_lose_nothing_and_deliver_once(
     fake_discord: FakeDiscord, fake_api: FakeImageAPI, tmp_path: Path
 ) -> None:
-    bot = await start_bot(fake_discord, fake_api, tmp_path, extra=EXTRA)
-    try:
+    async with running_bot(fake_discord, fake_api, tmp_path, extra=EXTRA) as bot:
         await fake_discord.wait_for_command_sync()
         fake_api.script(Scripted(delay=6.0))
         calls_before = len(fake_api.generation_calls)
@@ -146,17 +136,13 @@ async def test_gateway_drops_mid_job_lose_nothing_and_deliver_once(
         # The background loops started once, and the commands were not synced again.
         assert output.count("job journal: holding and looking for jobs") == 1
         assert fake_discord.command_sync_count == 1
-    finally:
-        assert await bot.stop() == 0
-    assert "Traceback" not in bot.output()
 
 
 async def test_a_job_that_cannot_start_in_time_is_closed_with_a_message(
     fake_discord: FakeDiscord, fake_api: FakeImageAPI, tmp_path: Path
 ) -> None:
     extra = {**EXTRA, "MAX_WAIT_SECONDS": "1"}
-    bot = await start_bot(fake_discord, fake_api, tmp_path, extra=extra)
-    try:
+    async with running_bot(fake_discord, fake_api, tmp_path, extra=extra) as bot:
         fake_api.script(Scripted(delay=4.0))
         calls_before = len(fake_api.generation_calls)
         busy = await fake_discord.send_slash_command(
@@ -181,6 +167,3 @@ async def test_a_job_that_cannot_start_in_time_is_closed_with_a_message(
         assert (await again.wait_for_callback())["type"] == DEFER
         await fake_discord.wait_for(lambda: images_of(again) == 1, 10, "the second try")
         assert len(fake_api.generation_calls) == calls_before + 2
-    finally:
-        assert await bot.stop() == 0
-    assert "Traceback" not in bot.output()

@@ -8,32 +8,30 @@ Discord and database; the image API is shared by the module.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import pytest_asyncio
 
 from cogs.common.catalog import CATALOG
 from tests.e2e.conftest import fresh_user
-from tests.e2e.harness import BotProcess, start_bot
-from tests.fakes.discord import FakeDiscord, FakeInteraction, FakeMessage
+from tests.e2e.harness import (
+    RESTART_SETTINGS,
+    BotProcess,
+    fake_discord_per_test,
+    start_bot,
+    started_again,
+)
+from tests.e2e.steps import DEFER, image_count
+from tests.fakes.discord import FakeDiscord, FakeInteraction
 from tests.fakes.image_api import FakeImageAPI, Scripted
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
+#: Every test restarts the bot: each has a fake Discord of its own.
+fake_discord = fake_discord_per_test
+
 EN = CATALOG["en"]
-DEFER = 5
-EXTRA = {"MAX_CONCURRENT_JOBS": "1", "SHUTDOWN_GRACE_SECONDS": "0.5", "COOLDOWN_SECONDS": "600"}
-
-
-@pytest_asyncio.fixture(loop_scope="module")
-async def fake_discord() -> AsyncIterator[FakeDiscord]:
-    server = FakeDiscord()
-    await server.start()
-    yield server
-    await server.close()
 
 
 def journal(workdir: Path) -> dict[str, dict[str, Any]]:
@@ -51,10 +49,6 @@ def used_images(workdir: Path, user_id: int) -> int:
     return int(row[0] or 0)
 
 
-def image_count(messages: list[FakeMessage]) -> int:
-    return sum(len(m.attachments) for m in messages)
-
-
 async def imagine(discord: FakeDiscord, user_id: int, **options: object) -> FakeInteraction:
     return await discord.send_slash_command(
         "imagine", {"prompt": "a harbour at dawn", **options}, user_id=user_id
@@ -65,7 +59,7 @@ async def stopped_mid_job(
     discord: FakeDiscord, api: FakeImageAPI, workdir: Path, *, waiting: bool = True
 ) -> tuple[BotProcess, FakeInteraction, FakeInteraction | None]:
     """Start the bot, let one job reach the API (and another wait in line), and stop it."""
-    bot = await start_bot(discord, api, workdir, extra=EXTRA)
+    bot = await start_bot(discord, api, workdir, extra=RESTART_SETTINGS)
     api.script(Scripted(delay=5.0))
     calls_before = len(api.generation_calls)
     running = await imagine(discord, fresh_user(), n=2)
@@ -101,8 +95,7 @@ async def test_jobs_cut_short_by_a_restart_are_resumed_with_their_token(
     assert all(row["interaction_token"] and row["owner"] is None for row in rows.values())
     calls_before = len(fake_api.generation_calls)
 
-    second = await start_bot(fake_discord, fake_api, tmp_path, extra=EXTRA, sessions=2)
-    try:
+    async with started_again(fake_discord, fake_api, tmp_path) as second:
         await fake_discord.wait_for(
             lambda: image_count(running.messages) == 2 and image_count(queued.messages) == 1,
             30,
@@ -127,9 +120,6 @@ async def test_jobs_cut_short_by_a_restart_are_resumed_with_their_token(
         # A delivered job starts the cooldown, as any other.
         again = await imagine(fake_discord, running.user_id)
         assert "cooldown" in (await again.wait_for_callback())["data"]["content"]
-    finally:
-        assert await second.stop() == 0
-    assert "Traceback" not in second.output()
 
 
 async def test_a_job_whose_token_expired_is_closed_with_a_channel_message(
@@ -142,8 +132,7 @@ async def test_a_job_whose_token_expired_is_closed_with_a_channel_message(
     calls_before = len(fake_api.generation_calls)
     before = len(fake_discord.channel_messages)
 
-    second = await start_bot(fake_discord, fake_api, tmp_path, extra=EXTRA, sessions=2)
-    try:
+    async with started_again(fake_discord, fake_api, tmp_path) as second:
         await fake_discord.wait_for_channel_messages(before + 1)
         notice = fake_discord.channel_messages[before]
         assert notice.channel_id == running.channel_id
@@ -163,9 +152,6 @@ async def test_a_job_whose_token_expired_is_closed_with_a_channel_message(
         again = await imagine(fake_discord, running.user_id)
         assert (await again.wait_for_callback())["type"] == DEFER
         await again.wait_for_messages(1)
-    finally:
-        assert await second.stop() == 0
-    assert "Traceback" not in second.output()
 
 
 async def test_a_resumed_job_whose_token_died_posts_in_the_channel(
@@ -181,8 +167,7 @@ async def test_a_resumed_job_whose_token_died_posts_in_the_channel(
         count=5,
     )
     before = len(fake_discord.channel_messages)
-    second = await start_bot(fake_discord, fake_api, tmp_path, extra=EXTRA, sessions=2)
-    try:
+    async with started_again(fake_discord, fake_api, tmp_path) as second:
         await fake_discord.wait_for_channel_messages(before + 1)
         posted = fake_discord.channel_messages[before]
         assert posted.channel_id == running.channel_id
@@ -190,6 +175,3 @@ async def test_a_resumed_job_whose_token_died_posts_in_the_channel(
         assert f"<@{running.user_id}>" in posted.content
         line = await second.wait_for_job(running.user_id)
         assert "images=2" in line
-    finally:
-        assert await second.stop() == 0
-    assert "Traceback" not in second.output()

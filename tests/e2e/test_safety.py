@@ -14,14 +14,13 @@ import pytest_asyncio
 
 from cogs.common.catalog import CATALOG
 from tests.e2e.conftest import fresh_user
-from tests.e2e.harness import BotProcess, start_bot
-from tests.fakes.discord import ALL_PERMISSIONS, FakeDiscord, FakeMessage
+from tests.e2e.harness import BotProcess, running_bot
+from tests.e2e.steps import MESSAGE, as_owner
+from tests.fakes.discord import FakeDiscord, FakeMessage
 from tests.fakes.image_api import FakeImageAPI
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-MESSAGE = 4
-EPHEMERAL = 64
 #: The most GROK_MODELS may hold: 25 names of 100 characters.
 MODELS = tuple(f"grok-imagine-{i:02d}-".ljust(100, "x") for i in range(25))
 PROMPT = "a [x](y) [Claim Nitro](https://evil.example) # fox <@123> ||hidden|| `code`"
@@ -46,18 +45,13 @@ async def bot(
     fake_discord: FakeDiscord, fake_api: FakeImageAPI, workdir: Path, modlog: int
 ) -> AsyncIterator[BotProcess]:
     extra = {"LOG_LEVEL": "DEBUG", "GROK_MODELS": ",".join(MODELS), "COOLDOWN_SECONDS": "0"}
-    process = await start_bot(fake_discord, fake_api, workdir, extra=extra)
-    await fake_discord.wait_for_command_sync()
-    yield process
-    assert await process.stop() == 0
-    assert "Traceback" not in process.output(), process.output()
+    async with running_bot(fake_discord, fake_api, workdir, extra=extra, synced=True) as process:
+        yield process
 
 
 async def admin(discord: FakeDiscord, options: dict[str, object]) -> str:
     """Run an /imagine-admin command as the owner; its private answer."""
-    interaction = await discord.send_slash_command(
-        "imagine-admin", options, user_id=discord.owner_user_id, permissions=ALL_PERMISSIONS
-    )
+    interaction = await as_owner(discord, options)
     callback = await interaction.wait_for_callback()
     assert callback["type"] == MESSAGE, callback
     assert not interaction.rejected(), interaction.rejected()

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -20,7 +19,8 @@ import pytest_asyncio
 
 from cogs.common.catalog import CATALOG
 from tests.e2e.conftest import fresh_user
-from tests.e2e.harness import BotProcess, bot_environment
+from tests.e2e.harness import GUILD_A, GUILD_B, SHARDS, Cluster, two_processes
+from tests.e2e.steps import DEFER, UPDATE, images_delivered
 from tests.fakes.discord import FakeDiscord, FakeInteraction, guild_id_for_shard
 from tests.fakes.image_api import FakeImageAPI, Scripted
 from tests.redis_server import RedisServer
@@ -28,65 +28,21 @@ from tests.redis_server import RedisServer
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 EN = CATALOG["en"]
-SHARDS = 2
-GUILD_A = guild_id_for_shard(0, SHARDS)
-GUILD_B = guild_id_for_shard(1, SHARDS)
 MAX_CONCURRENT = 2
-DEFER = 5
-UPDATE_MESSAGE = 7
-
-
-@dataclass
-class Pair:
-    discord: FakeDiscord
-    api: FakeImageAPI
-    processes: list[BotProcess] = field(default_factory=list)
 
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
 async def pair(
     redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[Pair]:
-    redis_server.flush()
+) -> AsyncIterator[Cluster]:
     root: Path = tmp_path_factory.mktemp("shared-slots")
-    discord = FakeDiscord(guild_ids=[GUILD_A, GUILD_B])
-    api = FakeImageAPI()
-    await discord.start()
-    await api.start()
-    pair = Pair(discord, api)
-    try:
-        for shard in range(SHARDS):
-            workdir = root / f"shard{shard}"
-            env = bot_environment(
-                discord,
-                api,
-                workdir,
-                {
-                    "REDIS_URL": redis_server.url,
-                    "SHARD_COUNT": str(SHARDS),
-                    "SHARD_IDS": str(shard),
-                    "COOLDOWN_SECONDS": "0",
-                    "MAX_CONCURRENT_JOBS": str(MAX_CONCURRENT),
-                    "MAX_QUEUED_JOBS": "50",
-                },
-            )
-            process = BotProcess(env, workdir)
-            await process.start()
-            pair.processes.append(process)
-        try:
-            await discord.wait_until_ready(timeout=30, count=SHARDS)
-        except TimeoutError as error:
-            logs = "\n".join(p.output() for p in pair.processes)
-            raise AssertionError(f"the bots did not connect:\n{logs}") from error
+    settings = {
+        "COOLDOWN_SECONDS": "0",
+        "MAX_CONCURRENT_JOBS": str(MAX_CONCURRENT),
+        "MAX_QUEUED_JOBS": "50",
+    }
+    async with FakeImageAPI() as api, two_processes(redis_server, api, root, settings) as pair:
         yield pair
-        for process in pair.processes:
-            assert await process.stop() == 0, process.output()
-            assert "Traceback" not in process.output(), process.output()
-    finally:
-        for process in pair.processes:
-            await process.stop()
-        await api.close()
-        await discord.close()
 
 
 async def imagine(discord: FakeDiscord, guild_id: int, user_id: int) -> FakeInteraction:
@@ -95,16 +51,7 @@ async def imagine(discord: FakeDiscord, guild_id: int, user_id: int) -> FakeInte
     )
 
 
-async def delivered(interaction: FakeInteraction) -> None:
-    """The job's images arrive (after any status about its place in line)."""
-    callback = await interaction.wait_for_callback()
-    assert callback["type"] == DEFER, callback
-    await interaction._require_fake().wait_for(
-        lambda: any(m.attachments for m in interaction.messages), 25, "the images"
-    )
-
-
-async def test_a_crowd_in_both_servers_never_exceeds_the_global_cap(pair: Pair) -> None:
+async def test_a_crowd_in_both_servers_never_exceeds_the_global_cap(pair: Cluster) -> None:
     discord, api = pair.discord, pair.api
     api.max_in_flight = 0
     api.latency = 0.4
@@ -115,7 +62,8 @@ async def test_a_crowd_in_both_servers_never_exceeds_the_global_cap(pair: Pair) 
         crowd = await asyncio.gather(
             *(imagine(discord, guild_id_for_shard(s, SHARDS), user) for s, user in members)
         )
-        await asyncio.wait_for(asyncio.gather(*(delivered(i) for i in crowd)), 25)
+        arrived = (images_delivered(i, timeout=25) for i in crowd)
+        await asyncio.wait_for(asyncio.gather(*arrived), 25)
     finally:
         api.latency = 0.0
     assert len(api.generation_calls) == before + 16
@@ -125,7 +73,7 @@ async def test_a_crowd_in_both_servers_never_exceeds_the_global_cap(pair: Pair) 
         await pair.processes[shard].wait_for_job(user, "delivered")
 
 
-async def test_a_job_waiting_for_the_other_process_can_be_cancelled(pair: Pair) -> None:
+async def test_a_job_waiting_for_the_other_process_can_be_cancelled(pair: Cluster) -> None:
     discord, api = pair.discord, pair.api
     # Server A's process takes both slots for 2.5 s.
     api.script(*[Scripted(delay=2.5)] * MAX_CONCURRENT)
@@ -150,13 +98,13 @@ async def test_a_job_waiting_for_the_other_process_can_be_cancelled(pair: Pair) 
     [cancel] = original.custom_ids()
     assert cancel.startswith("imagine:cancel:")
     pressed = await discord.press_button(original, cancel, user_id=user)
-    assert (await pressed.wait_for_callback())["type"] == UPDATE_MESSAGE
+    assert (await pressed.wait_for_callback())["type"] == UPDATE
     assert original.content == EN["cancelled"]
     await pair.processes[1].wait_for_job(user, "cancelled")
 
     for interaction in busy:
-        await delivered(interaction)
+        await images_delivered(interaction, timeout=25)
     assert len(api.generation_calls) == before + MAX_CONCURRENT  # never reached the API
 
     # Once the slots are free, the other process serves its members at once again.
-    await delivered(await imagine(discord, GUILD_B, fresh_user()))
+    await images_delivered(await imagine(discord, GUILD_B, fresh_user()), timeout=25)

@@ -18,16 +18,14 @@ import pytest_asyncio
 
 from cogs.common.catalog import CATALOG
 from tests.e2e.conftest import fresh_user
-from tests.e2e.harness import BotProcess, start_bot
+from tests.e2e.harness import BotProcess, running_bot, start_bot
+from tests.e2e.steps import DEFER, EPHEMERAL, MESSAGE
 from tests.e2e.test_operations import Http, free_port, value
 from tests.fakes.discord import DEFAULT_GUILD_ID, FakeDiscord, FakeInteraction, guild_id_for_shard
 from tests.fakes.image_api import COST_TICKS_PER_IMAGE, FakeImageAPI, Scripted
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-DEFER = 5
-MESSAGE = 4
-EPHEMERAL = 64
 EN = CATALOG["en"]
 SERVERS = [guild_id_for_shard(0, 1, index) for index in range(1, 4)]
 #: What the crowd tests leave room for: five images at $0.02.
@@ -73,11 +71,8 @@ async def bot(
     fake_discord: FakeDiscord, fake_api: FakeImageAPI, workdir: Path
 ) -> AsyncIterator[BotProcess]:
     extra = crowd_settings({"HTTP_PORT": str(PORT)})
-    process = await start_bot(fake_discord, fake_api, workdir, extra=extra)
-    await fake_discord.wait_for_command_sync()
-    yield process
-    assert await process.stop() == 0
-    assert "Traceback" not in process.output(), process.output()
+    async with running_bot(fake_discord, fake_api, workdir, extra=extra, synced=True) as process:
+        yield process
 
 
 async def imagine(discord: FakeDiscord, guild_id: int, user_id: int) -> FakeInteraction:

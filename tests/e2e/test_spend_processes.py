@@ -9,39 +9,33 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 import pytest_asyncio
 
 from cogs.common.catalog import CATALOG
 from tests.e2e.conftest import fresh_user
-from tests.e2e.test_many_processes import GUILD_A, GUILD_B, Cluster, imagine
+from tests.e2e.harness import GUILD_A, GUILD_B, Cluster, two_processes
+from tests.e2e.steps import DEFER, EPHEMERAL, MESSAGE
+from tests.e2e.test_many_processes import imagine
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.image_api import FakeImageAPI
 from tests.redis_server import RedisServer
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-DEFER = 5
-MESSAGE = 4
-EPHEMERAL = 64
 EN = CATALOG["en"]
 
 
-class SpendCluster(Cluster):
-    """The two processes with a bot-wide spend ceiling of $0.10, and room for a crowd."""
-
-    def environment(self, workdir: Path, shard: int) -> dict[str, str]:
-        env = super().environment(workdir, shard)
-        env.update(
-            DAILY_USER_QUOTA="0",
-            DAILY_GUILD_BUDGET="0",
-            DAILY_SPEND_LIMIT_USD="0.10",
-            MAX_QUEUED_JOBS="60",
-            MAX_QUEUED_PER_GUILD="60",
-        )
-        return env
+#: A bot-wide spend ceiling of $0.10, and room for a crowd.
+SETTINGS = {
+    "COOLDOWN_SECONDS": "600",
+    "DAILY_USER_QUOTA": "0",
+    "DAILY_GUILD_BUDGET": "0",
+    "DAILY_SPEND_LIMIT_USD": "0.10",
+    "MAX_QUEUED_JOBS": "60",
+    "MAX_QUEUED_PER_GUILD": "60",
+}
 
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
@@ -49,23 +43,14 @@ async def cluster(
     redis_server: RedisServer,
     fake_api: FakeImageAPI,
     tmp_path_factory: pytest.TempPathFactory,
-) -> AsyncIterator[SpendCluster]:
-    redis_server.flush()
-    discord = FakeDiscord(guild_ids=[GUILD_A, GUILD_B])
-    await discord.start()
-    cluster = SpendCluster(discord, fake_api, redis_server, tmp_path_factory.mktemp("spend"))
-    try:
-        await cluster.start({"alpha": 0, "beta": 1})
+) -> AsyncIterator[Cluster]:
+    root = tmp_path_factory.mktemp("spend")
+    async with two_processes(redis_server, fake_api, root, SETTINGS) as cluster:
         yield cluster
-        await cluster.stop()
-    finally:
-        for process in cluster.processes.values():
-            await process.stop()
-        await discord.close()
 
 
 async def test_fifty_at_once_over_two_processes_meet_the_bots_ceiling_exactly(
-    cluster: SpendCluster,
+    cluster: Cluster,
 ) -> None:
     discord: FakeDiscord = cluster.discord
     await discord.wait_for_command_sync()

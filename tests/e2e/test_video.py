@@ -15,40 +15,19 @@ from cogs.common.catalog import CATALOG
 from core.video import check_mp4, make_clip
 from tests.e2e.conftest import fresh_user
 from tests.e2e.harness import BotProcess
-from tests.fakes.discord import ALL_PERMISSIONS, FakeDiscord, FakeInteraction
+from tests.e2e.steps import DEFER, MODAL, VIDEO_ON, as_owner, private_answer, told
+from tests.fakes.discord import FakeDiscord, FakeInteraction
 from tests.fakes.discord.modals import text_inputs
 from tests.fakes.image_api import FakeImageAPI, VideoPlan, make_png
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-DEFER = 5
-MESSAGE = 4
-MODAL = 9
-EPHEMERAL = 64
 EN = CATALOG["en"]
 
 
 async def animate(discord: FakeDiscord, user_id: int, **options: Any) -> FakeInteraction:
     return await discord.send_slash_command(
         "animate", {"prompt": "waves on a shore", **options}, user_id=user_id
-    )
-
-
-async def private_answer(interaction: FakeInteraction) -> str:
-    callback = await interaction.wait_for_callback()
-    assert callback["type"] == MESSAGE, callback
-    assert callback["data"]["flags"] & EPHEMERAL
-    content: str = callback["data"]["content"]
-    return content
-
-
-async def told(discord: FakeDiscord, interaction: FakeInteraction, words: str) -> None:
-    callback = await interaction.wait_for_callback()
-    assert callback["type"] == DEFER, callback
-    await discord.wait_for(
-        lambda: any(words in message.content for message in interaction.messages),
-        30,
-        f"the requester told {words!r}",
     )
 
 
@@ -76,12 +55,7 @@ async def test_video_is_off_until_an_admin_turns_it_on(
     content = await private_answer(await animate(fake_discord, fresh_user()))
     assert content == EN["rule_video"]
     assert len(fake_api.video_submissions) == before
-    switch = await fake_discord.send_slash_command(
-        "imagine-admin",
-        {"video": {"on": True}},
-        user_id=fake_discord.owner_user_id,
-        permissions=ALL_PERMISSIONS,
-    )
+    switch = await as_owner(fake_discord, VIDEO_ON)
     assert await private_answer(switch) == EN["set_video_on"]
 
 

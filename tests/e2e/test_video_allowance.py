@@ -19,15 +19,13 @@ import pytest_asyncio
 
 from cogs.common.catalog import CATALOG
 from tests.e2e.conftest import fresh_user
-from tests.e2e.harness import BotProcess, start_bot
-from tests.fakes.discord import ALL_PERMISSIONS, FakeDiscord, FakeInteraction
+from tests.e2e.harness import BotProcess, running_bot
+from tests.e2e.steps import DEFER, VIDEO_ON, as_owner, owner_sets, private_answer
+from tests.fakes.discord import FakeDiscord, FakeInteraction
 from tests.fakes.image_api import FakeImageAPI, VideoPlan
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-DEFER = 5
-MESSAGE = 4
-EPHEMERAL = 64
 EN = CATALOG["en"]
 #: A member's seconds of video per day, and images per day, in this module's bot.
 SECONDS = 10
@@ -44,32 +42,16 @@ async def bot(
         "DAILY_GUILD_VIDEO_SECONDS": "0",
         "DAILY_USER_QUOTA": str(IMAGES),
     }
-    process = await start_bot(fake_discord, fake_api, workdir, extra=extra)
-    await fake_discord.wait_for_command_sync()
-    switch = await fake_discord.send_slash_command(
-        "imagine-admin",
-        {"video": {"on": True}},
-        user_id=fake_discord.owner_user_id,
-        permissions=ALL_PERMISSIONS,
-    )
-    assert (await switch.wait_for_callback())["data"]["content"] == EN["set_video_on"]
-    yield process
-    assert await process.stop() == 0
-    assert "Traceback" not in process.output(), process.output()
+    async with running_bot(fake_discord, fake_api, workdir, extra=extra, synced=True) as process:
+        switch = await owner_sets(fake_discord, VIDEO_ON)
+        assert switch["data"]["content"] == EN["set_video_on"]
+        yield process
 
 
 async def animate(discord: FakeDiscord, user_id: int, seconds: int) -> FakeInteraction:
     return await discord.send_slash_command(
         "animate", {"prompt": "waves on a shore", "duration": seconds}, user_id=user_id
     )
-
-
-async def private_answer(interaction: FakeInteraction) -> str:
-    callback = await interaction.wait_for_callback()
-    assert callback["type"] == MESSAGE, callback
-    assert callback["data"]["flags"] & EPHEMERAL
-    content: str = callback["data"]["content"]
-    return content
 
 
 async def delivered(
@@ -163,13 +145,7 @@ async def test_clips_and_images_count_against_limits_of_their_own(
 
 
 async def admin_video(discord: FakeDiscord, **options: Any) -> str:
-    switch = await discord.send_slash_command(
-        "imagine-admin",
-        {"video": {"on": True, **options}},
-        user_id=discord.owner_user_id,
-        permissions=ALL_PERMISSIONS,
-    )
-    return await private_answer(switch)
+    return await private_answer(await as_owner(discord, {"video": {"on": True, **options}}))
 
 
 async def test_an_admin_sets_the_seconds_under_the_operators_ceiling(

@@ -11,41 +11,31 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import pytest_asyncio
 
 from core.video import check_mp4
 from tests.e2e.conftest import fresh_user
-from tests.e2e.harness import BotProcess, start_bot
-from tests.fakes.discord import ALL_PERMISSIONS, FakeDiscord, FakeInteraction
+from tests.e2e.harness import (
+    RESTART_SETTINGS,
+    BotProcess,
+    fake_discord_per_test,
+    start_with,
+    started_again,
+)
+from tests.e2e.steps import VIDEO_ON
+from tests.fakes.discord import FakeDiscord, FakeInteraction
 from tests.fakes.image_api import FakeImageAPI, VideoPlan, make_png
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-EXTRA = {"MAX_CONCURRENT_JOBS": "1", "SHUTDOWN_GRACE_SECONDS": "0.5", "COOLDOWN_SECONDS": "600"}
-
-
-@pytest_asyncio.fixture(loop_scope="module")
-async def fake_discord() -> AsyncIterator[FakeDiscord]:
-    server = FakeDiscord()
-    await server.start()
-    yield server
-    await server.close()
+#: Every test restarts the bot: each has a fake Discord of its own.
+fake_discord = fake_discord_per_test
 
 
 async def start_with_video(
     fake_discord: FakeDiscord, fake_api: FakeImageAPI, tmp_path: Path
 ) -> BotProcess:
     """A bot on a fresh store, with video turned on in the server."""
-    bot = await start_bot(fake_discord, fake_api, tmp_path, extra=EXTRA)
-    await fake_discord.wait_for_command_sync()
-    switch = await fake_discord.send_slash_command(
-        "imagine-admin",
-        {"video": {"on": True}},
-        user_id=fake_discord.owner_user_id,
-        permissions=ALL_PERMISSIONS,
-    )
-    await switch.wait_for_callback()
-    return bot
+    return await start_with(fake_discord, fake_api, tmp_path, VIDEO_ON, extra=RESTART_SETTINGS)
 
 
 def kept_params(tmp_path: Path) -> tuple[str, dict[str, Any]]:
@@ -61,8 +51,7 @@ async def restarted(
 ) -> AsyncIterator[BotProcess]:
     """The bot started again on the same store, once it delivered the ``running`` clip;
     the job closed and the bot stopped cleanly after."""
-    second = await start_bot(fake_discord, fake_api, tmp_path, extra=EXTRA, sessions=2)
-    try:
+    async with started_again(fake_discord, fake_api, tmp_path) as second:
         await fake_discord.wait_for(
             lambda: sum(len(m.attachments) for m in running.messages) == 1,
             30,
@@ -70,9 +59,6 @@ async def restarted(
         )
         yield second
         await second.wait_for_job(running.user_id)
-    finally:
-        assert await second.stop() == 0
-    assert "Traceback" not in second.output()
 
 
 async def test_a_clip_rendering_at_a_restart_is_polled_again_never_submitted_again(

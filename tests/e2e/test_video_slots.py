@@ -14,13 +14,13 @@ import pytest_asyncio
 
 from core.video import check_mp4
 from tests.e2e.conftest import fresh_user
-from tests.e2e.harness import BotProcess, start_bot
-from tests.fakes.discord import ALL_PERMISSIONS, FakeDiscord, FakeInteraction
+from tests.e2e.harness import BotProcess, running_bot
+from tests.e2e.steps import DEFER, VIDEO_ON, images_of, owner_sets
+from tests.fakes.discord import FakeDiscord, FakeInteraction
 from tests.fakes.image_api import FakeImageAPI, VideoPlan
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-DEFER = 5
 #: Renders "for ever", until the test lets it finish.
 FOR_EVER = 1000
 
@@ -30,28 +30,15 @@ async def bot(
     fake_discord: FakeDiscord, fake_api: FakeImageAPI, workdir: Path
 ) -> AsyncIterator[BotProcess]:
     extra = {"COOLDOWN_SECONDS": "600", "MAX_CONCURRENT_JOBS": "1"}
-    process = await start_bot(fake_discord, fake_api, workdir, extra=extra)
-    await fake_discord.wait_for_command_sync()
-    switch = await fake_discord.send_slash_command(
-        "imagine-admin",
-        {"video": {"on": True}},
-        user_id=fake_discord.owner_user_id,
-        permissions=ALL_PERMISSIONS,
-    )
-    await switch.wait_for_callback()
-    yield process
-    assert await process.stop() == 0
-    assert "Traceback" not in process.output(), process.output()
+    async with running_bot(fake_discord, fake_api, workdir, extra=extra, synced=True) as process:
+        await owner_sets(fake_discord, VIDEO_ON)
+        yield process
 
 
 async def animate(discord: FakeDiscord, user_id: int) -> FakeInteraction:
     return await discord.send_slash_command(
         "animate", {"prompt": "a kite in the wind"}, user_id=user_id
     )
-
-
-def clips(interaction: FakeInteraction) -> int:
-    return sum(len(m.attachments) for m in interaction.messages)
 
 
 def finish_all(api: FakeImageAPI) -> None:
@@ -82,11 +69,11 @@ async def test_clips_render_together_and_a_picture_is_delivered_meanwhile_with_o
     await fake_discord.wait_for(
         lambda: any(m.attachments for m in picture.messages), 15, "the picture delivered"
     )
-    assert clips(first) == clips(second) == 0
+    assert images_of(first) == images_of(second) == 0
     await bot.wait_for_job(painter)
     finish_all(fake_api)
     for interaction, user in ((first, first_user), (second, second_user)):
-        await fake_discord.wait_for(lambda i=interaction: clips(i) == 1, 30, "a clip delivered")
+        await fake_discord.wait_for(lambda i=interaction: images_of(i) == 1, 30, "a clip delivered")
         [clip] = [a for m in interaction.messages for a in m.attachments]
         assert check_mp4(clip.data).mime_type == "video/mp4"
         assert "outcome=delivered" in await bot.wait_for_job(user)
@@ -123,5 +110,5 @@ async def test_a_clip_done_after_its_token_died_is_posted_in_the_channel(
     assert posted.allowed_mentions == {"parse": []}  # named, never pinged
     assert posted.embeds
     assert posted.custom_ids()
-    assert clips(interaction) == 0
+    assert images_of(interaction) == 0
     assert "outcome=delivered" in await bot.wait_for_job(user)

@@ -5,43 +5,32 @@ channel, naming its requester, as images whose token died are."""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-import pytest_asyncio
 
 from core.video import check_mp4
 from tests.e2e.conftest import fresh_user
-from tests.e2e.harness import start_bot
-from tests.fakes.discord import ALL_PERMISSIONS, FakeDiscord
+from tests.e2e.harness import (
+    RESTART_SETTINGS,
+    fake_discord_per_test,
+    start_with,
+    started_again,
+)
+from tests.e2e.steps import VIDEO_ON
+from tests.fakes.discord import FakeDiscord
 from tests.fakes.image_api import FakeImageAPI, VideoPlan
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-EXTRA = {"MAX_CONCURRENT_JOBS": "1", "SHUTDOWN_GRACE_SECONDS": "0.5", "COOLDOWN_SECONDS": "600"}
-
-
-@pytest_asyncio.fixture(loop_scope="module")
-async def fake_discord() -> AsyncIterator[FakeDiscord]:
-    server = FakeDiscord()
-    await server.start()
-    yield server
-    await server.close()
+#: Every test restarts the bot: each has a fake Discord of its own.
+fake_discord = fake_discord_per_test
 
 
 async def test_a_clip_whose_token_died_during_a_restart_is_posted_in_the_channel(
     fake_discord: FakeDiscord, fake_api: FakeImageAPI, tmp_path: Path
 ) -> None:
-    first = await start_bot(fake_discord, fake_api, tmp_path, extra=EXTRA)
-    await fake_discord.wait_for_command_sync()
-    switch = await fake_discord.send_slash_command(
-        "imagine-admin",
-        {"video": {"on": True}},
-        user_id=fake_discord.owner_user_id,
-        permissions=ALL_PERMISSIONS,
-    )
-    await switch.wait_for_callback()
+    first = await start_with(fake_discord, fake_api, tmp_path, VIDEO_ON, extra=RESTART_SETTINGS)
     fake_api.video_plans.append(VideoPlan(pending=1000))
     submissions = len(fake_api.video_submissions)
     user = fresh_user()
@@ -60,8 +49,7 @@ async def test_a_clip_whose_token_died_during_a_restart_is_posted_in_the_channel
         video.plan.pending = 0
     before = len(fake_discord.channel_messages)
 
-    second = await start_bot(fake_discord, fake_api, tmp_path, extra=EXTRA, sessions=2)
-    try:
+    async with started_again(fake_discord, fake_api, tmp_path) as second:
         await fake_discord.wait_for_channel_messages(before + 1, timeout=30)
         posted = fake_discord.channel_messages[before]
         assert posted.channel_id == running.channel_id
@@ -72,6 +60,3 @@ async def test_a_clip_whose_token_died_during_a_restart_is_posted_in_the_channel
         assert posted.embeds
         assert len(fake_api.video_submissions) == submissions + 1
         await second.wait_for_job(user)
-    finally:
-        assert await second.stop() == 0
-    assert "Traceback" not in second.output()
