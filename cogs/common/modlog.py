@@ -34,12 +34,20 @@ _OUTCOME_COLOURS = {
     "blocked": discord.Colour.red(),
     "cancelled": discord.Colour.light_grey(),
     "interrupted": discord.Colour.gold(),
+    "waited_too_long": discord.Colour.gold(),
     "failed": discord.Colour.dark_grey(),
 }
 
 #: The families with a kind of their own in the mod log; every other outcome is "failed".
 _OWN_KINDS = frozenset(
-    {Family.DELIVERED, Family.REFUSED, Family.BLOCKED, Family.CANCELLED, Family.INTERRUPTED}
+    {
+        Family.DELIVERED,
+        Family.REFUSED,
+        Family.BLOCKED,
+        Family.CANCELLED,
+        Family.INTERRUPTED,
+        Family.WAITED_TOO_LONG,
+    }
 )
 
 
@@ -67,7 +75,7 @@ def sources_text(sources: Sequence[InputSource], guild_id: int | None, locale: s
 
 def outcome_kind(outcome: str) -> str:
     """The mod log's kinds of outcome: delivered, refused, blocked, cancelled, interrupted
-    (by a restart) or failed."""
+    (by a restart), waited_too_long (closed in line, too busy to start) or failed."""
     family = outcomes.family(outcome)
     return family.value if family in _OWN_KINDS else "failed"
 

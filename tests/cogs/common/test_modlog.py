@@ -18,6 +18,7 @@ from core.models import InputSource
         ("blocked", "blocked"),
         ("cancelled", "cancelled"),
         ("interrupted", "interrupted"),
+        ("waited_too_long", "waited_too_long"),
         ("api_unavailable", "failed"),
         ("delivery_failed", "failed"),
         ("queue_full", "failed"),
@@ -29,7 +30,7 @@ def test_outcome_kinds(outcome: str, kind: str) -> None:
 
 
 @pytest.mark.parametrize("language", ["en", "zh"])
-@pytest.mark.parametrize("outcome", ["cancelled", "interrupted"])
+@pytest.mark.parametrize("outcome", ["cancelled", "interrupted", "waited_too_long"])
 def test_cancelled_and_interrupted_jobs_are_named_as_such(language: str, outcome: str) -> None:
     entry = JobSummary("j1", 7, 1, 2, "a fox", "m", 1, None, None, outcome)
     locale = "zh-CN" if language == "zh" else "en-US"

@@ -1,0 +1,112 @@
+"""What members and moderators see of a busy bot, its spend ceilings and a pause, end to end.
+
+A job closed because it could not start in time has an outcome of its own
+(``waited_too_long``): in its job line, its mod-log entry, ``/imagine-admin stats`` and
+the metrics. A spend ceiling that turns members away is told once to the server's mod log,
+not once a member. ``/imagine-quota`` tells a paused member until when, and shows the
+spend left today under each ceiling. Each test starts a bot of its own with the settings
+it needs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cogs.common.catalog import CATALOG
+from tests.e2e.conftest import fresh_user
+from tests.e2e.harness import start_bot
+from tests.e2e.test_operations import Http, free_port, value
+from tests.fakes.discord import DEFAULT_GUILD_ID, FakeDiscord, FakeInteraction
+from tests.fakes.image_api import COST_TICKS_PER_IMAGE, FakeImageAPI, Scripted
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+EN = CATALOG["en"]
+DEFER = 5
+MESSAGE = 4
+PER_IMAGE_USD = COST_TICKS_PER_IMAGE / 1e10
+
+
+def usd(amount: float) -> str:
+    return EN["spend_value"].format(usd=amount)
+
+
+def images_of(interaction: FakeInteraction) -> int:
+    return sum(len(message.attachments) for message in interaction.messages)
+
+
+async def admin(discord: FakeDiscord, options: dict[str, object]) -> Any:
+    interaction = await discord.send_slash_command(
+        "imagine-admin", options, guild_id=DEFAULT_GUILD_ID, user_id=discord.owner_user_id
+    )
+    callback = await interaction.wait_for_callback()
+    assert callback["type"] == MESSAGE, callback
+    return callback["data"]
+
+
+def modlog_entries(discord: FakeDiscord, channel_id: int) -> list[str]:
+    return [str(m.embeds) for m in discord.channel_messages if m.channel_id == channel_id]
+
+
+async def test_a_job_that_could_not_start_in_time_is_counted_as_such_not_as_interrupted(
+    fake_discord: FakeDiscord, fake_api: FakeImageAPI, tmp_path: Path
+) -> None:
+    port = free_port()
+    extra = {
+        "MAX_CONCURRENT_JOBS": "1",
+        "COOLDOWN_SECONDS": "600",
+        "MAX_WAIT_SECONDS": "1",
+        "HTTP_PORT": str(port),
+    }
+    # Made before the bot starts, so that it knows the channel.
+    modlog = fake_discord.add_channel("mod-log-busy", guild_id=DEFAULT_GUILD_ID)
+    bot = await start_bot(fake_discord, fake_api, tmp_path, extra=extra)
+    try:
+        await fake_discord.wait_for_command_sync()
+        await admin(fake_discord, {"modlog": {"set": {"channel": modlog}}})
+        fake_api.script(Scripted(delay=4.0))
+        calls_before = len(fake_api.generation_calls)
+        busy = await fake_discord.send_slash_command(
+            "imagine", {"prompt": "a long one"}, user_id=fresh_user()
+        )
+        await fake_discord.wait_for(
+            lambda: len(fake_api.generation_calls) > calls_before, 10, "the job at the API"
+        )
+        user = fresh_user()
+        late = await fake_discord.send_slash_command(
+            "imagine", {"prompt": "a late one"}, user_id=user
+        )
+        line = await bot.wait_for_job(user, "waited_too_long")
+        assert "images=0 " in line
+        notice = EN["waited_too_long"].format(job_id="")[:40]
+        await fake_discord.wait_for(
+            lambda: any(notice in m.content for m in late.messages), 10, "the notice"
+        )
+        await fake_discord.wait_for(lambda: images_of(busy) == 1, 10, "the long one")
+        # The mod log names it for what it is, not as failed nor as cut short by a restart.
+        title = EN["modlog_job"].format(job_id="", outcome=EN["outcome_waited_too_long"])
+        title = title.split(": ", 1)[1]
+        await fake_discord.wait_for(
+            lambda: any(title in e for e in modlog_entries(fake_discord, modlog)),
+            10,
+            "the mod-log entry",
+        )
+        entries = modlog_entries(fake_discord, modlog)
+        assert not any(EN["outcome_interrupted"] in e for e in entries), entries
+        # The stats count it apart; nothing failed and nothing was cut short.
+        data = await admin(fake_discord, {"stats": {}})
+        today = {f["name"]: f["value"] for f in data["embeds"][0]["fields"]}[EN["stats_today"]]
+        assert EN["stats_waited_too_long"].format(count=1) in today, today
+        assert EN["stats_interrupted"].format(count=0) in today, today
+        assert "Requests failed: 0\n" in today, today
+        # The metrics label it with its own outcome.
+        samples = await Http(port).samples()
+        labels = {"kind": "generation"}
+        assert value(samples, "imagine_jobs_total", outcome="waited_too_long", **labels) == 1
+        assert value(samples, "imagine_jobs_total", outcome="interrupted", **labels) == 0
+    finally:
+        assert await bot.stop() == 0
+    assert "Traceback" not in bot.output()
