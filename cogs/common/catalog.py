@@ -489,6 +489,22 @@ CATALOG: dict[str, dict[str, str]] = {
         "set_spend_limit": "✅ Daily spend limit of this server: {value}.",
         "cmd_spend_limit": "US dollars the whole server may spend per UTC day.",
         "opt_usd": "US dollars a day (0 or left out: no limit).",
+        "modlog_spend_reached": "💸 Daily spending limit reached",
+        "modlog_spend_bot": (
+            "The bot's daily spending limit ({limit}) turns requests away: {left} is left "
+            "today. /imagine and /animate are refused in every server until the count "
+            "starts again {when}; only the bot's operator can raise it."
+        ),
+        "modlog_spend_guild": (
+            "This server's daily spending limit ({limit}) turns requests away: {left} is "
+            "left today. /imagine and /animate are refused here until the count starts "
+            "again {when}; an admin can raise it with /imagine-admin spend-limit."
+        ),
+        "modlog_spend_throttled": (
+            "Logged at most once every {minutes} minutes; the members refused meanwhile "
+            "are not listed."
+        ),
+        "field_first_refused": "Member refused",
     },
     "zh": {
         "cooldown": "⏳ 你还在冷却中，{when}可以再次使用 /imagine。",
@@ -880,6 +896,21 @@ CATALOG: dict[str, dict[str, str]] = {
         "set_spend_limit": "✅ 本服务器每天的花费上限：{value}。",
         "cmd_spend_limit": "整个服务器每个 UTC 日可以花费的美元数。",
         "opt_usd": "每天的美元数（0 或不填：不限）。",
+        "modlog_spend_reached": "💸 已达到每日花费上限",
+        "modlog_spend_bot": (
+            "机器人的每日花费上限（{limit}）正在拒绝请求：今天还剩 {left}。"
+            "在计数{when}重新开始前，所有服务器的 /imagine 和 /animate 都会被拒绝；"
+            "只有机器人的运营者可以提高它。"
+        ),
+        "modlog_spend_guild": (
+            "本服务器的每日花费上限（{limit}）正在拒绝请求：今天还剩 {left}。"
+            "在计数{when}重新开始前，这里的 /imagine 和 /animate 都会被拒绝；"
+            "管理员可以用 /imagine-admin spend-limit 提高它。"
+        ),
+        "modlog_spend_throttled": (
+            "每个上限最多每 {minutes} 分钟记录一次；期间被拒绝的成员不再列出。"
+        ),
+        "field_first_refused": "被拒绝的成员",
     },
 }
 

@@ -10,6 +10,7 @@ it needs.
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -107,6 +108,46 @@ async def test_a_job_that_could_not_start_in_time_is_counted_as_such_not_as_inte
         labels = {"kind": "generation"}
         assert value(samples, "imagine_jobs_total", outcome="waited_too_long", **labels) == 1
         assert value(samples, "imagine_jobs_total", outcome="interrupted", **labels) == 0
+    finally:
+        assert await bot.stop() == 0
+    assert "Traceback" not in bot.output()
+
+
+async def test_a_spend_ceiling_turning_a_crowd_away_makes_one_mod_log_entry(
+    fake_discord: FakeDiscord, fake_api: FakeImageAPI, tmp_path: Path
+) -> None:
+    modlog = fake_discord.add_channel("mod-log-spend", guild_id=DEFAULT_GUILD_ID)
+    extra = {"COOLDOWN_SECONDS": "600", "DAILY_USER_QUOTA": "0", "DAILY_GUILD_BUDGET": "0"}
+    bot = await start_bot(fake_discord, fake_api, tmp_path, extra=extra)
+    try:
+        await fake_discord.wait_for_command_sync()
+        await admin(fake_discord, {"modlog": {"set": {"channel": modlog}}})
+        # Less than one image costs: every request is turned away.
+        limit = PER_IMAGE_USD / 2
+        await admin(fake_discord, {"spend-limit": {"usd": limit}})
+        before = len(modlog_entries(fake_discord, modlog))
+        crowd = [
+            await fake_discord.send_slash_command(
+                "imagine", {"prompt": "a lighthouse"}, user_id=fresh_user()
+            )
+            for _ in range(5)
+        ]
+        for interaction in crowd:
+            callback = await interaction.wait_for_callback()
+            assert callback["type"] == MESSAGE, callback
+        title = EN["modlog_spend_reached"]
+        detail = EN["modlog_spend_guild"].format(limit=usd(limit), left=usd(limit), when="{when}")
+        await fake_discord.wait_for(
+            lambda: any(title in e for e in modlog_entries(fake_discord, modlog)),
+            10,
+            "the mod-log entry",
+        )
+        # Room for more entries to arrive, were the crowd not throttled.
+        await asyncio.sleep(1.0)
+        entries = modlog_entries(fake_discord, modlog)[before:]
+        spend_entries = [e for e in entries if title in e]
+        assert len(spend_entries) == 1, entries
+        assert detail.split("{when}")[0] in spend_entries[0], spend_entries
     finally:
         assert await bot.stop() == 0
     assert "Traceback" not in bot.output()
