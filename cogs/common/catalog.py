@@ -199,6 +199,20 @@ CATALOG: dict[str, dict[str, str]] = {
         "quota_video_guild_line": "Server video budget: {left} of {limit} s left today.",
         "quota_video_guild_unlimited": "Server video budget: no daily limit.",
         "quota_resets": "The counts start again {when} (midnight UTC).",
+        "quota_paused": (
+            "⏸️ Too many of your prompts were blocked here lately: you're paused, and can "
+            "use /imagine in this server again {when}."
+        ),
+        "quota_spend_bot_line": "Spend left today under the bot's limit: {left} of {limit}.",
+        "quota_spend_bot_reached": (
+            "The bot's daily spending limit ({limit}) is reached: requests are refused until "
+            "the count starts again."
+        ),
+        "quota_spend_guild_line": "Spend left today under this server's limit: {left} of {limit}.",
+        "quota_spend_guild_reached": (
+            "This server's daily spending limit ({limit}) is reached: requests here are "
+            "refused until the count starts again."
+        ),
         # /imagine-admin
         "admin_needs_manage": (
             "🔒 You need the Manage Server permission to see or change /imagine's settings."
@@ -646,6 +660,17 @@ CATALOG: dict[str, dict[str, str]] = {
         "quota_video_guild_line": "服务器视频预算：今天 {limit} 秒还剩 {left} 秒。",
         "quota_video_guild_unlimited": "服务器视频预算：没有每日上限。",
         "quota_resets": "额度将于{when}重新计算（UTC 午夜）。",
+        "quota_paused": (
+            "⏸️ 你最近在这里被拦下的提示词太多，已被暂停：{when}可以在本服务器再次使用 /imagine。"
+        ),
+        "quota_spend_bot_line": "机器人花费上限今天还剩：{limit} 中的 {left}。",
+        "quota_spend_bot_reached": (
+            "机器人的每日花费上限（{limit}）已用完：在计数重新开始前，请求都会被拒绝。"
+        ),
+        "quota_spend_guild_line": "本服务器花费上限今天还剩：{limit} 中的 {left}。",
+        "quota_spend_guild_reached": (
+            "本服务器的每日花费上限（{limit}）已用完：在计数重新开始前，这里的请求都会被拒绝。"
+        ),
         "admin_needs_manage": "🔒 你需要“管理服务器”权限才能查看或更改 /imagine 的设置。",
         "set_unchanged": "ℹ️ 设置本来就是这样，没有任何改动。",
         "set_enabled": "✅ 本服务器已开启 /imagine。",

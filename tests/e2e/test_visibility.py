@@ -151,3 +151,57 @@ async def test_a_spend_ceiling_turning_a_crowd_away_makes_one_mod_log_entry(
     finally:
         assert await bot.stop() == 0
     assert "Traceback" not in bot.output()
+
+
+async def quota_of(discord: FakeDiscord, user_id: int) -> str:
+    interaction = await discord.send_slash_command(
+        "imagine-quota", {}, guild_id=DEFAULT_GUILD_ID, user_id=user_id
+    )
+    callback = await interaction.wait_for_callback()
+    assert callback["type"] == MESSAGE, callback
+    return str(callback["data"]["content"])
+
+
+async def test_imagine_quota_shows_a_pause_and_the_spend_left(
+    fake_discord: FakeDiscord, fake_api: FakeImageAPI, tmp_path: Path
+) -> None:
+    extra = {"BLOCKED_ATTEMPTS_LIMIT": "2", "DAILY_SPEND_LIMIT_USD": "1"}
+    bot = await start_bot(fake_discord, fake_api, tmp_path, extra=extra)
+    try:
+        await fake_discord.wait_for_command_sync()
+        guild_limit = 5 * PER_IMAGE_USD
+        await admin(fake_discord, {"spend-limit": {"usd": guild_limit}})
+        # One image made: the spend left under both ceilings goes down by its cost.
+        maker = fresh_user()
+        await fake_discord.send_slash_command("imagine", {"prompt": "a harbour"}, user_id=maker)
+        await bot.wait_for_job(maker)
+        content = await quota_of(fake_discord, maker)
+        bot_line = EN["quota_spend_bot_line"].format(left=usd(1 - PER_IMAGE_USD), limit=usd(1))
+        guild_line = EN["quota_spend_guild_line"].format(
+            left=usd(guild_limit - PER_IMAGE_USD), limit=usd(guild_limit)
+        )
+        assert bot_line in content, content
+        assert guild_line in content, content
+        # A server's ceiling that is used up is said to be reached.
+        await admin(fake_discord, {"spend-limit": {"usd": PER_IMAGE_USD}})
+        content = await quota_of(fake_discord, maker)
+        reached = EN["quota_spend_guild_reached"].format(limit=usd(PER_IMAGE_USD))
+        assert reached in content, content
+        # A member who sent too many blocked prompts is told until when they are paused.
+        await admin(fake_discord, {"terms": {"add": {"term": "forbidden"}}})
+        prober = fresh_user()
+        assert EN["quota_paused"].split("{when}")[0] not in await quota_of(fake_discord, prober)
+        for attempt in range(2):
+            blocked = await fake_discord.send_slash_command(
+                "imagine", {"prompt": f"forbidden {attempt}"}, user_id=prober
+            )
+            await blocked.wait_for_callback()
+        content = await quota_of(fake_discord, prober)
+        head = EN["quota_paused"].split("{when}")[0]
+        assert head in content, content
+        assert "<t:" in content.split(head, 1)[1]
+        # Another member is not paused.
+        assert head not in await quota_of(fake_discord, maker)
+    finally:
+        assert await bot.stop() == 0
+    assert "Traceback" not in bot.output()
