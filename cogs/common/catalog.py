@@ -327,7 +327,7 @@ CATALOG: dict[str, dict[str, str]] = {
         ),
         "stats_cancelled": "Requests cancelled: {count}",
         "stats_interrupted": "Requests cut short by a restart: {count}",
-        "stats_waited_too_long": "Requests closed unstarted, the bot too busy: {count}",
+        "stats_waited_too_long": "Requests the bot was too busy to start: {count}",
         "spend_value": "${usd:.2f}",
         "spend_unknown": "not reported",
         # The mod log (in the server's language).
@@ -773,7 +773,7 @@ CATALOG: dict[str, dict[str, str]] = {
         ),
         "stats_cancelled": "已取消的请求：{count}",
         "stats_interrupted": "因重启而中断的请求：{count}",
-        "stats_waited_too_long": "因机器人太忙未能开始而关闭的请求：{count}",
+        "stats_waited_too_long": "机器人太忙、未能开始的请求：{count}",
         "spend_value": "${usd:.2f}",
         "spend_unknown": "未报告",
         "modlog_job": "任务 {job_id}：{outcome}",

@@ -5,7 +5,8 @@ the member's effective limits (:mod:`core.limits`) decide the cooldown claim and
 image reservation, taken in one atomic step (``Store.admit``), which also refuses a member
 paused for sending too many blocked prompts (counted by ``Store.note_blocked``, only for
 a blocked prompt). A refusal is raised as a core error once the job line is logged, with
-nothing reserved and no claim left behind.
+nothing reserved and no claim left behind. A spend ceiling's refusal is also told to the
+server's mod log, once for a while per ceiling (:data:`SPEND_NOTICE_SECONDS`).
 """
 
 from __future__ import annotations
