@@ -11,10 +11,12 @@ it needs.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import pytest_asyncio
 
 from cogs.common.catalog import CATALOG
 from tests.e2e.conftest import fresh_user
@@ -29,6 +31,15 @@ EN = CATALOG["en"]
 DEFER = 5
 MESSAGE = 4
 PER_IMAGE_USD = COST_TICKS_PER_IMAGE / 1e10
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def fake_discord() -> AsyncIterator[FakeDiscord]:
+    """A fake Discord of the test's own: its bot syncs its commands, and is ready, anew."""
+    server = FakeDiscord()
+    await server.start()
+    yield server
+    await server.close()
 
 
 def usd(amount: float) -> str:
