@@ -23,6 +23,10 @@ class Outcome(StrEnum):
     CANCELLED = "cancelled"
     #: A restart cut the job short and it could not be run again.
     INTERRUPTED = "interrupted"
+    #: The job could not start within ``MAX_WAIT_SECONDS`` (the bot was too busy): closed
+    #: before the image service was asked, costing nothing. (Jobs closed so before this
+    #: outcome existed were recorded as ``interrupted``, and stay so.)
+    WAITED_TOO_LONG = "waited_too_long"
     #: The process stopped first; the job stays in the journal for the next one.
     SUSPENDED = "suspended"
     #: Accepted but never acknowledged (Discord's 3-second deadline passed).
@@ -91,6 +95,8 @@ class Family(Enum):
     BLOCKED = "blocked"
     CANCELLED = "cancelled"
     INTERRUPTED = "interrupted"
+    #: Closed in line, too busy to start in time: not a failure of the image service.
+    WAITED_TOO_LONG = "waited_too_long"
     #: A request turned away before it became a job (a rule, a limit, a full line).
     TURNED_AWAY = "turned_away"
     FAILED = "failed"
@@ -103,6 +109,7 @@ _OWN_FAMILY = {
     Outcome.CANCELLED: Family.CANCELLED,
     Outcome.INTERRUPTED: Family.INTERRUPTED,
     Outcome.SUSPENDED: Family.INTERRUPTED,
+    Outcome.WAITED_TOO_LONG: Family.WAITED_TOO_LONG,
 }
 
 _FAILURES = frozenset(

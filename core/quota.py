@@ -19,7 +19,7 @@ import datetime
 from dataclasses import dataclass
 from enum import Enum, StrEnum
 
-from core.cooldown import Decision
+from core.cooldown import CooldownState, Decision
 
 SECONDS_PER_DAY = 24 * 3600
 #: How many days of counters the store keeps (the stats look at seven).
@@ -188,3 +188,18 @@ class Usage:
     user_used: int
     guild_used: int
     resets_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class MemberDay:
+    """What ``/imagine-quota`` shows of a member where they are, read in one step: their
+    cooldown, today's counters of images and of seconds of video, today's spend of the
+    whole bot and of the server (ticks; 0 in a direct message), and the end of their
+    pause for blocked prompts in the server (0 when never paused there)."""
+
+    cooldown: CooldownState
+    images: Usage
+    video: Usage
+    bot_spend_ticks: int
+    guild_spend_ticks: int
+    paused_until: float = 0.0

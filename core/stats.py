@@ -44,6 +44,8 @@ class UsageFigures:
     cancelled: int = 0
     #: Jobs a restart cut short.
     interrupted: int = 0
+    #: Jobs closed in line because they could not start in time (the bot was too busy).
+    waited_too_long: int = 0
     #: Spend recorded by the daily spend counters (see core.spend): the reported costs and
     #: the estimates of the jobs reported none for (jobs under way count their estimate).
     recorded_ticks: int = 0
@@ -84,6 +86,7 @@ def fold(counts: Iterable[OutcomeCount]) -> UsageFigures:
         cost_usd_ticks=cost,
         cancelled=jobs[Family.CANCELLED],
         interrupted=jobs[Family.INTERRUPTED],
+        waited_too_long=jobs[Family.WAITED_TOO_LONG],
     )
 
 

@@ -182,7 +182,8 @@ def show_embed(settings: GuildSettings, config: Settings, locale: str | None) ->
 
 
 def figures_text(figures: UsageFigures, locale: str | None) -> str:
-    """One period's figures, one a line; cancelled and interrupted jobs apart from failed."""
+    """One period's figures, one a line; cancelled, interrupted and waited-too-long jobs
+    apart from failed."""
     return "\n".join(
         (
             text(
@@ -196,6 +197,7 @@ def figures_text(figures: UsageFigures, locale: str | None) -> str:
             ),
             text("stats_cancelled", locale, count=figures.cancelled),
             text("stats_interrupted", locale, count=figures.interrupted),
+            text("stats_waited_too_long", locale, count=figures.waited_too_long),
         )
     )
 

@@ -199,6 +199,20 @@ CATALOG: dict[str, dict[str, str]] = {
         "quota_video_guild_line": "Server video budget: {left} of {limit} s left today.",
         "quota_video_guild_unlimited": "Server video budget: no daily limit.",
         "quota_resets": "The counts start again {when} (midnight UTC).",
+        "quota_paused": (
+            "⏸️ Too many of your prompts were blocked here lately: you're paused, and can "
+            "use /imagine in this server again {when}."
+        ),
+        "quota_spend_bot_line": "Spend left today under the bot's limit: {left} of {limit}.",
+        "quota_spend_bot_reached": (
+            "The bot's daily spending limit ({limit}) is reached: requests are refused until "
+            "the count starts again."
+        ),
+        "quota_spend_guild_line": "Spend left today under this server's limit: {left} of {limit}.",
+        "quota_spend_guild_reached": (
+            "This server's daily spending limit ({limit}) is reached: requests here are "
+            "refused until the count starts again."
+        ),
         # /imagine-admin
         "admin_needs_manage": (
             "🔒 You need the Manage Server permission to see or change /imagine's settings."
@@ -313,6 +327,7 @@ CATALOG: dict[str, dict[str, str]] = {
         ),
         "stats_cancelled": "Requests cancelled: {count}",
         "stats_interrupted": "Requests cut short by a restart: {count}",
+        "stats_waited_too_long": "Requests the bot was too busy to start: {count}",
         "spend_value": "${usd:.2f}",
         "spend_unknown": "not reported",
         # The mod log (in the server's language).
@@ -323,6 +338,7 @@ CATALOG: dict[str, dict[str, str]] = {
         "outcome_failed": "failed",
         "outcome_cancelled": "cancelled by the requester",
         "outcome_interrupted": "cut short by a restart",
+        "outcome_waited_too_long": "closed unstarted: the bot was too busy to start it in time",
         "field_user": "User",
         "field_channel": "Channel",
         "field_parameters": "Parameters",
@@ -487,6 +503,22 @@ CATALOG: dict[str, dict[str, str]] = {
         "set_spend_limit": "✅ Daily spend limit of this server: {value}.",
         "cmd_spend_limit": "US dollars the whole server may spend per UTC day.",
         "opt_usd": "US dollars a day (0 or left out: no limit).",
+        "modlog_spend_reached": "💸 Daily spending limit reached",
+        "modlog_spend_bot": (
+            "The bot's daily spending limit ({limit}) turns requests away: {left} is left "
+            "today. /imagine and /animate are refused in every server until the count "
+            "starts again {when}; only the bot's operator can raise it."
+        ),
+        "modlog_spend_guild": (
+            "This server's daily spending limit ({limit}) turns requests away: {left} is "
+            "left today. /imagine and /animate are refused here until the count starts "
+            "again {when}; an admin can raise it with /imagine-admin spend-limit."
+        ),
+        "modlog_spend_throttled": (
+            "Logged at most once every {minutes} minutes; the members refused meanwhile "
+            "are not listed."
+        ),
+        "field_first_refused": "Member refused",
     },
     "zh": {
         "cooldown": "⏳ 你还在冷却中，{when}可以再次使用 /imagine。",
@@ -628,6 +660,17 @@ CATALOG: dict[str, dict[str, str]] = {
         "quota_video_guild_line": "服务器视频预算：今天 {limit} 秒还剩 {left} 秒。",
         "quota_video_guild_unlimited": "服务器视频预算：没有每日上限。",
         "quota_resets": "额度将于{when}重新计算（UTC 午夜）。",
+        "quota_paused": (
+            "⏸️ 你最近在这里被拦下的提示词太多，已被暂停：{when}可以在本服务器再次使用 /imagine。"
+        ),
+        "quota_spend_bot_line": "机器人花费上限今天还剩：{limit} 中的 {left}。",
+        "quota_spend_bot_reached": (
+            "机器人的每日花费上限（{limit}）已用完：在计数重新开始前，请求都会被拒绝。"
+        ),
+        "quota_spend_guild_line": "本服务器花费上限今天还剩：{limit} 中的 {left}。",
+        "quota_spend_guild_reached": (
+            "本服务器的每日花费上限（{limit}）已用完：在计数重新开始前，这里的请求都会被拒绝。"
+        ),
         "admin_needs_manage": "🔒 你需要“管理服务器”权限才能查看或更改 /imagine 的设置。",
         "set_unchanged": "ℹ️ 设置本来就是这样，没有任何改动。",
         "set_enabled": "✅ 本服务器已开启 /imagine。",
@@ -730,6 +773,7 @@ CATALOG: dict[str, dict[str, str]] = {
         ),
         "stats_cancelled": "已取消的请求：{count}",
         "stats_interrupted": "因重启而中断的请求：{count}",
+        "stats_waited_too_long": "机器人太忙、未能开始的请求：{count}",
         "spend_value": "${usd:.2f}",
         "spend_unknown": "未报告",
         "modlog_job": "任务 {job_id}：{outcome}",
@@ -739,6 +783,7 @@ CATALOG: dict[str, dict[str, str]] = {
         "outcome_failed": "失败",
         "outcome_cancelled": "被请求者取消",
         "outcome_interrupted": "因重启而中断",
+        "outcome_waited_too_long": "未开始即关闭：机器人太忙，未能及时开始",
         "field_user": "用户",
         "field_channel": "频道",
         "field_parameters": "参数",
@@ -876,6 +921,21 @@ CATALOG: dict[str, dict[str, str]] = {
         "set_spend_limit": "✅ 本服务器每天的花费上限：{value}。",
         "cmd_spend_limit": "整个服务器每个 UTC 日可以花费的美元数。",
         "opt_usd": "每天的美元数（0 或不填：不限）。",
+        "modlog_spend_reached": "💸 已达到每日花费上限",
+        "modlog_spend_bot": (
+            "机器人的每日花费上限（{limit}）正在拒绝请求：今天还剩 {left}。"
+            "在计数{when}重新开始前，所有服务器的 /imagine 和 /animate 都会被拒绝；"
+            "只有机器人的运营者可以提高它。"
+        ),
+        "modlog_spend_guild": (
+            "本服务器的每日花费上限（{limit}）正在拒绝请求：今天还剩 {left}。"
+            "在计数{when}重新开始前，这里的 /imagine 和 /animate 都会被拒绝；"
+            "管理员可以用 /imagine-admin spend-limit 提高它。"
+        ),
+        "modlog_spend_throttled": (
+            "每个上限最多每 {minutes} 分钟记录一次；期间被拒绝的成员不再列出。"
+        ),
+        "field_first_refused": "被拒绝的成员",
     },
 }
 

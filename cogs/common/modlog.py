@@ -14,12 +14,13 @@ from typing import Any
 import aiohttp
 import discord
 
-from cogs.common.answers import NO_MENTIONS, timestamp
+from cogs.common.answers import NO_MENTIONS, timestamp, usd_text
 from cogs.common.bounds import fit_embed
 from cogs.common.catalog import text
 from cogs.common.markdown import plain_text
 from core import outcomes, stats
-from core.jobs import JobSummary, MemberPaused
+from core.jobs import JobSummary, MemberPaused, SpendCeilingReached
+from core.jobs.admission import SPEND_NOTICE_SECONDS
 from core.models import InputSource
 from core.outcomes import Family
 
@@ -34,12 +35,20 @@ _OUTCOME_COLOURS = {
     "blocked": discord.Colour.red(),
     "cancelled": discord.Colour.light_grey(),
     "interrupted": discord.Colour.gold(),
+    "waited_too_long": discord.Colour.gold(),
     "failed": discord.Colour.dark_grey(),
 }
 
 #: The families with a kind of their own in the mod log; every other outcome is "failed".
 _OWN_KINDS = frozenset(
-    {Family.DELIVERED, Family.REFUSED, Family.BLOCKED, Family.CANCELLED, Family.INTERRUPTED}
+    {
+        Family.DELIVERED,
+        Family.REFUSED,
+        Family.BLOCKED,
+        Family.CANCELLED,
+        Family.INTERRUPTED,
+        Family.WAITED_TOO_LONG,
+    }
 )
 
 
@@ -67,7 +76,7 @@ def sources_text(sources: Sequence[InputSource], guild_id: int | None, locale: s
 
 def outcome_kind(outcome: str) -> str:
     """The mod log's kinds of outcome: delivered, refused, blocked, cancelled, interrupted
-    (by a restart) or failed."""
+    (by a restart), waited_too_long (closed in line, too busy to start) or failed."""
     family = outcomes.family(outcome)
     return family.value if family in _OWN_KINDS else "failed"
 
@@ -162,6 +171,34 @@ def paused_embed(entry: MemberPaused, locale: str | None) -> discord.Embed:
     if entry.term is not None:
         term = plain_text(entry.term)
         embed.add_field(name=text("field_term", locale), value=f"||{term}||", inline=True)
+    return embed
+
+
+def spend_reached_embed(entry: SpendCeilingReached, locale: str | None) -> discord.Embed:
+    """The mod-log entry of a spend ceiling turning requests away: which ceiling, its
+    amount, what is left and when it starts again (one entry for a while, not one a
+    member)."""
+    key = "modlog_spend_guild" if entry.ceiling == "guild_spend_limit" else "modlog_spend_bot"
+    detail = text(
+        key,
+        locale,
+        limit=usd_text(entry.limit, locale),
+        left=usd_text(entry.left, locale),
+        when=timestamp(entry.resets_at),
+    )
+    minutes = round(SPEND_NOTICE_SECONDS / 60)
+    embed = discord.Embed(
+        title=text("modlog_spend_reached", locale),
+        description=f"{detail}\n{text('modlog_spend_throttled', locale, minutes=minutes)}",
+        colour=discord.Colour.orange(),
+    )
+    embed.add_field(
+        name=text("field_first_refused", locale), value=f"<@{entry.user_id}>", inline=True
+    )
+    if entry.channel_id is not None:
+        embed.add_field(
+            name=text("field_channel", locale), value=f"<#{entry.channel_id}>", inline=True
+        )
     return embed
 
 

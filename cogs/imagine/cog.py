@@ -13,13 +13,14 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from cogs.common.answers import answer_error, reply, timestamp
+from cogs.common.answers import answer_error, reply, timestamp, usd_text
 from cogs.common.catalog import text
 from cogs.common.modlog import deleted_embed, server_locale
 from cogs.common.translator import localized
@@ -56,7 +57,7 @@ from core.limits import Ceilings, LimitDefaults, Limits, limits_for
 from core.models import InputSource
 from core.moderation import AttemptLimit
 from core.options import ASPECT_RATIOS, MAX_IMAGES, MAX_PROMPT_LENGTH, RESOLUTIONS
-from core.quota import Meter, Usage, remaining
+from core.quota import MemberDay, Meter, Usage, remaining
 from core.spend import SpendPolicy, price_table, usd_to_ticks
 from core.storage import JobRecord
 from core.video import DEFAULT_SECONDS, MAX_SECONDS, MIN_SECONDS, VIDEO_RESOLUTIONS
@@ -192,6 +193,90 @@ def video_quota_lines(limits: Limits, usage: Usage, locale: str) -> list[str]:
         if guild_left is None
         else text("quota_video_guild_line", locale, left=guild_left, limit=guild_limit),
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class SpendCeilings:
+    """The daily spend ceilings over a member's requests, in ticks (0: none): the whole
+    bot's, and the server's (None in a direct message)."""
+
+    bot: int
+    guild: int | None
+
+
+def spend_quota_lines(day: MemberDay, ceilings: SpendCeilings, locale: str) -> list[str]:
+    """The /imagine-quota lines of the spend left today under each ceiling set, or that
+    it is reached."""
+    lines = []
+    for key, limit, spent in (
+        ("quota_spend_bot", ceilings.bot, day.bot_spend_ticks),
+        ("quota_spend_guild", ceilings.guild or 0, day.guild_spend_ticks),
+    ):
+        left = remaining(limit, spent)
+        if left is None:
+            continue
+        if left == 0:
+            lines.append(text(f"{key}_reached", locale, limit=usd_text(limit, locale)))
+        else:
+            lines.append(
+                text(
+                    f"{key}_line",
+                    locale,
+                    left=usd_text(left, locale),
+                    limit=usd_text(limit, locale),
+                )
+            )
+    return lines
+
+
+def quota_lines(
+    day: MemberDay,
+    limits: Limits,
+    ceilings: SpendCeilings,
+    locale: str,
+    *,
+    video: bool,
+    now: float | None = None,
+) -> list[str]:
+    """What /imagine-quota says of a member's day where they are: a pause for blocked
+    prompts, the cooldown, today's images (and seconds of video where ``video`` is on),
+    the spend left under the ceilings, and when the counts start again."""
+    now = time.time() if now is None else now
+    lines = [f"**{text('quota_title', locale)}**"]
+    if day.paused_until > now:
+        lines.append(text("quota_paused", locale, when=timestamp(day.paused_until)))
+    if limits.exempt:
+        lines.append(text("quota_exempt", locale))
+    elif day.cooldown.available_at > now:
+        lines.append(text("quota_cooldown_wait", locale, when=timestamp(day.cooldown.available_at)))
+    else:
+        lines.append(text("quota_cooldown_ready", locale))
+    if decide_cooldown(day.cooldown, now).verdict is CooldownVerdict.ALREADY_RUNNING:
+        lines.append(text("quota_running", locale))
+    usage = day.images
+    left = remaining(limits.user_quota, usage.user_used)
+    if left is None:
+        lines.append(text("quota_user_unlimited", locale, used=usage.user_used))
+    else:
+        lines.append(
+            text(
+                "quota_user_line", locale, used=usage.user_used, left=left, limit=limits.user_quota
+            )
+        )
+    if ceilings.guild is not None:
+        guild_left = remaining(limits.guild_budget, usage.guild_used)
+        if guild_left is None:
+            lines.append(text("quota_guild_unlimited", locale))
+        else:
+            lines.append(
+                text("quota_guild_line", locale, left=guild_left, limit=limits.guild_budget)
+            )
+    if video:
+        # Seconds of video are counted apart; shown only where /animate is on.
+        lines.extend(video_quota_lines(limits, day.video, locale))
+    lines.extend(spend_quota_lines(day, ceilings, locale))
+    lines.append(text("quota_resets", locale, when=timestamp(usage.resets_at)))
+    return lines
 
 
 def build_video(bot: ImagineBot) -> VideoKind:
@@ -620,54 +705,25 @@ class ImagineCog(commands.Cog):
     # -- /imagine-quota ----------------------------------------------------------------
 
     async def show_quota(self, interaction: discord.Interaction) -> None:
-        """Tell a member, privately, their cooldown, today's use and what is left."""
-        locale = str(interaction.locale)
+        """Tell a member, privately, their cooldown, today's use and what is left, their
+        pause for blocked prompts and the spend left under the ceilings."""
         guild_id = interaction.guild_id
         if guild_id is None and not self.settings.allow_dms:
             raise errors.DirectMessagesOff()
-        user = interaction.user
         guild_settings = (
             None if guild_id is None else await self.bot.store.get_guild_settings(guild_id)
         )
-        limits = limits_for(limit_defaults(self.settings), guild_settings, role_ids(user))
-        usage = await self.bot.store.usage_today(guild_id, user.id)
-        state = await self.bot.store.cooldown_state(user.id)
-        now = time.time()
-        lines = [f"**{text('quota_title', locale)}**"]
-        if limits.exempt:
-            lines.append(text("quota_exempt", locale))
-        elif state.available_at > now:
-            lines.append(text("quota_cooldown_wait", locale, when=timestamp(state.available_at)))
-        else:
-            lines.append(text("quota_cooldown_ready", locale))
-        if decide_cooldown(state, now).verdict is CooldownVerdict.ALREADY_RUNNING:
-            lines.append(text("quota_running", locale))
-        left = remaining(limits.user_quota, usage.user_used)
-        if left is None:
-            lines.append(text("quota_user_unlimited", locale, used=usage.user_used))
-        else:
-            lines.append(
-                text(
-                    "quota_user_line",
-                    locale,
-                    used=usage.user_used,
-                    left=left,
-                    limit=limits.user_quota,
-                )
-            )
-        if guild_id is not None:
-            guild_left = remaining(limits.guild_budget, usage.guild_used)
-            if guild_left is None:
-                lines.append(text("quota_guild_unlimited", locale))
-            else:
-                lines.append(
-                    text("quota_guild_line", locale, left=guild_left, limit=limits.guild_budget)
-                )
-        if guild_settings is not None and guild_settings.video:
-            # Seconds of video are counted apart; shown only where /animate is on.
-            video = await self.bot.store.usage_today(guild_id, user.id, Meter.VIDEO_SECONDS)
-            lines.extend(video_quota_lines(limits, video, locale))
-        lines.append(text("quota_resets", locale, when=timestamp(usage.resets_at)))
+        limits = limits_for(
+            limit_defaults(self.settings), guild_settings, role_ids(interaction.user)
+        )
+        # Everything else the member's day holds, in one round trip.
+        day = await self.bot.store.member_day(guild_id, interaction.user.id)
+        ceilings = SpendCeilings(
+            bot=spend_policy(self.settings).bot_limit,
+            guild=None if guild_settings is None else guild_settings.spend_limit_ticks or 0,
+        )
+        video = guild_settings is not None and guild_settings.video
+        lines = quota_lines(day, limits, ceilings, str(interaction.locale), video=video)
         await reply(interaction, "\n".join(lines))
 
     # -- edits -------------------------------------------------------------------------

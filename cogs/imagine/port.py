@@ -21,7 +21,13 @@ import discord
 from cogs.common.answers import NO_MENTIONS, message_for
 from cogs.common.bounds import MAX_CONTENT, clip
 from cogs.common.catalog import text
-from cogs.common.modlog import ModLog, job_embed, paused_embed, server_locale
+from cogs.common.modlog import (
+    ModLog,
+    job_embed,
+    paused_embed,
+    server_locale,
+    spend_reached_embed,
+)
 from cogs.imagine.embeds import build_embed
 from cogs.imagine.views import cancel_view, result_view
 from core import errors
@@ -32,6 +38,7 @@ from core.jobs import (
     Notice,
     OutgoingFile,
     ResultCard,
+    SpendCeilingReached,
     Stage,
     Status,
     UploadRefused,
@@ -273,6 +280,8 @@ class DiscordPort:
             embed = job_embed(entry, self._guild_locale)
         elif isinstance(entry, MemberPaused):
             embed = paused_embed(entry, self._guild_locale)
+        elif isinstance(entry, SpendCeilingReached):
+            embed = spend_reached_embed(entry, self._guild_locale)
         else:
             embed = discord.Embed(
                 description=text("modlog_out_of_credits", self._guild_locale),

@@ -5,14 +5,16 @@ the member's effective limits (:mod:`core.limits`) decide the cooldown claim and
 image reservation, taken in one atomic step (``Store.admit``), which also refuses a member
 paused for sending too many blocked prompts (counted by ``Store.note_blocked``, only for
 a blocked prompt). A refusal is raised as a core error once the job line is logged, with
-nothing reserved and no claim left behind.
+nothing reserved and no claim left behind. A spend ceiling's refusal is also told to the
+server's mod log, once for a while per ceiling (:data:`SPEND_NOTICE_SECONDS`).
 """
 
 from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import NoReturn
 
@@ -20,7 +22,7 @@ from core import errors
 from core.guild_settings import GuildSettings
 from core.jobs.job import JobReport, summary_of
 from core.jobs.kinds import JobKind, JobRequest, record_params
-from core.jobs.port import JobPort, MemberPaused, Origin
+from core.jobs.port import JobPort, MemberPaused, Origin, SpendCeilingReached
 from core.limits import LimitDefaults, Limits, limits_for
 from core.moderation import BlockedAttempts, Rule, RuleContext, Verdict, check_rules
 from core.observe import JobObserver
@@ -87,6 +89,14 @@ def refusal(
 
 #: The verdicts of the spend ceilings (see core.spend).
 SPEND_VERDICTS = (QuotaVerdict.BOT_SPEND, QuotaVerdict.GUILD_SPEND)
+#: A server's mod log hears that a spend ceiling turns requests away at most this often,
+#: per ceiling: a crowd turned away makes one entry, not one a member.
+SPEND_NOTICE_SECONDS = 30 * 60.0
+
+
+def notice_due(last: float | None, now: float, every: float = SPEND_NOTICE_SECONDS) -> bool:
+    """Whether a notice last given at ``last`` (None: never) may be given again ``now``."""
+    return last is None or now - last >= every
 
 
 def spend_refusal(decision: QuotaDecision, ask: SpendAsk | None) -> errors.SpendLimitReached:
@@ -121,6 +131,7 @@ class Admitter:
         limits: LimitDefaults,
         observer: JobObserver | None = None,
         spend: SpendPolicy | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.store = store
         self.queue = queue
@@ -129,6 +140,10 @@ class Admitter:
         self.observer = observer
         #: The price table and the bot's spend ceiling (the defaults: no ceiling).
         self.spend = spend or SpendPolicy()
+        self._clock = clock
+        #: When each server's mod log last heard that a ceiling (by its outcome word)
+        #: turns requests away.
+        self._spend_noticed: dict[tuple[int, str], float] = {}
 
     async def admit(
         self,
@@ -174,8 +189,40 @@ class Admitter:
         ask = self.spend.ask(
             request.model, request.resolution, request.billed_images, guild_spend_limit
         )
-        reservation = await self._claim(origin, request, limits, report, ask)
+        try:
+            reservation = await self._claim(origin, request, limits, report, ask)
+        except errors.SpendLimitReached as reached:
+            self._tell_admins_spend_reached(port, origin, guild_settings, reached)
+            raise
         return Admitted(report, kind, request, guild_settings, limits, reservation)
+
+    def _tell_admins_spend_reached(
+        self,
+        port: JobPort,
+        origin: Origin,
+        guild_settings: GuildSettings | None,
+        reached: errors.SpendLimitReached,
+    ) -> None:
+        """A spend ceiling turned a request away: tell the server's mod log, at most once
+        per ceiling every :data:`SPEND_NOTICE_SECONDS` (in this process)."""
+        if origin.guild_id is None or guild_settings is None:
+            return
+        if guild_settings.modlog_channel is None:
+            return
+        key = (origin.guild_id, reached.scope)
+        now = self._clock()
+        if not notice_due(self._spend_noticed.get(key), now):
+            return
+        self._spend_noticed[key] = now
+        entry = SpendCeilingReached(
+            ceiling=reached.scope,
+            limit=reached.limit,
+            left=reached.left,
+            resets_at=reached.resets_at,
+            user_id=origin.user_id,
+            channel_id=origin.channel_id,
+        )
+        port.post_modlog(guild_settings.modlog_channel, entry)
 
     async def _check_rules(
         self,

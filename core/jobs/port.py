@@ -156,7 +156,22 @@ class MemberPaused:
     term: str | None = None
 
 
-ModLogEntry = JobSummary | OutOfCredits | MemberPaused
+@dataclass(frozen=True, slots=True)
+class SpendCeilingReached:
+    """A mod-log notice: a daily spend ceiling turns requests away. ``ceiling`` is the
+    refusal's outcome word (``spend_limit``: the whole bot's, ``guild_spend_limit``: the
+    server's); ``limit`` and ``left`` are in ticks (1e-10 USD); the count starts again at
+    ``resets_at``. ``user_id`` and ``channel_id`` are the request that found it reached."""
+
+    ceiling: str
+    limit: int
+    left: int
+    resets_at: float
+    user_id: int
+    channel_id: int | None = None
+
+
+ModLogEntry = JobSummary | OutOfCredits | MemberPaused | SpendCeilingReached
 
 
 class UploadRefused(errors.DeliveryFailed):

@@ -357,7 +357,7 @@ class JobService:
             # The requester's Cancel was answered already.
             report.outcome = Outcome.CANCELLED
         except WaitedTooLong:
-            report.outcome = Outcome.INTERRUPTED
+            report.outcome = Outcome.WAITED_TOO_LONG
             notice = Notice.of("waited_too_long", job_id=job.id)
         except QueueClosed:
             report.outcome = Outcome.SUSPENDED

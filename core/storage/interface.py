@@ -87,6 +87,11 @@ class DailyCounters(Protocol):
     async def spend_today(self, guild_id: int | None) -> tuple[int, int]:
         """Today's spend in ticks: the whole bot's and the server's (0 in a DM)."""
 
+    async def member_day(self, guild_id: int | None, user_id: int) -> quota.MemberDay:
+        """What ``/imagine-quota`` shows of a member where they are, in one round trip:
+        their cooldown, today's counters of images and of video, today's spend of the bot
+        and of the server, and the end of their pause for blocked prompts there."""
+
     async def guild_spend(self, guild_id: int, days: Sequence[str]) -> int:
         """A server's spend in ticks over these UTC days (kept ``quota.KEEP_DAYS``)."""
 

@@ -543,3 +543,51 @@ def settle_delta(reservation: quota.Reservation, cost: int) -> int:
     """What settling a reservation with its real cost adds to its day's spend counters
     (negative: given back)."""
     return max(0, cost) - reservation.spend_ticks
+
+
+# -- a member's day, as /imagine-quota reads it -------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class MemberCounters:
+    """The counters ``/imagine-quota`` reads of a member where they are, all at once: the
+    images, the seconds of video, then the spend of the bot and of the server."""
+
+    images: Today
+    video: Today
+    spend: tuple[str, ...]
+
+    @property
+    def day(self) -> str:
+        return self.images.day
+
+    @property
+    def scopes(self) -> list[str]:
+        """Every counter to read, in the order :meth:`read` takes their values."""
+        return [*self.images.scopes, *self.video.scopes, *self.spend]
+
+    def read(
+        self, counts: Sequence[int], cooldown: CooldownState, paused_until: float
+    ) -> quota.MemberDay:
+        """The member's day from the counters of :attr:`scopes`, as read."""
+        images = len(self.images.scopes)
+        video = images + len(self.video.scopes)
+        spent = list(counts[video:])
+        return quota.MemberDay(
+            cooldown=cooldown,
+            images=self.images.usage(counts[:images]),
+            video=self.video.usage(counts[images:video]),
+            bot_spend_ticks=spent[0],
+            guild_spend_ticks=spent[1] if len(spent) > 1 else 0,
+            paused_until=paused_until,
+        )
+
+
+def member_counters(now: float, guild_id: int | None, user_id: int) -> MemberCounters:
+    """A member's counters on the UTC day of ``now``, where they are."""
+    images = today(now, guild_id, user_id)
+    return MemberCounters(
+        images=images,
+        video=today(now, guild_id, user_id, quota.Meter.VIDEO_SECONDS),
+        spend=tuple(spend_scopes(images.guild_scope)),
+    )

@@ -537,6 +537,22 @@ class RedisStore(BaseStore):
             keys=[self._counter(day, scope) for scope in scopes], args=[images]
         )
 
+    async def member_day(self, guild_id: int | None, user_id: int) -> quota.MemberDay:
+        """A member's day where they are, read in one pipeline (one round trip)."""
+        counters = records.member_counters(self._clock(), guild_id, user_id)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hmget(
+                self._key("cooldown", user_id), ["available_at", "running_job", "running_since"]
+            )
+            pipe.mget([self._counter(counters.day, scope) for scope in counters.scopes])
+            if guild_id is not None:
+                pipe.hget(self._key("blocked", guild_id, user_id), "paused_until")
+            replies = await pipe.execute()
+        cooldown = _cooldown(*replies[0])
+        counts = [int(value or 0) for value in replies[1]]
+        paused = records.float_or_none(_text(replies[2])) if guild_id is not None else None
+        return counters.read(counts, cooldown, paused or 0.0)
+
     async def _counters(self, day: str, scopes: Sequence[str]) -> list[int]:
         values = await self.redis.mget([self._counter(day, scope) for scope in scopes])
         return [int(value or 0) for value in values]

@@ -685,6 +685,17 @@ class SqliteStore(BaseStore):
         # The spend counters are rows of the usage table, in ticks, under their own scopes.
         await self._give_back(day, scopes, -ticks)
 
+    async def member_day(self, guild_id: int | None, user_id: int) -> quota.MemberDay:
+        """A member's day where they are, read in one round trip."""
+
+        def work(db: sqlite3.Connection) -> quota.MemberDay:
+            counters = records.member_counters(self._clock(), guild_id, user_id)
+            counts = [_usage_of(db, day=counters.day, scope=scope) for scope in counters.scopes]
+            paused_until = 0.0 if guild_id is None else _paused_until(db, guild_id, user_id)
+            return counters.read(counts, _cooldown_of(db, user_id=user_id), paused_until)
+
+        return await self._in_thread(work)
+
     async def _counters(self, day: str, scopes: Sequence[str]) -> list[int]:
         def work(db: sqlite3.Connection) -> list[int]:
             return [_usage_of(db, day=day, scope=scope) for scope in scopes]

@@ -33,7 +33,7 @@ def test_terms_listing_fits_one_message() -> None:
 
 def test_the_figures_show_cancelled_and_interrupted_apart_from_failed() -> None:
     figures = UsageFigures(images=2, failed=5, cost_usd_ticks=1_000_000_000, cancelled=3)
-    figures = dataclasses.replace(figures, delivered_jobs=1, interrupted=4)
+    figures = dataclasses.replace(figures, delivered_jobs=1, interrupted=4, waited_too_long=6)
     shown = figures_text(figures, "en-US")
     assert shown.splitlines() == [
         *EN["stats_lines"]
@@ -41,10 +41,12 @@ def test_the_figures_show_cancelled_and_interrupted_apart_from_failed() -> None:
         .split("\n"),
         EN["stats_cancelled"].format(count=3),
         EN["stats_interrupted"].format(count=4),
+        EN["stats_waited_too_long"].format(count=6),
     ]
     chinese = figures_text(figures, "zh-CN")
     assert ZH["stats_cancelled"].format(count=3) in chinese
     assert ZH["stats_interrupted"].format(count=4) in chinese
+    assert ZH["stats_waited_too_long"].format(count=6) in chinese
 
 
 def test_the_stats_embed_has_one_field_per_period() -> None:

@@ -51,6 +51,7 @@ def test_the_words_are_those_of_the_log_line_and_the_records() -> None:
         ("blocked", Family.BLOCKED),
         ("cancelled", Family.CANCELLED),
         ("interrupted", Family.INTERRUPTED),
+        ("waited_too_long", Family.WAITED_TOO_LONG),
         ("bad_response", Family.FAILED),
         ("delivery_failed", Family.FAILED),
         ("error", Family.FAILED),

@@ -19,12 +19,15 @@ def test_each_family_has_its_figure() -> None:
             count(Outcome.CANCELLED, 4),
             count(Outcome.INTERRUPTED, 5),
             count(Outcome.SUSPENDED, 1),
+            count(Outcome.WAITED_TOO_LONG, 2),
             count(Outcome.API_UNAVAILABLE, 6, ticks=5),
         ]
     )
     assert (figures.images, figures.delivered_jobs, figures.cost_usd_ticks) == (7, 3, 15)
     assert (figures.refused, figures.blocked, figures.failed) == (2, 1, 6)
     assert (figures.cancelled, figures.interrupted) == (4, 6)  # suspended: interrupted
+    # Closed in line, too busy to start: neither failed nor cut short by a restart.
+    assert figures.waited_too_long == 2
 
 
 def test_unknown_and_turned_away_outcomes_count_as_failed() -> None:

@@ -1386,3 +1386,32 @@ async def test_a_journaled_image_reservation_reads_back_as_images(
     assert job.reservation.meter is quota.Meter.IMAGES
     await store.refund_images(job.reservation, 2)
     assert (await store.usage_today(1, 7)).user_used == 0
+
+
+# -- a member's day, as /imagine-quota reads it -----------------------------------------
+
+
+async def test_a_members_day_is_read_in_one_call(store: Store, clock: Clock) -> None:
+    assert (await admit(store, 7, "a", images=3, spend=SpendAsk(300))).allowed
+    assert (await admit(store, 8, "b", images=4, meter=quota.Meter.VIDEO_SECONDS)).allowed
+    assert (await admit(store, 9, "c", images=1, guild_id=2, spend=SpendAsk(50))).allowed
+    for _ in range(3):
+        await store.note_blocked(1, 8, limit=LIMIT)
+    day = await store.member_day(1, 7)
+    assert day.cooldown.running_job == "a"
+    assert (day.images.user_used, day.images.guild_used) == (3, 3)
+    assert (day.video.user_used, day.video.guild_used) == (0, 4)
+    assert (day.bot_spend_ticks, day.guild_spend_ticks) == (350, 300)
+    assert day.paused_until == 0.0
+    assert day.images.resets_at == day.video.resets_at == pytest.approx(MIDNIGHT)
+    paused = await store.member_day(1, 8)
+    assert paused.paused_until == pytest.approx(clock.now + LIMIT.pause_seconds)
+    assert paused.video.user_used == 4
+    # Elsewhere the pause does not hold; a direct message has no server counters.
+    assert (await store.member_day(2, 8)).paused_until == 0.0
+    direct = await store.member_day(None, 7)
+    assert (direct.images.user_used, direct.guild_spend_ticks, direct.bot_spend_ticks) == (
+        0,
+        0,
+        350,
+    )

@@ -673,6 +673,7 @@ async def test_stats_count_generated_refused_blocked_failed_and_spend(
                 EN["stats_lines"].format(images=3, refused=1, blocked=1, failed=1, spend=spend),
                 EN["stats_cancelled"].format(count=0),
                 EN["stats_interrupted"].format(count=0),
+                EN["stats_waited_too_long"].format(count=0),
             )
         )
 

@@ -159,7 +159,7 @@ async def test_a_job_that_cannot_start_in_time_is_closed_with_a_message(
         await fake_discord.wait_for(
             lambda: any(waited_too_long in m.content for m in late.messages), 10, "the notice"
         )
-        await bot.wait_for_job(user, "interrupted")
+        await bot.wait_for_job(user, "waited_too_long")
         # Nothing was made or counted, and no cooldown started: the member may ask again.
         assert images_of(late) == 0
         await fake_discord.wait_for(lambda: images_of(busy) == 1, 10, "the long one")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from cogs.common.catalog import CATALOG
-from cogs.common.modlog import job_embed, outcome_kind, paused_embed
-from core.jobs import JobSummary, MemberPaused
+from cogs.common.modlog import job_embed, outcome_kind, paused_embed, spend_reached_embed
+from core.jobs import JobSummary, MemberPaused, SpendCeilingReached
 from core.models import InputSource
 
 
@@ -18,6 +18,7 @@ from core.models import InputSource
         ("blocked", "blocked"),
         ("cancelled", "cancelled"),
         ("interrupted", "interrupted"),
+        ("waited_too_long", "waited_too_long"),
         ("api_unavailable", "failed"),
         ("delivery_failed", "failed"),
         ("queue_full", "failed"),
@@ -29,7 +30,7 @@ def test_outcome_kinds(outcome: str, kind: str) -> None:
 
 
 @pytest.mark.parametrize("language", ["en", "zh"])
-@pytest.mark.parametrize("outcome", ["cancelled", "interrupted"])
+@pytest.mark.parametrize("outcome", ["cancelled", "interrupted", "waited_too_long"])
 def test_cancelled_and_interrupted_jobs_are_named_as_such(language: str, outcome: str) -> None:
     entry = JobSummary("j1", 7, 1, 2, "a fox", "m", 1, None, None, outcome)
     locale = "zh-CN" if language == "zh" else "en-US"
@@ -69,3 +70,22 @@ def test_an_edits_entry_links_its_inputs_and_shows_a_thumbnail() -> None:
     plain = job_embed(JobSummary("j2", 7, 1, 2, "a fox", "m", 1, None, None, "delivered"), None)
     assert embed.thumbnail.url != plain.thumbnail.url
     assert CATALOG["en"]["field_edit_of"] not in [field.name for field in plain.fields]
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+@pytest.mark.parametrize(
+    ("ceiling", "key"),
+    [("spend_limit", "modlog_spend_bot"), ("guild_spend_limit", "modlog_spend_guild")],
+)
+def test_a_spend_ceiling_entry_says_which_ceiling_how_much_and_until_when(
+    language: str, ceiling: str, key: str
+) -> None:
+    entry = SpendCeilingReached(
+        ceiling, limit=50_000_000_000, left=1_000_000_000, resets_at=1000.0, user_id=7, channel_id=2
+    )
+    embed = spend_reached_embed(entry, "zh-CN" if language == "zh" else "en-US")
+    assert embed.title == CATALOG[language]["modlog_spend_reached"]
+    detail = CATALOG[language][key].format(limit="$5.00", left="$0.10", when="<t:1000:R>")
+    assert embed.description is not None
+    assert embed.description.startswith(detail)
+    assert [field.value for field in embed.fields] == ["<@7>", "<#2>"]

@@ -83,7 +83,7 @@ async def test_a_job_that_cannot_start_in_time_is_closed_and_costs_nothing(
     assert waiting.sent == []
     record = await store.get_job(waiting.job_id)
     assert record is not None
-    assert (record.state, record.outcome) == (journal.DONE, Outcome.INTERRUPTED.value)
+    assert (record.state, record.outcome) == (journal.DONE, Outcome.WAITED_TOO_LONG.value)
     # Everything it reserved is given back: images, claim, its place and any API slot.
     assert await used(store, 2) == 0
     assert await claim_of(store, 2) is None

@@ -10,7 +10,8 @@ import pytest
 from core import errors, journal
 from core import guild_changes as changes
 from core.jobs import GenerationKind, JobService
-from core.jobs.port import JobSummary
+from core.jobs.admission import SPEND_NOTICE_SECONDS, notice_due
+from core.jobs.port import JobSummary, SpendCeilingReached
 from core.spend import PriceTable, SpendAsk, SpendPolicy
 from core.storage import Store
 from tests.core.jobs.fakes import (
@@ -143,3 +144,50 @@ async def test_taken_over_jobs_settle_once_each(store: Store) -> None:
     # reached the API: it keeps its estimate.
     assert await store.spend_today(GUILD) == (3 + 2 * PRICE, 3 + 2 * PRICE)
     await service.drain(1.0)
+
+
+async def test_a_ceiling_turning_members_away_is_told_to_the_mod_log_once_for_a_while(
+    store: Store,
+) -> None:
+    client = FakeImageClient()
+    service = spend_service(store, client, bot_limit=3 * PRICE)
+    await store.update_guild_settings(GUILD, partial(changes.set_modlog, channel_id=9))
+    await store.update_guild_settings(GUILD, partial(changes.set_spend_limit, ticks=PRICE))
+    ports = [FakePort() for _ in range(3)]
+    for user, port in enumerate(ports, start=1):
+        with pytest.raises(errors.SpendLimitReached):
+            await service.submit(port, origin(user), options(n=2))
+    entries = [entry for port in ports for _, entry in port.modlog]
+    assert len(entries) == 1
+    (entry,) = entries
+    assert isinstance(entry, SpendCeilingReached)
+    assert (entry.ceiling, entry.limit, entry.left, entry.user_id) == (
+        "guild_spend_limit",
+        PRICE,
+        PRICE,
+        1,
+    )
+    assert entry.resets_at > 0
+    # The bot's ceiling is another ceiling: told once too, apart from the server's.
+    await store.update_guild_settings(GUILD, partial(changes.set_spend_limit, ticks=0))
+    port = FakePort()
+    with pytest.raises(errors.SpendLimitReached):
+        await service.submit(port, origin(4), options(n=4))
+    ((channel, bot_entry),) = port.modlog
+    assert channel == 9
+    assert isinstance(bot_entry, SpendCeilingReached)
+    assert (bot_entry.ceiling, bot_entry.limit) == ("spend_limit", 3 * PRICE)
+
+
+async def test_a_ceiling_reached_without_a_mod_log_is_told_to_no_one(store: Store) -> None:
+    service = spend_service(store, FakeImageClient(), bot_limit=PRICE)
+    port = FakePort()
+    with pytest.raises(errors.SpendLimitReached):
+        await service.submit(port, origin(1), options(n=2))
+    assert port.modlog == []
+
+
+async def test_the_mod_log_hears_of_a_ceiling_again_only_after_a_while() -> None:
+    assert notice_due(None, 0.0)
+    assert not notice_due(100.0, 100.0 + SPEND_NOTICE_SECONDS - 1)
+    assert notice_due(100.0, 100.0 + SPEND_NOTICE_SECONDS)
