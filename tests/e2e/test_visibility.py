@@ -11,50 +11,34 @@ it needs.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import pytest_asyncio
 
 from cogs.common.catalog import CATALOG
 from tests.e2e.conftest import fresh_user
-from tests.e2e.harness import start_bot
+from tests.e2e.harness import fake_discord_per_test, start_bot
+from tests.e2e.steps import MESSAGE, images_of, owner_sets
 from tests.e2e.test_operations import Http, free_port, value
-from tests.fakes.discord import DEFAULT_GUILD_ID, FakeDiscord, FakeInteraction
+from tests.fakes.discord import DEFAULT_GUILD_ID, FakeDiscord
 from tests.fakes.image_api import COST_TICKS_PER_IMAGE, FakeImageAPI, Scripted
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 EN = CATALOG["en"]
-DEFER = 5
-MESSAGE = 4
 PER_IMAGE_USD = COST_TICKS_PER_IMAGE / 1e10
 
-
-@pytest_asyncio.fixture(loop_scope="module")
-async def fake_discord() -> AsyncIterator[FakeDiscord]:
-    """A fake Discord of the test's own: its bot syncs its commands, and is ready, anew."""
-    server = FakeDiscord()
-    await server.start()
-    yield server
-    await server.close()
+# Each test starts a bot of its own: a fake Discord of its own, so each bot is ready anew.
+fake_discord = fake_discord_per_test
 
 
 def usd(amount: float) -> str:
     return EN["spend_value"].format(usd=amount)
 
 
-def images_of(interaction: FakeInteraction) -> int:
-    return sum(len(message.attachments) for message in interaction.messages)
-
-
 async def admin(discord: FakeDiscord, options: dict[str, object]) -> Any:
-    interaction = await discord.send_slash_command(
-        "imagine-admin", options, guild_id=DEFAULT_GUILD_ID, user_id=discord.owner_user_id
-    )
-    callback = await interaction.wait_for_callback()
+    callback = await owner_sets(discord, options, guild_id=DEFAULT_GUILD_ID)
     assert callback["type"] == MESSAGE, callback
     return callback["data"]
 
