@@ -1392,9 +1392,9 @@ async def test_a_journaled_image_reservation_reads_back_as_images(
 
 
 async def test_a_members_day_is_read_in_one_call(store: Store, clock: Clock) -> None:
-    assert (await admit(store, 7, "a", images=3, spend=SpendAsk(300))).allowed
-    assert (await admit(store, 8, "b", images=4, meter=quota.Meter.VIDEO_SECONDS)).allowed
-    assert (await admit(store, 9, "c", images=1, guild_id=2, spend=SpendAsk(50))).allowed
+    assert (await admit(store, 7, "a", units=3, spend=SpendAsk(300))).allowed
+    assert (await admit(store, 8, "b", units=4, meter=quota.Meter.VIDEO_SECONDS)).allowed
+    assert (await admit(store, 9, "c", units=1, guild_id=2, spend=SpendAsk(50))).allowed
     for _ in range(3):
         await store.note_blocked(1, 8, limit=LIMIT)
     day = await store.member_day(1, 7)
