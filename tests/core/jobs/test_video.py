@@ -18,6 +18,7 @@ from core.jobs.video import REQUEST_ID_PARAM, VideoKind
 from core.models import ImageFile
 from core.storage import Store
 from core.video import DONE, EXPIRED, FAILED, PENDING, VideoRequest, VideoStatus, make_clip
+from tests.clock import Clock as PacedClock
 from tests.core.jobs.fakes import (
     COOLDOWN,
     GUILD,
@@ -321,13 +322,9 @@ async def test_a_failed_clip_is_told_and_refunded(store: Store) -> None:
 async def test_a_rendering_clip_shows_its_progress_and_can_be_cancelled(store: Store) -> None:
     await video_on(store)
     client = FakeVideoClient(pending(30))
-    clock = Clock()
-
-    async def sleep(seconds: float) -> None:
-        clock.now += seconds
-        await asyncio.sleep(0.01)
-
-    kind = VideoKind(client, store, clock=clock, sleep=sleep)
+    # A clock whose sleeps give the loop real turns: Cancel is pressed between polls.
+    clock = PacedClock()
+    kind = VideoKind(client, store, clock=clock, sleep=clock.sleep)
     images = GenerationKind(FakeImageClient(), models=MODELS, default_model=MODELS[0])
     service = JobService(
         store, config=config(), owner="one", kinds=[images, kind], ports=FakePorts()
