@@ -15,8 +15,17 @@ from cogs.common.catalog import CATALOG
 from core.video import check_mp4, make_clip
 from tests.e2e.conftest import fresh_user
 from tests.e2e.harness import BotProcess
-from tests.e2e.steps import DEFER, MODAL, VIDEO_ON, as_owner, private_answer, told
-from tests.fakes.discord import FakeDiscord, FakeInteraction
+from tests.e2e.steps import (
+    DEFER,
+    EPHEMERAL,
+    MODAL,
+    VIDEO_ON,
+    as_owner,
+    owner_sets,
+    private_answer,
+    told,
+)
+from tests.fakes.discord import FakeDiscord, FakeInteraction, FakeMessage
 from tests.fakes.discord.modals import text_inputs
 from tests.fakes.image_api import FakeImageAPI, VideoPlan, make_png
 
@@ -207,6 +216,51 @@ async def test_a_picture_becomes_the_first_frame_sent_as_a_data_uri(
     # Never the attachment's (expiring) CDN URL: the picture itself.
     assert first_frame_of(call.body) == picture
     await bot.wait_for_job(user)
+
+
+async def clip_posted(discord: FakeDiscord, interaction: FakeInteraction) -> FakeMessage:
+    """The message carrying the clip of a job that must succeed (after its progress)."""
+    callback = await interaction.wait_for_callback()
+    assert callback["type"] == DEFER, callback
+    await discord.wait_for(
+        lambda: any(m.attachments for m in interaction.messages), 60, "the clip posted"
+    )
+    return next(m for m in interaction.messages if m.attachments)
+
+
+async def test_a_clips_re_roll_makes_it_again_from_the_same_picture_and_delete_removes_it(
+    bot: BotProcess, fake_discord: FakeDiscord, fake_api: FakeImageAPI
+) -> None:
+    """Re-roll submits a new clip with the same options, the first frame fetched again
+    and sent as the picture itself; Delete removes the clip's message, not the new one."""
+    user = fresh_user()
+    picture = make_png(40, 30)
+    fake_api.video_plans.extend([VideoPlan(pending=0), VideoPlan(pending=0)])
+    before = len(fake_api.video_submissions)
+    first = await animate(
+        fake_discord, user, image=("cove.png", picture), duration=2, aspect="16:9"
+    )
+    result = await clip_posted(fake_discord, first)
+    assert [a.filename.endswith(".mp4") for a in result.attachments] == [True]
+    await bot.wait_for_job(user)
+    reroll_id = next(c for c in result.custom_ids() if c.startswith("imagine:reroll:"))
+    delete_id = next(c for c in result.custom_ids() if c.startswith("imagine:delete:"))
+    # The requester is on their cooldown: a member re-rolls it (a new job of theirs).
+    await owner_sets(fake_discord, {"reroll-open": {"on": True}})
+    try:
+        pressed = await fake_discord.press_button(result, reroll_id, user_id=fresh_user())
+        again = await clip_posted(fake_discord, pressed)
+    finally:
+        await owner_sets(fake_discord, {"reroll-open": {"on": False}})
+    assert check_mp4(again.attachments[0].data).mime_type == "video/mp4"
+    original, rerolled = fake_api.video_submissions[before:]
+    for key in ("prompt", "duration", "aspect_ratio", "resolution"):
+        assert rerolled.body[key] == original.body[key], key
+    assert first_frame_of(rerolled.body) == first_frame_of(original.body) == picture
+    pressed = await fake_discord.press_button(result, delete_id, user_id=user)
+    assert (await pressed.wait_for_callback())["data"]["flags"] & EPHEMERAL
+    await fake_discord.wait_for(lambda: result.deleted, 10, "the clip deleted")
+    assert not again.deleted
 
 
 async def test_an_unusable_picture_is_refused_privately_before_anything(
