@@ -394,7 +394,7 @@ def clip_rows(results: Results) -> list[Row]:
     rows = [
         Row(
             "9",
-            f"download + check of a {what} (make_job: poll, download, check_mp4)",
+            f"download + check of a {what} (VideoKind.make: poll, download, check_mp4)",
             _seconds(median(c.download_seconds for c in clips)),
             "(measured)",
         ),

@@ -40,6 +40,7 @@ from bench.procs import REAL_BOT, start_child
 from bench.settings import BenchSettings
 from bench.stats import percentile
 from core.client import ImageClient
+from core.jobs.kinds import Unattended
 from core.jobs.video import VideoKind
 from core.video import MAX_POLL_SECONDS, VideoRequest
 from tests.e2e.harness import REPO
@@ -211,7 +212,7 @@ async def _one_clip(
         guild_settings=None,
     )
     before = len(api.requests) + len(api.downloads)
-    result = await kind.make_job(None, request)
+    result = await kind.make(request, Unattended())
     return ClipPolls(
         render=render,
         offset=offset,

@@ -29,6 +29,7 @@ import bot
 from bench.video import NoNotes
 from core.client import ImageClient
 from core.delivery import DeliveryLimits
+from core.jobs.kinds import Unattended
 from core.jobs.video import VideoKind
 from core.models import ImageFile
 from core.video import make_clip, shrink_clip
@@ -110,7 +111,7 @@ async def measure(config: Mapping[str, Any]) -> dict[str, Any]:
         )
         async with Ticker() as ticker:
             started = time.perf_counter()
-            result = await kind.make_job(None, request)
+            result = await kind.make(request, Unattended())
             figures["download_seconds"] = time.perf_counter() - started
         figures["download_lates"] = ticker.lates
         figures["peak_download"] = peak_rss()

@@ -25,7 +25,7 @@ from core.delivery import DeliveryLimits
 from core.edit_inputs import PreparedInput
 from core.guild_settings import GuildSettings
 from core.jobs.edits import InputLoader, edits_not_offered
-from core.jobs.kinds import JobContext, JobRequest, ProgressHook, Unattended
+from core.jobs.kinds import JobContext, JobRequest, ProgressHook
 from core.models import GenerationResult, ImageFile, InputSource
 from core.options import ASPECT_RATIOS, MAX_PROMPT_LENGTH, clean_prompt
 from core.storage import JobRecord
@@ -301,13 +301,6 @@ class VideoKind:
     def submitted(self, request: JobRequest) -> bool:
         """Whether the clip has its request id: run again, it is polled, never submitted."""
         return isinstance(request, VideoRequest) and request.request_id is not None
-
-    async def make_job(
-        self, job_id: str | None, request: JobRequest, progress: ProgressHook | None = None
-    ) -> GenerationResult:
-        """:meth:`make` with no job service around it (tests, the bench): the request id
-        noted under ``job_id`` (if any), progress told to ``progress``."""
-        return await self.make(request, Unattended(job_id, progress))
 
     async def _submit(self, request: VideoRequest) -> str:
         self.check_offered()

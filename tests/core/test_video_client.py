@@ -14,6 +14,7 @@ import pytest_asyncio
 from core import errors
 from core.client import ImageClient
 from core.edit_inputs import prepare_input
+from core.jobs.kinds import Unattended
 from core.jobs.video import VideoKind
 from core.video import (
     DONE,
@@ -86,7 +87,7 @@ async def test_the_kind_delivers_a_clip_through_the_real_client(
         user_id=1,
         guild_settings=None,
     )
-    result = await kind.make_job("job", request)
+    result = await kind.make(request, Unattended("job"))
     assert result.images[0].extension == "mp4"
     assert api.video_submissions[0].body["image"] == {"url": frame.data_uri}
     assert len(api.video_polls) == 3
@@ -125,7 +126,7 @@ async def test_failed_and_expired_are_told(
     api.video_plan = VideoPlan(pending=1, final=final)
     kind = VideoKind(client, NoNotes(), sleep=no_sleep)
     with pytest.raises(error):
-        await kind.make_job(None, kind.build({"prompt": "w"}, user_id=1, guild_settings=None))
+        await kind.make(kind.build({"prompt": "w"}, user_id=1, guild_settings=None), Unattended())
 
 
 @pytest.mark.asyncio
@@ -136,7 +137,7 @@ async def test_a_gateway_without_video_is_told_in_one_error(
     kind = VideoKind(client, NoNotes(), sleep=no_sleep)
     request = kind.build({"prompt": "w"}, user_id=1, guild_settings=None)
     with pytest.raises(errors.VideoUnavailable):
-        await kind.make_job(None, request)
+        await kind.make(request, Unattended())
     assert not kind.offered
     assert len(api.video_submissions) == 1
 

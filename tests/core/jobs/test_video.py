@@ -14,6 +14,7 @@ from core import errors, journal
 from core.delivery import DeliveryLimits
 from core.guild_changes import set_video
 from core.jobs import CancelAnswer, GenerationKind, JobService, Stage
+from core.jobs.kinds import Unattended
 from core.jobs.video import REQUEST_ID_PARAM, VideoKind
 from core.models import ImageFile
 from core.storage import Store
@@ -134,7 +135,7 @@ async def test_the_request_id_is_noted_at_once_and_the_clip_checked() -> None:
         seen.append((stage, percent))
 
     request = kind.build({"prompt": "waves"}, user_id=7, guild_settings=None)
-    result = await kind.make_job("job1", request, progress)
+    result = await kind.make(request, Unattended("job1", progress))
     assert notes.noted == [("job1", {REQUEST_ID_PARAM: "vid-1"})]
     assert client.polled == ["vid-1"] * 3
     # Backing off: seconds, growing.
@@ -150,7 +151,7 @@ async def test_a_request_with_an_id_polls_and_never_submits() -> None:
     client = FakeVideoClient(DONE_STATUS)
     kind = video_kind(client, Notes())
     request = VideoRequest(prompt="waves", request_id="vid-old")
-    await kind.make_job("job1", request)
+    await kind.make(request, Unattended("job1"))
     assert client.submitted == []
     assert client.polled == ["vid-old"]
 
@@ -165,7 +166,7 @@ async def test_transient_poll_errors_do_not_lose_the_clip_and_retry_after_is_hon
     )
     clock = Clock()
     kind = video_kind(client, Notes(), clock=clock)
-    await kind.make_job(None, kind.build({"prompt": "w"}, user_id=1, guild_settings=None))
+    await kind.make(kind.build({"prompt": "w"}, user_id=1, guild_settings=None), Unattended())
     assert len(client.submitted) == 1
     assert len(client.polled) == 4
     assert clock.slept[1] == 30.0
@@ -181,14 +182,14 @@ async def test_failed_and_expired_end_with_their_own_error(
 ) -> None:
     kind = video_kind(FakeVideoClient(pending(5), status), Notes())
     with pytest.raises(error):
-        await kind.make_job(None, kind.build({"prompt": "w"}, user_id=1, guild_settings=None))
+        await kind.make(kind.build({"prompt": "w"}, user_id=1, guild_settings=None), Unattended())
 
 
 @pytest.mark.asyncio
 async def test_a_clip_not_done_in_time_times_out() -> None:
     kind = video_kind(FakeVideoClient(pending(5)), Notes(), max_wait=20.0)
     with pytest.raises(errors.VideoTimedOut):
-        await kind.make_job(None, kind.build({"prompt": "w"}, user_id=1, guild_settings=None))
+        await kind.make(kind.build({"prompt": "w"}, user_id=1, guild_settings=None), Unattended())
 
 
 @pytest.mark.asyncio
@@ -199,7 +200,7 @@ async def test_a_gateway_without_video_turns_it_off_for_a_while() -> None:
     kind = video_kind(client, Notes(), clock=clock)
     request = kind.build({"prompt": "w"}, user_id=1, guild_settings=None)
     with pytest.raises(errors.VideoUnavailable):
-        await kind.make_job(None, request)
+        await kind.make(request, Unattended())
     with pytest.raises(errors.VideoUnavailable):
         kind.build({"prompt": "w"}, user_id=1, guild_settings=None)
     clock.now += 16 * 60

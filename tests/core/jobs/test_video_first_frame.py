@@ -14,6 +14,7 @@ import pytest
 from core import errors
 from core.edit_inputs import PreparedInput, prepare_input
 from core.guild_settings import GuildSettings
+from core.jobs.kinds import Unattended
 from core.jobs.video import REQUEST_ID_PARAM, VideoKind, check_video_rules, first_frame_source
 from core.models import InputSource
 from core.storage import JobRecord
@@ -80,7 +81,7 @@ async def test_the_picture_is_fetched_before_submitting_and_sent_as_a_data_uri()
     kind = video_kind(client, loader)
     request = kind.build({"prompt": "waves", "image": SOURCE}, user_id=7, guild_settings=None)
     assert request.first_frame is None
-    await kind.make_job("job1", request)
+    await kind.make(request, Unattended("job1"))
     assert loader.loaded == [(SOURCE,)]
     [submitted] = client.submitted
     header, _, payload = submitted.to_body()["image"]["url"].partition(",")
@@ -93,7 +94,7 @@ async def test_a_picture_fetched_at_admission_is_not_fetched_again() -> None:
     client, loader = FakeVideoClient(DONE_STATUS), Loader()
     kind = video_kind(client, loader)
     options = {"prompt": "waves", "image": SOURCE, "first_frame": PICTURE}
-    await kind.make_job("job1", kind.build(options, user_id=7, guild_settings=None))
+    await kind.make(kind.build(options, user_id=7, guild_settings=None), Unattended("job1"))
     assert loader.loaded == []
     assert client.submitted[0].to_body()["image"] == {"url": PICTURE.data_uri}
 
@@ -104,7 +105,7 @@ async def test_a_job_with_a_request_id_only_polls_and_fetches_nothing() -> None:
     kind = video_kind(client, loader)
     request = kind.rebuild(record({"image": SOURCE.to_param(), REQUEST_ID_PARAM: "vid-old"}))
     assert request.request_id == "vid-old"
-    await kind.make_job("job1", request)
+    await kind.make(request, Unattended("job1"))
     assert (loader.loaded, client.submitted, client.polled) == ([], [], ["vid-old"])
 
 
@@ -114,11 +115,11 @@ async def test_an_unusable_picture_ends_the_job_before_anything_is_submitted() -
     kind = video_kind(client, Loader(errors.InvalidInput("download", detail="HTTP 404")))
     request = kind.build({"prompt": "waves", "image": SOURCE}, user_id=7, guild_settings=None)
     with pytest.raises(errors.InvalidInput):
-        await kind.make_job("job1", request)
+        await kind.make(request, Unattended("job1"))
     assert client.submitted == []
     # Without a fetcher at all, likewise.
     with pytest.raises(errors.InvalidInput):
-        await video_kind(client, None).make_job("job1", request)
+        await video_kind(client, None).make(request, Unattended("job1"))
     assert client.submitted == []
 
 
