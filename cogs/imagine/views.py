@@ -44,12 +44,6 @@ def job_button_id(action: str, job_id: str) -> str:
     return f"imagine:{action}:{job_id}"
 
 
-def parse_job_button_id(custom_id: str) -> tuple[str, str] | None:
-    """The action and job id of a job button's custom id; None when it is not one."""
-    match = re.fullmatch(JOB_BUTTON_TEMPLATE, custom_id)
-    return None if match is None else (match["action"], match["job"])
-
-
 class JobButton(
     discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]], template=JOB_BUTTON_TEMPLATE
 ):

@@ -3,6 +3,7 @@ Animate form's length field."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -10,11 +11,17 @@ import pytest
 from cogs.common.catalog import text
 from cogs.imagine.edit_views import clip_seconds, which_image
 from cogs.imagine.port import DiscordPort, all_pictures
-from cogs.imagine.views import job_button_id, parse_job_button_id, result_view
+from cogs.imagine.views import JOB_BUTTON_TEMPLATE, job_button_id, result_view
 from core.jobs import OutgoingFile
 from core.models import ImageFile
 
 JOB = "0123456789abcdef0123456789abcdef"
+
+
+def parse_job_button_id(custom_id: str) -> tuple[str, str] | None:
+    """The action and job id a job button's custom id carries, as its template reads it."""
+    match = re.fullmatch(JOB_BUTTON_TEMPLATE, custom_id)
+    return None if match is None else (match["action"], match["job"])
 
 
 @pytest.mark.parametrize("action", ["reroll", "delete", "cancel", "animate"])
