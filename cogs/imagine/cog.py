@@ -719,7 +719,7 @@ class ImagineCog(commands.Cog):
         # Everything else the member's day holds, in one round trip.
         day = await self.bot.store.member_day(guild_id, interaction.user.id)
         ceilings = SpendCeilings(
-            bot=spend_policy(self.settings).bot_limit,
+            bot=self.service.spend.bot_limit,
             guild=None if guild_settings is None else guild_settings.spend_limit_ticks or 0,
         )
         video = guild_settings is not None and guild_settings.video
