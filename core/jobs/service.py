@@ -32,7 +32,7 @@ from typing import Any
 
 from core import errors, journal
 from core.guild_settings import GuildSettings
-from core.jobs.admission import Admitted, Admitter
+from core.jobs.admission import Admitted, Admitter, notice_due
 from core.jobs.deliver import deliver
 from core.jobs.job import Job, JobReport, summary_of
 from core.jobs.kinds import DEFAULT_KIND, KIND_PARAM, JobKind, record_params, undelivered_units
@@ -562,8 +562,7 @@ class JobService:
         if job.guild_id is None or job.modlog_channel is None:
             return
         now = time.monotonic()
-        last = self._credits_noticed.get(job.guild_id)
-        if last is not None and now - last < CREDITS_NOTICE_SECONDS:
+        if not notice_due(self._credits_noticed.get(job.guild_id), now, CREDITS_NOTICE_SECONDS):
             return
         self._credits_noticed[job.guild_id] = now
         job.port.post_modlog(job.modlog_channel, OutOfCredits())
