@@ -180,19 +180,22 @@ def build_edits(bot: ImagineBot) -> EditKind:
     )
 
 
-def video_quota_lines(limits: Limits, usage: Usage, locale: str) -> list[str]:
-    """The /imagine-quota lines of today's seconds of video: the member's, the server's."""
-    user_limit, guild_limit = limits.daily(Meter.VIDEO_SECONDS)
-    left = remaining(user_limit, usage.user_used)
-    guild_left = remaining(guild_limit, usage.guild_used)
-    return [
-        text("quota_video_unlimited", locale, used=usage.user_used)
-        if left is None
-        else text("quota_video_line", locale, used=usage.user_used, left=left, limit=user_limit),
-        text("quota_video_guild_unlimited", locale)
-        if guild_left is None
-        else text("quota_video_guild_line", locale, left=guild_left, limit=guild_limit),
-    ]
+def usage_lines(
+    keys: tuple[str, str], limits: tuple[int, int], usage: Usage, locale: str, *, guild: bool
+) -> list[str]:
+    """The /imagine-quota lines of one meter's use today (images, or seconds of video): the
+    member's (``keys[0]``), then, with ``guild``, the server's (``keys[1]``); each says
+    what is left under its limit, or that there is none (0)."""
+    lines = []
+    for key, limit, used in zip(keys, limits, (usage.user_used, usage.guild_used), strict=True):
+        left = remaining(limit, used)
+        if left is None:
+            lines.append(text(f"{key}_unlimited", locale, used=used))
+        else:
+            lines.append(text(f"{key}_line", locale, used=used, left=left, limit=limit))
+        if not guild:
+            break
+    return lines
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,29 +256,25 @@ def quota_lines(
         lines.append(text("quota_cooldown_ready", locale))
     if decide_cooldown(day.cooldown, now).verdict is CooldownVerdict.ALREADY_RUNNING:
         lines.append(text("quota_running", locale))
-    usage = day.images
-    left = remaining(limits.user_quota, usage.user_used)
-    if left is None:
-        lines.append(text("quota_user_unlimited", locale, used=usage.user_used))
-    else:
-        lines.append(
-            text(
-                "quota_user_line", locale, used=usage.user_used, left=left, limit=limits.user_quota
-            )
-        )
-    if ceilings.guild is not None:
-        guild_left = remaining(limits.guild_budget, usage.guild_used)
-        if guild_left is None:
-            lines.append(text("quota_guild_unlimited", locale))
-        else:
-            lines.append(
-                text("quota_guild_line", locale, left=guild_left, limit=limits.guild_budget)
-            )
+    in_server = ceilings.guild is not None
+    lines += usage_lines(
+        ("quota_user", "quota_guild"),
+        limits.daily(Meter.IMAGES),
+        day.images,
+        locale,
+        guild=in_server,
+    )
     if video:
         # Seconds of video are counted apart; shown only where /animate is on.
-        lines.extend(video_quota_lines(limits, day.video, locale))
+        lines += usage_lines(
+            ("quota_video", "quota_video_guild"),
+            limits.daily(Meter.VIDEO_SECONDS),
+            day.video,
+            locale,
+            guild=in_server,
+        )
     lines.extend(spend_quota_lines(day, ceilings, locale))
-    lines.append(text("quota_resets", locale, when=timestamp(usage.resets_at)))
+    lines.append(text("quota_resets", locale, when=timestamp(day.images.resets_at)))
     return lines
 
 
